@@ -1,0 +1,138 @@
+//! Composition root: open the store → start the writer → serve HTTP → graceful shutdown (stop
+//! accepting, finish in-flight requests, drain the write queue, close the database).
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use axum::serve::ListenerExt;
+use tokio::sync::oneshot;
+
+use crate::clock::SharedClock;
+use crate::config::Config;
+use crate::error::{Error, Result};
+use crate::http::{AppState, metrics::Metrics, router};
+use crate::media::BlobStore;
+use crate::workflow::throttle::LoginThrottle;
+use crate::workflow::{Committer, Core, bootstrap};
+
+/// A server that is accepting requests.
+pub struct Running {
+    pub addr: SocketAddr,
+    pub instance_id: String,
+    /// Set on the very first start: the `admin` password, to print once.
+    pub initial_password: Option<String>,
+    stop: Option<oneshot::Sender<()>>,
+    task: tokio::task::JoinHandle<Result<()>>,
+}
+
+/// Open the data dir and build the shared core (used by `serve`, tests and benchmarks).
+pub fn build_core(
+    config: Config,
+    clock: SharedClock,
+) -> Result<(Core, std::thread::JoinHandle<()>, bootstrap::Opened)> {
+    let opened = bootstrap::open_or_init(&config.data_dir, "county", clock.now())?;
+    let blobs = BlobStore::open(&config.data_dir)?;
+    let (committer, writer) =
+        Committer::start(opened.db.clone(), opened.appender.clone(), clock.clone());
+    let a = &config.auth;
+    let throttle = LoginThrottle::new(
+        a.max_failures_per_account,
+        a.max_failures_per_address,
+        a.failure_window_minutes,
+    );
+    let core = Core {
+        db: opened.db.clone(),
+        committer,
+        clock,
+        blobs,
+        throttle: Arc::new(throttle),
+        config: Arc::new(config),
+        hashing: Arc::new(tokio::sync::Semaphore::new(2)),
+    };
+    Ok((core, writer, opened))
+}
+
+pub async fn start(config: Config, clock: SharedClock) -> Result<Running> {
+    let listen = config.listen_addr().map_err(Error::Config)?;
+    let (core, writer, opened) = build_core(config, clock)?;
+    let purged = core.committer.write(|w| w.purge_sessions()).await?;
+    if purged > 0 {
+        tracing::info!(purged, "expired sessions removed");
+    }
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .map_err(|e| Error::Config(format!("cannot listen on {listen}: {e}")))?;
+    let addr = listener.local_addr()?;
+    let ready = Arc::new(AtomicBool::new(true));
+    let state = AppState {
+        core,
+        metrics: Arc::new(Metrics::new()),
+        ready: ready.clone(),
+    };
+    let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
+    let (stop, stopped) = oneshot::channel::<()>();
+    let listener = listener.tap_io(|tcp| {
+        let _ = tcp.set_nodelay(true);
+    });
+    let task = tokio::spawn(async move {
+        let served = axum::serve(listener, app)
+            .with_graceful_shutdown(async move {
+                let _ = stopped.await;
+                ready.store(false, Ordering::SeqCst);
+            })
+            .await;
+        // The router (and every Committer clone in it) is gone: the writer drains and exits.
+        let _ = tokio::task::spawn_blocking(move || writer.join()).await;
+        served.map_err(|e| Error::Io(e.to_string()))
+    });
+    Ok(Running {
+        addr,
+        instance_id: opened.meta.instance_id.0.clone(),
+        initial_password: opened.initial_password,
+        stop: Some(stop),
+        task,
+    })
+}
+
+impl Running {
+    /// Stop accepting, finish in-flight requests and close the store.
+    pub async fn shutdown(mut self) -> Result<()> {
+        if let Some(s) = self.stop.take() {
+            let _ = s.send(());
+        }
+        self.task
+            .await
+            .map_err(|e| Error::Internal(e.to_string()))?
+    }
+
+    /// Serve until SIGINT/SIGTERM, then shut down gracefully.
+    pub async fn until_signal(self) -> Result<()> {
+        wait_for_signal().await;
+        tracing::info!("shutting down: finishing in-flight requests");
+        self.shutdown().await
+    }
+}
+
+async fn wait_for_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(t) => t,
+                Err(_) => {
+                    let _ = ctrl_c.await;
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = ctrl_c => {},
+            _ = term.recv() => {},
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = ctrl_c.await;
+    }
+}

@@ -1,0 +1,238 @@
+//! `rongmei bench write`: durable article creates over real HTTP against an in-process server on
+//! loopback with a fresh data dir. Phase 1: one client, sequential. Phase 2: N concurrent clients.
+//! Article bodies come from the People's Daily corpus when it is present.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use crate::clock::Stopwatch;
+use crate::config::Config;
+
+#[derive(clap::Args)]
+pub struct WriteArgs {
+    /// Requests in the single-client phase.
+    #[arg(long, default_value_t = 2_000)]
+    single: usize,
+    /// Concurrent clients in the second phase.
+    #[arg(long, default_value_t = 64)]
+    clients: usize,
+    /// Requests in the concurrent phase (spread over the clients).
+    #[arg(long, default_value_t = 30_000)]
+    requests: usize,
+    /// JSON-lines corpus for article text.
+    #[arg(long, default_value = "../shared/corpus/zh_peoples_daily_199801.jsonl")]
+    corpus: PathBuf,
+    /// Data dir to use (default: a fresh temporary one, removed afterwards).
+    #[arg(long)]
+    data_dir: Option<PathBuf>,
+}
+
+fn load_bodies(path: &PathBuf) -> Vec<(String, String)> {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let mut v: Vec<(String, String)> = text
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter_map(|j| {
+            let t = j.get("title")?.as_str()?.to_string();
+            let b = j.get("body")?.as_str()?.to_string();
+            (!t.is_empty() && !b.is_empty()).then_some((t, b))
+        })
+        .take(500)
+        .collect();
+    if v.is_empty() {
+        v.push((
+            "县融媒体中心召开工作会议".into(),
+            "本报讯 县融媒体中心今天召开工作会议。\n会议部署了下一阶段的重点工作。".into(),
+        ));
+    }
+    v
+}
+
+fn percentile(sorted: &[u64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i.min(sorted.len() - 1)] as f64 / 1000.0
+}
+
+fn summary(name: &str, mut lat_us: Vec<u64>, secs: f64) -> f64 {
+    lat_us.sort_unstable();
+    let rate = lat_us.len() as f64 / secs;
+    println!(
+        "{name:<28} {:>7} creates in {:>6.2} s = {:>8.0} creates/s   p50 {:>6.2} ms   p99 {:>6.2} ms   max {:>6.2} ms",
+        lat_us.len(),
+        secs,
+        rate,
+        percentile(&lat_us, 0.50),
+        percentile(&lat_us, 0.99),
+        percentile(&lat_us, 1.0)
+    );
+    rate
+}
+
+async fn create(
+    client: &reqwest::Client,
+    base: &str,
+    token: &str,
+    body: &serde_json::Value,
+) -> anyhow::Result<u64> {
+    let sw = Stopwatch::start();
+    let r = client
+        .post(format!("{base}/api/v1/articles"))
+        .bearer_auth(token)
+        .json(body)
+        .send()
+        .await?;
+    if r.status().as_u16() != 201 {
+        anyhow::bail!(
+            "create failed: {} {}",
+            r.status(),
+            r.text().await.unwrap_or_default()
+        );
+    }
+    let _ = r.bytes().await?;
+    Ok(sw.elapsed_us())
+}
+
+pub async fn write(args: WriteArgs) -> anyhow::Result<ExitCode> {
+    let tmp = std::env::temp_dir().join(format!("rongmei-bench-{}", uuid::Uuid::new_v4().simple()));
+    let data_dir = args.data_dir.clone().unwrap_or_else(|| tmp.clone());
+    let mut cfg = Config {
+        data_dir: data_dir.clone(),
+        ..Config::default()
+    };
+    cfg.http.listen = "127.0.0.1:0".into();
+    let running = crate::app::start(cfg, crate::clock::system()).await?;
+    let base = format!("http://{}", running.addr);
+    let password = running
+        .initial_password
+        .clone()
+        .ok_or_else(|| anyhow::anyhow!("bench needs a fresh data dir"))?;
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(args.clients + 4)
+        .build()?;
+    let token = setup(&client, &base, &password).await?;
+    let bodies = Arc::new(load_bodies(&args.corpus));
+    let avg = bodies.iter().map(|(t, b)| t.len() + b.len()).sum::<usize>() / bodies.len();
+    println!(
+        "rongmei bench write — {} cores, article text from {} ({} texts, avg {avg} bytes)",
+        std::thread::available_parallelism().map_or(1, |n| n.get()),
+        args.corpus.display(),
+        bodies.len()
+    );
+    let payload = |i: usize| {
+        let (t, b) = &bodies[i % bodies.len()];
+        serde_json::json!({"outlet": "bench", "title": t, "body": b, "tags": ["bench"]})
+    };
+    // Warm-up (connections, caches).
+    for i in 0..50 {
+        create(&client, &base, &token, &payload(i)).await?;
+    }
+    let sw = Stopwatch::start();
+    let mut lat = Vec::with_capacity(args.single);
+    for i in 0..args.single {
+        lat.push(create(&client, &base, &token, &payload(i)).await?);
+    }
+    let single_rate = summary("1 client (sequential)", lat, sw.elapsed().as_secs_f64());
+    let commits_before = scrape(&client, &base, "rongmei_store_commits").await;
+    let per_client = args.requests.div_ceil(args.clients.max(1));
+    let sw = Stopwatch::start();
+    let mut tasks = Vec::new();
+    for c in 0..args.clients.max(1) {
+        let (client, base, token, bodies) =
+            (client.clone(), base.clone(), token.clone(), bodies.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut lat = Vec::with_capacity(per_client);
+            for i in 0..per_client {
+                let (t, b) = &bodies[(c * per_client + i) % bodies.len()];
+                let body = serde_json::json!({"outlet": "bench", "title": t, "body": b, "tags": ["bench"]});
+                lat.push(create(&client, &base, &token, &body).await?);
+            }
+            anyhow::Ok(lat)
+        }));
+    }
+    let mut all = Vec::new();
+    for t in tasks {
+        all.extend(t.await??);
+    }
+    let n = all.len() as f64;
+    let rate = summary(
+        &format!("{} clients (concurrent)", args.clients),
+        all,
+        sw.elapsed().as_secs_f64(),
+    );
+    let commits = scrape(&client, &base, "rongmei_store_commits").await - commits_before;
+    println!(
+        "group commit: {:.0} durable transactions for {n:.0} creates ({:.1} creates per commit)",
+        commits,
+        n / commits.max(1.0)
+    );
+    println!(
+        "speed-up over one client: {:.1}x",
+        rate / single_rate.max(1e-9)
+    );
+    running.shutdown().await?;
+    if args.data_dir.is_none() {
+        let _ = std::fs::remove_dir_all(&tmp);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Log in as admin, create the `bench` outlet and a write token; returns the token.
+async fn setup(client: &reqwest::Client, base: &str, password: &str) -> anyhow::Result<String> {
+    let r = client
+        .post(format!("{base}/api/v1/session"))
+        .json(&serde_json::json!({"username": "admin", "password": password}))
+        .send()
+        .await?
+        .error_for_status()?;
+    let cookie = r
+        .headers()
+        .get(reqwest::header::SET_COOKIE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .unwrap_or_default()
+        .to_string();
+    let login: serde_json::Value = r.json().await?;
+    let csrf = login["csrf_token"].as_str().unwrap_or_default().to_string();
+    let post = |path: &str, body: serde_json::Value| {
+        client
+            .post(format!("{base}{path}"))
+            .header("cookie", &cookie)
+            .header("x-csrf-token", &csrf)
+            .json(&body)
+            .send()
+    };
+    post(
+        "/api/v1/outlets",
+        serde_json::json!({"slug": "bench", "name": "压测", "kind": "app"}),
+    )
+    .await?
+    .error_for_status()?;
+    let t: serde_json::Value = post(
+        "/api/v1/tokens",
+        serde_json::json!({"name": "bench", "scopes": ["read", "write"]}),
+    )
+    .await?
+    .error_for_status()?
+    .json()
+    .await?;
+    t["secret"]
+        .as_str()
+        .map(str::to_string)
+        .ok_or_else(|| anyhow::anyhow!("no token secret in {t}"))
+}
+
+async fn scrape(client: &reqwest::Client, base: &str, metric: &str) -> f64 {
+    let text = match client.get(format!("{base}/metrics")).send().await {
+        Ok(r) => r.text().await.unwrap_or_default(),
+        Err(_) => String::new(),
+    };
+    text.lines()
+        .find(|l| l.starts_with(metric) && !l.starts_with('#'))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0.0)
+}

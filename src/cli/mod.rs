@@ -1,0 +1,241 @@
+//! Command line (clap). `anyhow` lives here and in `main` only.
+
+mod admin;
+mod bench;
+mod import;
+mod inspect;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::config::Config;
+
+#[derive(Parser)]
+#[command(
+    name = "rongmei",
+    version,
+    about = "融媒 county media convergence center in one binary"
+)]
+pub struct Cli {
+    /// Configuration file (TOML). Without one, built-in defaults apply.
+    #[arg(long, global = true, env = "RONGMEI_CONFIG")]
+    config: Option<PathBuf>,
+    /// Data directory (overrides the config file and RONGMEI_DATA_DIR).
+    #[arg(long, global = true)]
+    data_dir: Option<PathBuf>,
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Run the server (web UI + JSON API) until SIGINT/SIGTERM.
+    Serve {
+        /// Listen address (overrides http.listen).
+        #[arg(long)]
+        listen: Option<String>,
+    },
+    /// Write a commented configuration file.
+    Init {
+        #[arg(default_value = "rongmei.toml")]
+        path: PathBuf,
+        /// Overwrite an existing file.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Configuration commands.
+    Config {
+        #[command(subcommand)]
+        cmd: ConfigCmd,
+    },
+    /// Verify the store: log dense, hash chain valid, every table row consistent with the log.
+    Check,
+    /// Replication log commands.
+    Log {
+        #[command(subcommand)]
+        cmd: LogCmd,
+    },
+    /// Bulk import.
+    Import {
+        #[command(subcommand)]
+        cmd: ImportCmd,
+    },
+    /// Administration.
+    Admin {
+        #[command(subcommand)]
+        cmd: AdminCmd,
+    },
+    /// Benchmarks that print their figures.
+    Bench {
+        #[command(subcommand)]
+        cmd: BenchCmd,
+    },
+}
+
+#[derive(Subcommand)]
+enum ConfigCmd {
+    /// Print the effective configuration (file + environment + defaults).
+    Print,
+}
+
+#[derive(Subcommand)]
+enum LogCmd {
+    /// Print entries.
+    Show {
+        #[arg(long, default_value_t = 1)]
+        from: u64,
+        #[arg(long, default_value_t = 100)]
+        limit: usize,
+        /// One JSON object per line.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum ImportCmd {
+    /// Import articles from JSON lines (`id, title, subtitle, body, date, category`).
+    Articles {
+        file: PathBuf,
+        /// Outlet slug or id (created as a general outlet if the slug does not exist).
+        #[arg(long, default_value = "news")]
+        outlet: String,
+        /// Articles per durable commit.
+        #[arg(long, default_value_t = 500)]
+        batch: usize,
+    },
+}
+
+#[derive(Subcommand)]
+enum AdminCmd {
+    /// Set a new random password for a user and print it (server must be stopped).
+    ResetPassword {
+        #[arg(long, default_value = "admin")]
+        user: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum BenchCmd {
+    /// Durable article creates over HTTP: one client, then many concurrent clients.
+    Write(bench::WriteArgs),
+}
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn load_config(cli: &Cli) -> anyhow::Result<Config> {
+    let (mut cfg, warnings) = Config::load(cli.config.as_deref(), std::env::vars())?;
+    if let Some(d) = &cli.data_dir {
+        cfg.data_dir = d.clone();
+    }
+    for w in warnings {
+        eprintln!("warning: {w}");
+    }
+    Ok(cfg)
+}
+
+fn init_tracing(cfg: &Config) {
+    let filter = std::env::var("RONGMEI_LOG").unwrap_or_else(|_| cfg.logging.level.clone());
+    let filter = tracing_subscriber::EnvFilter::try_new(filter)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let b = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    let _ = if cfg.logging.format == "json" {
+        b.json().try_init()
+    } else {
+        b.try_init()
+    };
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?)
+}
+
+fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    if let Cmd::Init { path, force } = &cli.cmd {
+        if path.exists() && !force {
+            anyhow::bail!("{} exists; pass --force to overwrite", path.display());
+        }
+        std::fs::write(path, crate::config::COMMENTED_DEFAULT)?;
+        println!("wrote {}", path.display());
+        return Ok(ExitCode::SUCCESS);
+    }
+    let mut cfg = load_config(&cli)?;
+    init_tracing(&cfg);
+    match cli.cmd {
+        Cmd::Init { .. } => Ok(ExitCode::SUCCESS),
+        Cmd::Serve { listen } => {
+            if let Some(l) = listen {
+                cfg.http.listen = l;
+            }
+            runtime()?.block_on(serve(cfg))?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Cmd::Config {
+            cmd: ConfigCmd::Print,
+        } => {
+            print!("{}", cfg.to_toml());
+            Ok(ExitCode::SUCCESS)
+        }
+        Cmd::Check => inspect::check(&cfg),
+        Cmd::Log {
+            cmd: LogCmd::Show { from, limit, json },
+        } => inspect::log_show(&cfg, from, limit, json),
+        Cmd::Import {
+            cmd:
+                ImportCmd::Articles {
+                    file,
+                    outlet,
+                    batch,
+                },
+        } => import::articles(&cfg, &file, &outlet, batch),
+        Cmd::Admin {
+            cmd: AdminCmd::ResetPassword { user },
+        } => admin::reset_password(&cfg, &user),
+        Cmd::Bench {
+            cmd: BenchCmd::Write(args),
+        } => runtime()?.block_on(bench::write(args)),
+    }
+}
+
+async fn serve(cfg: Config) -> anyhow::Result<()> {
+    let data_dir = cfg.data_dir.clone();
+    let running = crate::app::start(cfg, crate::clock::system()).await?;
+    if let Some(pw) = &running.initial_password {
+        println!("first start: created instance {}", running.instance_id);
+        println!("initial admin password (shown once): username admin, password {pw}");
+    }
+    println!("data dir: {}", data_dir.display());
+    println!("listening on http://{}", running.addr);
+    use std::io::Write;
+    let _ = std::io::stdout().flush();
+    running.until_signal().await?;
+    Ok(())
+}
+
+/// Open the store of a stopped server for an offline command.
+fn open_offline(cfg: &Config) -> anyhow::Result<crate::workflow::bootstrap::Opened> {
+    let path = cfg.data_dir.join(crate::store::DB_FILE);
+    if !path.exists() {
+        anyhow::bail!(
+            "no database at {} (start the server once, or pass --data-dir)",
+            path.display()
+        );
+    }
+    crate::workflow::bootstrap::open_or_init(&cfg.data_dir, "county", crate::clock::system().now())
+        .map_err(|e| anyhow::anyhow!("{e} (is a server running on this data dir? stop it first)"))
+}

@@ -1,0 +1,14 @@
+//! Pure types and rules: ids, outlets, users and their permissions, articles and assets, and the
+//! domain facts the log records. No I/O, no async, no clock reads (time arrives as `Millis`).
+//! Must not use any other crate module except `clock` (for the `Millis` type) and `error`.
+
+pub mod article;
+pub mod asset;
+pub mod credentials;
+pub mod fact;
+pub mod html;
+pub mod ids;
+pub mod outlet;
+pub mod user;
+
+pub use ids::*;

@@ -1,0 +1,130 @@
+//! axum only: one route file per resource under `routes/`, extractors, DTOs and error rendering.
+//! Handlers extract, call one use case, and map the result; they never open write transactions.
+//! The OpenAPI document is generated from the same registrations (`utoipa-axum`).
+
+pub mod auth;
+pub mod error;
+pub mod metrics;
+pub mod routes;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use axum::Router;
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::{HeaderName, HeaderValue, header};
+use axum::middleware::Next;
+use axum::response::Response;
+use tower_http::set_header::SetResponseHeaderLayer;
+use tracing::Instrument;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+
+use crate::clock::Stopwatch;
+use crate::workflow::Core;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub core: Core,
+    pub metrics: Arc<metrics::Metrics>,
+    /// False while starting and once shutdown began (`/readyz` answers 503).
+    pub ready: Arc<AtomicBool>,
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "rongmei API",
+        description = "融媒 county media convergence center: JSON API v1"
+    ),
+    components(schemas(error::ErrorBody))
+)]
+struct ApiDoc;
+
+/// The API routes with their OpenAPI description.
+pub fn api() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .merge(routes::session::routes())
+        .merge(routes::outlets::routes())
+        .merge(routes::users::routes())
+        .merge(routes::tokens::routes())
+        .merge(routes::articles::routes())
+        .merge(routes::assets::routes())
+        .merge(routes::instance::routes())
+}
+
+/// The whole HTTP surface.
+pub fn router(state: AppState) -> Router {
+    let (api, doc) = api().split_for_parts();
+    let doc = Arc::new(doc.to_json().unwrap_or_default());
+    let json_limit = state.core.config.http.max_json_bytes;
+    let ops = routes::ops::routes(doc);
+    Router::new()
+        .merge(api.layer(axum::extract::DefaultBodyLimit::max(json_limit)))
+        .merge(ops)
+        .fallback(error::not_found)
+        .method_not_allowed_fallback(error::method_not_allowed)
+        .layer(axum::middleware::from_fn_with_state(state.clone(), request_context))
+        .layer(SetResponseHeaderLayer::if_not_present(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
+        .layer(SetResponseHeaderLayer::if_not_present(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")))
+        .layer(SetResponseHeaderLayer::if_not_present(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer")))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static("default-src 'self'; img-src 'self' blob: data:; media-src 'self' blob:; object-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(header::CACHE_CONTROL, HeaderValue::from_static("no-store")))
+        .with_state(state)
+}
+
+static REQUEST_ID_HEADER: HeaderName = HeaderName::from_static("x-request-id");
+
+fn request_id(req: &Request) -> String {
+    req.headers()
+        .get(&REQUEST_ID_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| {
+            !v.is_empty()
+                && v.len() <= 64
+                && v.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        })
+        .map(str::to_string)
+        .unwrap_or_else(|| uuid::Uuid::new_v4().simple().to_string())
+}
+
+/// Request id, tracing span, access log and metrics for every request.
+async fn request_context(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let id = request_id(&req);
+    let method = req.method().to_string();
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "unmatched".to_string(), |m| m.as_str().to_string());
+    let span = tracing::info_span!("http", %method, path = %req.uri().path(), request_id = %id);
+    let sw = Stopwatch::start();
+    let mut resp = error::REQUEST_ID
+        .scope(id.clone(), next.run(req).instrument(span))
+        .await;
+    let status = resp.status().as_u16();
+    if let Ok(v) = HeaderValue::from_str(&id) {
+        resp.headers_mut().insert(REQUEST_ID_HEADER.clone(), v);
+    }
+    let labels = metrics::RouteLabels {
+        method,
+        route,
+        status,
+    };
+    state.metrics.requests.get_or_create(&labels).inc();
+    state
+        .metrics
+        .latency
+        .get_or_create(&labels)
+        .observe(sw.elapsed().as_secs_f64());
+    tracing::debug!(status, us = sw.elapsed_us(), route = %labels.route, "served");
+    resp
+}
+
+impl AppState {
+    pub fn is_ready(&self) -> bool {
+        self.ready.load(Ordering::SeqCst)
+    }
+}

@@ -1,0 +1,16 @@
+//! One file per resource. Each exposes `routes()` (an `OpenApiRouter`) and its DTOs.
+
+pub mod articles;
+pub mod assets;
+pub mod instance;
+pub mod ops;
+pub mod outlets;
+pub mod session;
+pub mod tokens;
+pub mod users;
+
+use crate::clock::{Millis, rfc3339};
+
+pub(crate) fn ts(ms: Millis) -> String {
+    rfc3339(ms)
+}

@@ -1,0 +1,74 @@
+//! Operations endpoints outside the versioned API: health, readiness, metrics, the OpenAPI
+//! document, and the root page.
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::{Html, IntoResponse};
+use axum::routing::get;
+
+use crate::http::AppState;
+
+/// The non-API routes (tests assert these are the only ones outside the OpenAPI document).
+pub const PATHS: &[&str] = &[
+    "/",
+    "/healthz",
+    "/readyz",
+    "/metrics",
+    "/api/v1/openapi.json",
+];
+
+pub fn routes(doc: Arc<String>) -> Router<AppState> {
+    Router::new()
+        .route("/", get(root))
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
+        .route("/api/v1/openapi.json", get(move || openapi(doc.clone())))
+}
+
+async fn openapi(doc: Arc<String>) -> impl IntoResponse {
+    ([(header::CONTENT_TYPE, "application/json")], (*doc).clone())
+}
+
+async fn readyz(State(s): State<AppState>) -> impl IntoResponse {
+    let store_ok = s.core.reader().is_ok();
+    if s.is_ready() && store_ok {
+        (StatusCode::OK, "ready")
+    } else {
+        (StatusCode::SERVICE_UNAVAILABLE, "not ready")
+    }
+}
+
+async fn metrics(State(s): State<AppState>) -> impl IntoResponse {
+    let head = s.core.committer.log_watch().current();
+    s.metrics
+        .log_head
+        .set(i64::try_from(head.0).unwrap_or(i64::MAX));
+    let st = &s.core.committer.stats;
+    s.metrics
+        .commits
+        .set(i64::try_from(st.commits.load(std::sync::atomic::Ordering::Relaxed)).unwrap_or(0));
+    s.metrics
+        .committed_jobs
+        .set(i64::try_from(st.jobs.load(std::sync::atomic::Ordering::Relaxed)).unwrap_or(0));
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        s.metrics.render(),
+    )
+}
+
+/// Until the web UI lands (issue #3) the root page points operators at the API.
+async fn root() -> Html<&'static str> {
+    Html(concat!(
+        "<!doctype html><html lang=\"zh-CN\"><meta charset=\"utf-8\"><title>融媒 rongmei</title>",
+        "<h1>融媒 rongmei</h1><p>服务运行中 · server running. ",
+        "API: <a href=\"/api/v1/openapi.json\">/api/v1/openapi.json</a> · ",
+        "<a href=\"/healthz\">/healthz</a> · <a href=\"/metrics\">/metrics</a></p></html>"
+    ))
+}

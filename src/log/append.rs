@@ -1,0 +1,96 @@
+//! Appending entries inside a write transaction, extending the hash chain.
+
+use redb::WriteTransaction;
+
+use super::entry::{chain, encode_entry, genesis};
+use crate::clock::Millis;
+use crate::domain::fact::Fact;
+use crate::domain::{Epoch, InstanceId, Lsn, UserId};
+use crate::error::{Error, Result};
+use crate::store::tables::{LOG, META};
+use crate::store::{LogHead, access, codec};
+
+/// The log's head as seen by the single writer. `commit_head`/`rollback` keep it in step with
+/// what redb actually committed.
+#[derive(Debug, Clone)]
+pub struct Appender {
+    epoch: Epoch,
+    lsn: Lsn,
+    hash: [u8; 32],
+    committed: (Epoch, Lsn, [u8; 32]),
+}
+
+impl Appender {
+    /// Load the head from the store (or start at the genesis of `instance`).
+    pub fn load(txn: &impl access::Access, instance: &InstanceId, epoch: Epoch) -> Result<Self> {
+        let (epoch, lsn, hash) = match access::log_head(txn)? {
+            Some(h) => {
+                let bytes = hex::decode(&h.hash).map_err(|e| Error::LogIntegrity(e.to_string()))?;
+                let hash: [u8; 32] = bytes
+                    .try_into()
+                    .map_err(|_| Error::LogIntegrity("bad head hash".into()))?;
+                (h.epoch.max(epoch), h.lsn, hash)
+            }
+            None => (epoch, Lsn(0), genesis(instance)),
+        };
+        Ok(Self {
+            epoch,
+            lsn,
+            hash,
+            committed: (epoch, lsn, hash),
+        })
+    }
+
+    pub fn head(&self) -> Lsn {
+        self.lsn
+    }
+
+    pub fn committed_head(&self) -> Lsn {
+        self.committed.1
+    }
+
+    /// Append one fact; returns its lsn.
+    pub fn append(
+        &mut self,
+        txn: &WriteTransaction,
+        at: Millis,
+        actor: Option<UserId>,
+        fact: &Fact,
+    ) -> Result<Lsn> {
+        let lsn = Lsn(self.lsn.0 + 1);
+        let entry = encode_entry(self.epoch, lsn, at, actor, fact);
+        let hash = chain(&self.hash, &entry);
+        let mut stored = Vec::with_capacity(32 + entry.len());
+        stored.extend_from_slice(&hash);
+        stored.extend_from_slice(&entry);
+        txn.open_table(LOG)?.insert(lsn.0, stored.as_slice())?;
+        self.lsn = lsn;
+        self.hash = hash;
+        Ok(lsn)
+    }
+
+    /// Write META `log_head` (call once per transaction, before commit).
+    pub fn write_head(&self, txn: &WriteTransaction) -> Result<()> {
+        if self.lsn == self.committed.1 {
+            return Ok(());
+        }
+        let head = LogHead {
+            epoch: self.epoch,
+            lsn: self.lsn,
+            hash: hex::encode(self.hash),
+        };
+        txn.open_table(META)?
+            .insert("log_head", codec::encode(&head).as_slice())?;
+        Ok(())
+    }
+
+    /// The transaction committed: the current head is durable.
+    pub fn commit_head(&mut self) {
+        self.committed = (self.epoch, self.lsn, self.hash);
+    }
+
+    /// The transaction was aborted: forget what it appended.
+    pub fn rollback(&mut self) {
+        (self.epoch, self.lsn, self.hash) = self.committed;
+    }
+}

@@ -1,0 +1,36 @@
+//! Reading the log from a position, and waiting for new entries without polling.
+
+use redb::ReadableDatabase;
+use tokio::sync::watch;
+
+use super::entry::{Entry, decode_stored};
+use crate::domain::Lsn;
+use crate::error::Result;
+use crate::store::tables::LOG;
+
+/// Entries with `from <= lsn`, at most `limit` of them.
+pub fn read_range(db: &redb::Database, from: Lsn, limit: usize) -> Result<Vec<Entry>> {
+    let txn = db.begin_read()?;
+    let table = txn.open_table(LOG)?;
+    let mut out = Vec::new();
+    for row in table.range(from.0.max(1)..)?.take(limit) {
+        out.push(decode_stored(row?.1.value())?);
+    }
+    Ok(out)
+}
+
+/// Receives the newest durable lsn after every commit.
+#[derive(Clone)]
+pub struct LogWatch(pub watch::Receiver<Lsn>);
+
+impl LogWatch {
+    pub fn current(&self) -> Lsn {
+        *self.0.borrow()
+    }
+
+    /// Wait until the durable head is past `cursor`; returns the new head, or `None` when the
+    /// writer has shut down.
+    pub async fn wait_past(&mut self, cursor: Lsn) -> Option<Lsn> {
+        self.0.wait_for(|h| *h > cursor).await.ok().map(|h| *h)
+    }
+}

@@ -1,0 +1,304 @@
+//! Typed reads. `Access` is implemented by both redb transaction kinds, so every getter is written
+//! once and works in a `Reader` (request handlers) and inside a write transaction (use cases).
+
+use std::borrow::Borrow;
+use std::ops::Bound;
+
+use redb::{Key, ReadableDatabase, ReadableTable, TableDefinition};
+use serde::de::DeserializeOwned;
+
+use super::tables::*;
+use super::{InstanceMeta, LogHead, codec};
+use crate::domain::article::Article;
+use crate::domain::asset::Asset;
+use crate::domain::credentials::{ApiToken, Session};
+use crate::domain::outlet::Outlet;
+use crate::domain::user::User;
+use crate::domain::{ArticleId, AssetId, OutletId, TokenId, UserId};
+use crate::error::Result;
+
+pub trait Access {
+    fn bytes<'a, K: Key + 'static>(
+        &self,
+        t: TableDefinition<K, &'static [u8]>,
+        k: impl Borrow<K::SelfType<'a>>,
+    ) -> Result<Option<Vec<u8>>>;
+
+    fn number<'a, K: Key + 'static>(
+        &self,
+        t: TableDefinition<K, u64>,
+        k: impl Borrow<K::SelfType<'a>>,
+    ) -> Result<Option<u64>>;
+}
+
+macro_rules! impl_access {
+    ($t:ty) => {
+        impl Access for $t {
+            fn bytes<'a, K: Key + 'static>(
+                &self,
+                t: TableDefinition<K, &'static [u8]>,
+                k: impl Borrow<K::SelfType<'a>>,
+            ) -> Result<Option<Vec<u8>>> {
+                let table = self.open_table(t)?;
+                Ok(table.get(k)?.map(|g| g.value().to_vec()))
+            }
+
+            fn number<'a, K: Key + 'static>(
+                &self,
+                t: TableDefinition<K, u64>,
+                k: impl Borrow<K::SelfType<'a>>,
+            ) -> Result<Option<u64>> {
+                let table = self.open_table(t)?;
+                Ok(table.get(k)?.map(|g| g.value()))
+            }
+        }
+    };
+}
+impl_access!(redb::ReadTransaction);
+impl_access!(redb::WriteTransaction);
+
+fn typed<T: DeserializeOwned>(b: Option<Vec<u8>>) -> Result<Option<T>> {
+    b.map(|b| codec::decode(&b)).transpose()
+}
+
+pub fn instance(a: &impl Access) -> Result<Option<InstanceMeta>> {
+    typed(a.bytes(META, "instance")?)
+}
+pub fn log_head(a: &impl Access) -> Result<Option<LogHead>> {
+    typed(a.bytes(META, "log_head")?)
+}
+pub fn counter(a: &impl Access, kind: &str) -> Result<u64> {
+    Ok(a.number(COUNTERS, kind)?.unwrap_or(0))
+}
+pub fn outlet(a: &impl Access, id: OutletId) -> Result<Option<Outlet>> {
+    typed(a.bytes(OUTLETS, id.0)?)
+}
+pub fn outlet_by_slug(a: &impl Access, slug: &str) -> Result<Option<Outlet>> {
+    match a.number(OUTLET_SLUGS, slug)? {
+        Some(id) => outlet(a, OutletId(id)),
+        None => Ok(None),
+    }
+}
+pub fn user(a: &impl Access, id: UserId) -> Result<Option<User>> {
+    typed(a.bytes(USERS, id.0)?)
+}
+pub fn user_by_name(a: &impl Access, name: &str) -> Result<Option<User>> {
+    match a.number(USERNAMES, name)? {
+        Some(id) => user(a, UserId(id)),
+        None => Ok(None),
+    }
+}
+pub fn password(a: &impl Access, id: UserId) -> Result<Option<String>> {
+    Ok(a.bytes(PASSWORDS, id.0)?
+        .map(|b| String::from_utf8_lossy(&b).into_owned()))
+}
+pub fn token(a: &impl Access, id: TokenId) -> Result<Option<ApiToken>> {
+    typed(a.bytes(TOKENS, id.0)?)
+}
+pub fn article(a: &impl Access, id: ArticleId) -> Result<Option<Article>> {
+    typed(a.bytes(ARTICLES, id.0)?)
+}
+pub fn version(a: &impl Access, id: ArticleId, rev: u32) -> Result<Option<Article>> {
+    typed(a.bytes(ARTICLE_VERSIONS, (id.0, rev))?)
+}
+pub fn article_by_source(
+    a: &impl Access,
+    outlet: OutletId,
+    source: &str,
+) -> Result<Option<ArticleId>> {
+    Ok(a.number(ARTICLE_SOURCES, (outlet.0, source))?
+        .map(ArticleId))
+}
+pub fn asset(a: &impl Access, id: AssetId) -> Result<Option<Asset>> {
+    typed(a.bytes(ASSETS, id.0)?)
+}
+pub fn session(a: &impl Access, key: &[u8]) -> Result<Option<Session>> {
+    typed(a.bytes(SESSIONS, key)?)
+}
+
+/// Filters for listing articles. `outlets: None` means every outlet.
+#[derive(Debug, Clone, Default)]
+pub struct ArticleFilter {
+    pub outlets: Option<Vec<OutletId>>,
+    pub status: Option<crate::domain::article::ArticleStatus>,
+    pub author: Option<UserId>,
+    pub tag: Option<String>,
+    pub updated_from: Option<i64>,
+    pub updated_to: Option<i64>,
+}
+
+impl ArticleFilter {
+    fn matches(&self, a: &Article) -> bool {
+        self.outlets.as_ref().is_none_or(|o| o.contains(&a.outlet))
+            && self.status.is_none_or(|s| s == a.status)
+            && self
+                .author
+                .is_none_or(|u| a.authors.contains(&u) || a.created_by == u)
+            && self.tag.as_ref().is_none_or(|t| a.tags.contains(t))
+    }
+}
+
+/// Sort orders for listing; each has a stable position key `(sort value, id)`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ArticleSort {
+    UpdatedDesc,
+    UpdatedAsc,
+    CreatedDesc,
+    CreatedAsc,
+}
+
+/// A read-only snapshot of the store.
+pub struct Reader(pub redb::ReadTransaction);
+
+impl Reader {
+    pub fn begin(db: &redb::Database) -> Result<Self> {
+        Ok(Self(db.begin_read()?))
+    }
+
+    fn all<T: DeserializeOwned>(&self, t: TableDefinition<u64, &'static [u8]>) -> Result<Vec<T>> {
+        let table = self.0.open_table(t)?;
+        let mut out = Vec::new();
+        for row in table.iter()? {
+            out.push(codec::decode(row?.1.value())?);
+        }
+        Ok(out)
+    }
+
+    pub fn outlets(&self) -> Result<Vec<Outlet>> {
+        self.all(OUTLETS)
+    }
+    pub fn users(&self) -> Result<Vec<User>> {
+        self.all(USERS)
+    }
+    pub fn tokens(&self) -> Result<Vec<ApiToken>> {
+        self.all(TOKENS)
+    }
+
+    pub fn versions(&self, id: ArticleId) -> Result<Vec<Article>> {
+        let table = self.0.open_table(ARTICLE_VERSIONS)?;
+        let mut out = Vec::new();
+        for row in table.range((id.0, 0)..=(id.0, u32::MAX))? {
+            out.push(codec::decode(row?.1.value())?);
+        }
+        Ok(out)
+    }
+
+    /// One page of articles after `after` (the last row's position key of the previous page).
+    pub fn list_articles(
+        &self,
+        f: &ArticleFilter,
+        sort: ArticleSort,
+        after: Option<(i64, u64)>,
+        limit: usize,
+    ) -> Result<Vec<Article>> {
+        let mut out = Vec::with_capacity(limit);
+        let mut push = |a: Article| -> bool {
+            if f.matches(&a) {
+                out.push(a);
+            }
+            out.len() < limit
+        };
+        match sort {
+            ArticleSort::UpdatedDesc | ArticleSort::UpdatedAsc => {
+                let lo = f.updated_from.unwrap_or(i64::MIN);
+                let hi = f.updated_to.unwrap_or(i64::MAX);
+                let idx = self.0.open_table(ARTICLES_BY_UPDATED)?;
+                let desc = sort == ArticleSort::UpdatedDesc;
+                let range = match (after, desc) {
+                    (Some(k), true) => idx.range((Bound::Included((lo, 0)), Bound::Excluded(k)))?,
+                    (Some(k), false) => {
+                        idx.range((Bound::Excluded(k), Bound::Included((hi, u64::MAX))))?
+                    }
+                    (None, _) => idx.range((lo, 0)..=(hi, u64::MAX))?,
+                };
+                let outlets = f.outlets.as_ref();
+                let iter: Box<dyn Iterator<Item = _>> = if desc {
+                    Box::new(range.rev())
+                } else {
+                    Box::new(range)
+                };
+                for row in iter {
+                    let (k, v) = row?;
+                    let (ts, id) = k.value();
+                    if ts < lo
+                        || ts > hi
+                        || outlets.is_some_and(|o| !o.contains(&OutletId(v.value())))
+                    {
+                        continue;
+                    }
+                    if let Some(a) = article(&self.0, ArticleId(id))?
+                        && !push(a)
+                    {
+                        break;
+                    }
+                }
+            }
+            ArticleSort::CreatedDesc | ArticleSort::CreatedAsc => {
+                let table = self.0.open_table(ARTICLES)?;
+                let desc = sort == ArticleSort::CreatedDesc;
+                let range = match (after.map(|k| k.1), desc) {
+                    (Some(id), true) => table.range(..id)?,
+                    (Some(id), false) => table.range((Bound::Excluded(id), Bound::Unbounded))?,
+                    (None, _) => table.range::<u64>(..)?,
+                };
+                let iter: Box<dyn Iterator<Item = _>> = if desc {
+                    Box::new(range.rev())
+                } else {
+                    Box::new(range)
+                };
+                for row in iter {
+                    let a: Article = codec::decode(row?.1.value())?;
+                    let in_range = f.updated_from.is_none_or(|t| a.updated_at >= t)
+                        && f.updated_to.is_none_or(|t| a.updated_at <= t);
+                    if in_range && !push(a) {
+                        break;
+                    }
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Assets of the given outlets (`None` = all), newest first, optionally filtered.
+    pub fn list_assets(
+        &self,
+        outlets: Option<&[OutletId]>,
+        kind: Option<crate::domain::asset::AssetKind>,
+        name_contains: Option<&str>,
+        before: Option<u64>,
+        limit: usize,
+    ) -> Result<Vec<Asset>> {
+        let table = self.0.open_table(ASSETS)?;
+        let needle = name_contains.map(str::to_lowercase);
+        let mut out = Vec::new();
+        for row in table.range(..before.unwrap_or(u64::MAX))?.rev() {
+            let a: Asset = codec::decode(row?.1.value())?;
+            let ok = outlets.is_none_or(|o| o.contains(&a.outlet))
+                && kind.is_none_or(|k| k == a.kind)
+                && needle
+                    .as_ref()
+                    .is_none_or(|n| a.name.to_lowercase().contains(n.as_str()));
+            if ok {
+                out.push(a);
+                if out.len() >= limit {
+                    break;
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// How many articles' current versions use the asset.
+    pub fn asset_ref_count(&self, id: AssetId) -> Result<u64> {
+        let t = self.0.open_table(ASSET_REFS)?;
+        Ok(t.range((id.0, 0)..=(id.0, u64::MAX))?.count() as u64)
+    }
+
+    /// Is any asset record still pointing at this blob?
+    pub fn blob_in_use(&self, sha256: &str) -> Result<bool> {
+        Ok(self
+            .all::<Asset>(ASSETS)?
+            .iter()
+            .any(|a| a.sha256 == sha256 || a.thumb_sha256.as_deref() == Some(sha256)))
+    }
+}

@@ -1,0 +1,174 @@
+//! The projection: how each domain fact changes the replicated tables. Used live (in the same
+//! write transaction that appends the fact to the log), by `check` (rebuilding from the log into
+//! memory) and later by followers (the DR replica). Applying a fact twice leaves the same state.
+
+use redb::{ReadableTable, WriteTransaction};
+
+use super::access::{self, Access};
+use super::codec::encode;
+use super::tables::*;
+use crate::domain::article::Article;
+use crate::domain::fact::Fact;
+use crate::error::Result;
+
+/// Every replicated table, for `check` and for creating them on first start.
+pub fn ensure_tables(txn: &WriteTransaction) -> Result<()> {
+    txn.open_table(META)?;
+    txn.open_table(LOG)?;
+    txn.open_table(COUNTERS)?;
+    txn.open_table(OUTLETS)?;
+    txn.open_table(OUTLET_SLUGS)?;
+    txn.open_table(USERS)?;
+    txn.open_table(USERNAMES)?;
+    txn.open_table(PASSWORDS)?;
+    txn.open_table(TOKENS)?;
+    txn.open_table(ARTICLES)?;
+    txn.open_table(ARTICLE_VERSIONS)?;
+    txn.open_table(ARTICLES_BY_UPDATED)?;
+    txn.open_table(ARTICLE_SOURCES)?;
+    txn.open_table(ASSETS)?;
+    txn.open_table(ASSET_REFS)?;
+    txn.open_table(SESSIONS)?;
+    Ok(())
+}
+
+fn bump(txn: &WriteTransaction, kind: &str, id: u64) -> Result<()> {
+    let mut t = txn.open_table(COUNTERS)?;
+    let cur = t.get(kind)?.map(|g| g.value()).unwrap_or(0);
+    if id > cur {
+        t.insert(kind, id)?;
+    }
+    Ok(())
+}
+
+pub fn apply(txn: &WriteTransaction, fact: &Fact) -> Result<()> {
+    match fact {
+        Fact::InstanceCreated { .. } => {}
+        Fact::OutletCreated { outlet } | Fact::OutletUpdated { outlet } => {
+            if let Some(old) = access::outlet(txn, outlet.id)? {
+                txn.open_table(OUTLET_SLUGS)?.remove(old.slug.as_str())?;
+            }
+            txn.open_table(OUTLETS)?
+                .insert(outlet.id.0, encode(outlet).as_slice())?;
+            txn.open_table(OUTLET_SLUGS)?
+                .insert(outlet.slug.as_str(), outlet.id.0)?;
+            bump(txn, "outlet", outlet.id.0)?;
+        }
+        Fact::UserCreated { user } | Fact::UserUpdated { user } => {
+            if let Some(old) = access::user(txn, user.id)? {
+                txn.open_table(USERNAMES)?.remove(old.username.as_str())?;
+            }
+            txn.open_table(USERS)?
+                .insert(user.id.0, encode(user).as_slice())?;
+            txn.open_table(USERNAMES)?
+                .insert(user.username.as_str(), user.id.0)?;
+            bump(txn, "user", user.id.0)?;
+        }
+        Fact::PasswordSet { user, phc } => {
+            txn.open_table(PASSWORDS)?.insert(user.0, phc.as_bytes())?;
+        }
+        Fact::TokenCreated { token } => {
+            txn.open_table(TOKENS)?
+                .insert(token.id.0, encode(token).as_slice())?;
+            bump(txn, "token", token.id.0)?;
+        }
+        Fact::TokenRevoked { id, at } => {
+            if let Some(mut t) = access::token(txn, *id)? {
+                t.revoked_at.get_or_insert(*at);
+                txn.open_table(TOKENS)?
+                    .insert(id.0, encode(&t).as_slice())?;
+            }
+        }
+        Fact::ArticleCreated { article }
+        | Fact::ArticleUpdated { article }
+        | Fact::ArticleRestored { article } => {
+            save_article(txn, article)?;
+        }
+        Fact::AssetAdded { asset } => {
+            txn.open_table(ASSETS)?
+                .insert(asset.id.0, encode(asset).as_slice())?;
+            bump(txn, "asset", asset.id.0)?;
+        }
+        Fact::AssetDeleted { id } => {
+            txn.open_table(ASSETS)?.remove(id.0)?;
+        }
+    }
+    Ok(())
+}
+
+fn save_article(txn: &WriteTransaction, a: &Article) -> Result<()> {
+    let old = access::article(txn, a.id)?;
+    let bytes = encode(a);
+    txn.open_table(ARTICLES)?.insert(a.id.0, bytes.as_slice())?;
+    txn.open_table(ARTICLE_VERSIONS)?
+        .insert((a.id.0, a.revision), bytes.as_slice())?;
+    {
+        let mut idx = txn.open_table(ARTICLES_BY_UPDATED)?;
+        if let Some(o) = &old {
+            idx.remove((o.updated_at, o.id.0))?;
+        }
+        idx.insert((a.updated_at, a.id.0), a.outlet.0)?;
+    }
+    if let Some(src) = &a.source_id {
+        txn.open_table(ARTICLE_SOURCES)?
+            .insert((a.outlet.0, src.as_str()), a.id.0)?;
+    }
+    let before = old.as_ref().map(Article::asset_refs).unwrap_or_default();
+    let after = a.asset_refs();
+    if before != after {
+        let mut refs = txn.open_table(ASSET_REFS)?;
+        for gone in before.difference(&after) {
+            refs.remove((gone.0, a.id.0))?;
+        }
+        for new in after.difference(&before) {
+            refs.insert((new.0, a.id.0), ())?;
+        }
+    }
+    bump(txn, "article", a.id.0)
+}
+
+/// Is a table row present? (Used by use cases to check references inside a write.)
+pub fn exists(
+    txn: &WriteTransaction,
+    t: redb::TableDefinition<u64, &'static [u8]>,
+    id: u64,
+) -> Result<bool> {
+    Ok(txn.bytes(t, id)?.is_some())
+}
+
+/// Remove a session row (local table).
+pub fn delete_session(txn: &WriteTransaction, key: &[u8]) -> Result<()> {
+    txn.open_table(SESSIONS)?.remove(key)?;
+    Ok(())
+}
+
+pub fn put_session(
+    txn: &WriteTransaction,
+    key: &[u8],
+    s: &crate::domain::credentials::Session,
+) -> Result<()> {
+    txn.open_table(SESSIONS)?
+        .insert(key, encode(s).as_slice())?;
+    Ok(())
+}
+
+/// Drop sessions that expired before `now`; returns how many.
+pub fn purge_sessions(txn: &WriteTransaction, now: i64) -> Result<usize> {
+    let mut t = txn.open_table(SESSIONS)?;
+    let mut n = 0;
+    t.retain(|_, v| {
+        let keep = super::codec::decode::<crate::domain::credentials::Session>(v)
+            .is_ok_and(|s| s.expires_at > now);
+        if !keep {
+            n += 1;
+        }
+        keep
+    })?;
+    Ok(n)
+}
+
+/// Articles whose current version uses the asset (inside a write transaction).
+pub fn asset_ref_count(txn: &WriteTransaction, id: crate::domain::AssetId) -> Result<u64> {
+    let t = txn.open_table(ASSET_REFS)?;
+    Ok(t.range((id.0, 0)..=(id.0, u64::MAX))?.count() as u64)
+}

@@ -1,0 +1,63 @@
+//! Every redb table, in one place. Values marked `enc<T>` are `codec::encode`d (format byte +
+//! JSON). "Replicated" tables are pure functions of the log: `log::check` rebuilds them from the
+//! log in memory and compares them byte for byte. "Local" tables are per-installation state that
+//! is never shipped (sessions) or describes the log itself (meta).
+
+use redb::TableDefinition;
+
+/// Local. key: name; value: bytes. Keys: `instance` → enc<InstanceMeta>; `log_head` →
+/// enc<LogHead>. Invariant: `log_head` equals the last LOG entry's position and hash.
+pub const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
+
+/// Local (it *is* the log). key: lsn; value: 32-byte chained hash ‖ entry bytes (see `log`).
+/// Invariants: keys dense from 1; an entry is never rewritten or deleted.
+pub const LOG: TableDefinition<u64, &[u8]> = TableDefinition::new("log");
+
+/// Replicated. key: id kind (`outlet`, `user`, `article`, `asset`, `token`); value: highest id
+/// used. Invariant: ≥ every id of that kind in its table.
+pub const COUNTERS: TableDefinition<&str, u64> = TableDefinition::new("counters");
+
+/// Replicated. key: OutletId; value: enc<Outlet>.
+pub const OUTLETS: TableDefinition<u64, &[u8]> = TableDefinition::new("outlets");
+
+/// Replicated. key: outlet slug; value: OutletId. Invariant: one entry per OUTLETS row.
+pub const OUTLET_SLUGS: TableDefinition<&str, u64> = TableDefinition::new("outlet_slugs");
+
+/// Replicated. key: UserId; value: enc<User>.
+pub const USERS: TableDefinition<u64, &[u8]> = TableDefinition::new("users");
+
+/// Replicated. key: username; value: UserId. Invariant: one entry per USERS row.
+pub const USERNAMES: TableDefinition<&str, u64> = TableDefinition::new("usernames");
+
+/// Replicated. key: UserId; value: argon2id PHC string (UTF-8).
+pub const PASSWORDS: TableDefinition<u64, &[u8]> = TableDefinition::new("passwords");
+
+/// Replicated. key: TokenId; value: enc<ApiToken> (the secret is stored only as SHA-256).
+pub const TOKENS: TableDefinition<u64, &[u8]> = TableDefinition::new("tokens");
+
+/// Replicated. key: ArticleId; value: enc<Article>, the newest version.
+pub const ARTICLES: TableDefinition<u64, &[u8]> = TableDefinition::new("articles");
+
+/// Replicated. key: (ArticleId, revision); value: enc<Article>. Invariant: revisions 1..=current
+/// all present; the row for the current revision equals the ARTICLES row.
+pub const ARTICLE_VERSIONS: TableDefinition<(u64, u32), &[u8]> =
+    TableDefinition::new("article_versions");
+
+/// Replicated. key: (updated_at ms, ArticleId); value: OutletId. Invariant: exactly one entry per
+/// article, at its current `updated_at`. Serves listing by update time.
+pub const ARTICLES_BY_UPDATED: TableDefinition<(i64, u64), u64> =
+    TableDefinition::new("articles_by_updated");
+
+/// Replicated. key: (OutletId, source id); value: ArticleId. Makes imports idempotent.
+pub const ARTICLE_SOURCES: TableDefinition<(u64, &str), u64> =
+    TableDefinition::new("article_sources");
+
+/// Replicated. key: AssetId; value: enc<Asset>.
+pub const ASSETS: TableDefinition<u64, &[u8]> = TableDefinition::new("assets");
+
+/// Replicated. key: (AssetId, ArticleId); value: (). Invariant: present iff the article's current
+/// version references the asset; an asset with any entry cannot be deleted.
+pub const ASSET_REFS: TableDefinition<(u64, u64), ()> = TableDefinition::new("asset_refs");
+
+/// Local. key: SHA-256 of the session cookie; value: enc<Session>.
+pub const SESSIONS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("sessions");

@@ -1,0 +1,57 @@
+//! Who is acting: a user, through a session (all of the user's rights) or an API token (the user's
+//! rights narrowed to the token's scopes).
+
+use crate::domain::OutletId;
+use crate::domain::UserId;
+use crate::domain::credentials::Scope;
+use crate::domain::user::{Permission, User};
+use crate::error::{Error, Result};
+
+#[derive(Debug, Clone)]
+pub struct Actor {
+    pub user: User,
+    /// `None` for a login session; the token's scopes otherwise.
+    pub scopes: Option<Vec<Scope>>,
+}
+
+fn scope_for(p: Permission) -> Scope {
+    match p {
+        Permission::ArticleRead | Permission::AssetRead => Scope::Read,
+        Permission::MembersManage => Scope::Admin,
+        _ => Scope::Write,
+    }
+}
+
+impl Actor {
+    pub fn id(&self) -> UserId {
+        self.user.id
+    }
+
+    fn scoped(&self, s: Scope) -> bool {
+        self.scopes.as_ref().is_none_or(|v| v.contains(&s))
+    }
+
+    pub fn can(&self, outlet: OutletId, p: Permission) -> bool {
+        self.scoped(scope_for(p)) && self.user.can(outlet, p)
+    }
+
+    /// Outlets where the actor holds `p` (`None` = every outlet).
+    pub fn outlets_with(&self, p: Permission) -> Option<Vec<OutletId>> {
+        if !self.scoped(scope_for(p)) {
+            return Some(Vec::new());
+        }
+        self.user.outlets_with(p)
+    }
+
+    pub fn is_instance_admin(&self) -> bool {
+        !self.user.disabled && self.user.instance_admin && self.scoped(Scope::Admin)
+    }
+
+    pub fn require_instance_admin(&self) -> Result<()> {
+        if self.is_instance_admin() {
+            Ok(())
+        } else {
+            Err(Error::Forbidden)
+        }
+    }
+}

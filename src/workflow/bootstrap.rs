@@ -1,0 +1,83 @@
+//! First start and opening: create the data dir and database, the instance identity (id, epoch 1),
+//! and the `admin` account with a random password that is returned once to be printed.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use redb::ReadableDatabase;
+
+use crate::clock::Millis;
+use crate::domain::credentials::{generate_password, hash_password};
+use crate::domain::fact::Fact;
+use crate::domain::{Epoch, InstanceId};
+use crate::error::{Error, Result};
+use crate::log::Appender;
+use crate::store::tables::META;
+use crate::store::{self, InstanceMeta, access, apply, codec};
+
+use super::commit::run_once;
+use super::users;
+
+pub struct Opened {
+    pub db: Arc<redb::Database>,
+    pub appender: Appender,
+    pub meta: InstanceMeta,
+    /// Set on first start only: the initial `admin` password, to be shown once.
+    pub initial_password: Option<String>,
+}
+
+/// Open the data dir's database, initializing the instance on first start.
+pub fn open_or_init(data_dir: &Path, role: &str, now: Millis) -> Result<Opened> {
+    std::fs::create_dir_all(data_dir).map_err(|e| {
+        Error::Io(format!(
+            "cannot create data dir {}: {e}",
+            data_dir.display()
+        ))
+    })?;
+    let db = store::open(&data_dir.join(store::DB_FILE))?;
+    let existing = {
+        let w = db.begin_write()?;
+        apply::ensure_tables(&w)?;
+        let meta = access::instance(&w)?;
+        w.commit()?;
+        meta
+    };
+    if let Some(meta) = existing {
+        let appender = Appender::load(&db.begin_read()?, &meta.instance_id, meta.epoch)?;
+        return Ok(Opened {
+            db: Arc::new(db),
+            appender,
+            meta,
+            initial_password: None,
+        });
+    }
+    let meta = InstanceMeta {
+        instance_id: InstanceId(uuid::Uuid::new_v4().to_string()),
+        epoch: Epoch(1),
+        role: role.to_string(),
+        created_at: now,
+    };
+    let mut appender = Appender::load(&db.begin_read()?, &meta.instance_id, meta.epoch)?;
+    let password = generate_password();
+    let phc = hash_password(&password)?;
+    let m = meta.clone();
+    run_once(&db, &mut appender, now, |w| {
+        w.tx()
+            .open_table(META)?
+            .insert("instance", codec::encode(&m).as_slice())?;
+        w.emit(
+            None,
+            Fact::InstanceCreated {
+                instance_id: m.instance_id.clone(),
+                role: m.role.clone(),
+            },
+        )?;
+        users::create_initial_admin(w, &phc)
+    })?;
+    Ok(Opened {
+        db: Arc::new(db),
+        appender,
+        meta,
+        initial_password: Some(password),
+    })
+}

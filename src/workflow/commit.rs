@@ -1,0 +1,242 @@
+//! Group commit. redb has one writer and a durable commit costs an fsync, so requests are queued
+//! to one thread that runs as many as are waiting (up to `MAX_BATCH`) in ONE write transaction and
+//! commits once. Each request still gets its own result and its own log entries, and no result is
+//! delivered before the durable commit.
+//!
+//! A job that fails *after* writing (rare: validation comes first) poisons the transaction: the
+//! batch is aborted and re-run without it, so one bad request never leaks partial writes or fails
+//! its neighbours. Jobs are therefore `FnMut` and must be safe to run again.
+
+use std::collections::HashMap;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::Arc;
+
+use tokio::sync::{mpsc, oneshot, watch};
+
+use super::writer::Writer;
+use crate::clock::SharedClock;
+use crate::domain::Lsn;
+use crate::error::{Error, Result};
+use crate::log::{Appender, LogWatch};
+
+const MAX_BATCH: usize = 512;
+const QUEUE: usize = 8_192;
+
+trait Job: Send {
+    /// Run against the writer; `true` if it failed after writing (poison).
+    fn run(&mut self, w: &mut Writer<'_>) -> bool;
+    /// Deliver the result (`commit` is the outcome of the transaction).
+    fn finish(self: Box<Self>, commit: Result<(), String>);
+}
+
+struct TypedJob<T, F> {
+    f: F,
+    result: Option<Result<T>>,
+    reply: oneshot::Sender<Result<T>>,
+}
+
+impl<T: Send, F: FnMut(&mut Writer<'_>) -> Result<T> + Send> Job for TypedJob<T, F> {
+    fn run(&mut self, w: &mut Writer<'_>) -> bool {
+        w.reset_dirty();
+        let r = catch_unwind(AssertUnwindSafe(|| (self.f)(w)))
+            .unwrap_or_else(|_| Err(Error::Internal("a write job panicked".into())));
+        let poisoned = r.is_err() && w.dirty();
+        self.result = Some(r);
+        poisoned
+    }
+
+    fn finish(self: Box<Self>, commit: Result<(), String>) {
+        let r = match (commit, self.result) {
+            (_, Some(Err(e))) => Err(e),
+            (Ok(()), Some(Ok(v))) => Ok(v),
+            (Err(e), _) => Err(Error::Store(e)),
+            (Ok(()), None) => Err(Error::Internal("job never ran".into())),
+        };
+        let _ = self.reply.send(r);
+    }
+}
+
+/// Statistics for metrics and benchmarks.
+#[derive(Debug, Default)]
+pub struct CommitStats {
+    pub commits: std::sync::atomic::AtomicU64,
+    pub jobs: std::sync::atomic::AtomicU64,
+}
+
+/// Handle for submitting write jobs. Cheap to clone.
+#[derive(Clone)]
+pub struct Committer {
+    tx: mpsc::Sender<Box<dyn Job>>,
+    watch: watch::Receiver<Lsn>,
+    pub stats: Arc<CommitStats>,
+}
+
+impl Committer {
+    /// Start the writer thread. `appender` must describe the committed head of `db`.
+    pub fn start(
+        db: Arc<redb::Database>,
+        appender: Appender,
+        clock: SharedClock,
+    ) -> (Self, std::thread::JoinHandle<()>) {
+        let (tx, rx) = mpsc::channel(QUEUE);
+        let (wtx, wrx) = watch::channel(appender.committed_head());
+        let stats = Arc::new(CommitStats::default());
+        let s2 = stats.clone();
+        let handle = std::thread::Builder::new()
+            .name("rongmei-writer".into())
+            .spawn(move || writer_loop(&db, appender, &clock, rx, &wtx, &s2))
+            .unwrap_or_else(|e| {
+                tracing::error!("cannot start the writer thread: {e}");
+                std::thread::spawn(|| {})
+            });
+        (
+            Self {
+                tx,
+                watch: wrx,
+                stats,
+            },
+            handle,
+        )
+    }
+
+    /// Run `f` in the next group-commit batch; resolves after the durable commit.
+    pub async fn write<T, F>(&self, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnMut(&mut Writer<'_>) -> Result<T> + Send + 'static,
+    {
+        let (reply, rx) = oneshot::channel();
+        let job: Box<dyn Job> = Box::new(TypedJob {
+            f,
+            result: None,
+            reply,
+        });
+        self.tx.send(job).await.map_err(|_| Error::ShuttingDown)?;
+        rx.await.map_err(|_| Error::ShuttingDown)?
+    }
+
+    /// Follow the durable head of the log.
+    pub fn log_watch(&self) -> LogWatch {
+        LogWatch(self.watch.clone())
+    }
+}
+
+fn writer_loop(
+    db: &redb::Database,
+    mut log: Appender,
+    clock: &SharedClock,
+    mut rx: mpsc::Receiver<Box<dyn Job>>,
+    watch: &watch::Sender<Lsn>,
+    stats: &CommitStats,
+) {
+    while let Some(first) = rx.blocking_recv() {
+        let mut batch = vec![first];
+        while batch.len() < MAX_BATCH {
+            match rx.try_recv() {
+                Ok(j) => batch.push(j),
+                Err(_) => break,
+            }
+        }
+        stats
+            .jobs
+            .fetch_add(batch.len() as u64, std::sync::atomic::Ordering::Relaxed);
+        stats
+            .commits
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        run_batch(db, &mut log, clock, batch);
+        watch.send_replace(log.committed_head());
+    }
+}
+
+fn run_batch(
+    db: &redb::Database,
+    log: &mut Appender,
+    clock: &SharedClock,
+    mut batch: Vec<Box<dyn Job>>,
+) {
+    let mut reserved = HashMap::new();
+    while !batch.is_empty() {
+        let txn = match db.begin_write() {
+            Ok(mut t) => {
+                t.set_quick_repair(true);
+                t
+            }
+            Err(e) => return fail_all(batch, &e.to_string()),
+        };
+        let now = clock.now();
+        let mut poisoned = None;
+        for (i, job) in batch.iter_mut().enumerate() {
+            let mut w = Writer::new(&txn, log, &mut reserved, now);
+            if job.run(&mut w) {
+                poisoned = Some(i);
+                break;
+            }
+        }
+        if let Some(i) = poisoned {
+            let _ = txn.abort();
+            log.rollback();
+            reserved.clear();
+            batch.remove(i).finish(Ok(()));
+            continue;
+        }
+        let committed = log
+            .write_head(&txn)
+            .map_err(|e| e.to_string())
+            .and_then(|()| txn.commit().map_err(|e| e.to_string()));
+        match committed {
+            Ok(()) => {
+                log.commit_head();
+                batch.into_iter().for_each(|j| j.finish(Ok(())));
+            }
+            Err(e) => {
+                tracing::error!("commit failed: {e}");
+                log.rollback();
+                fail_all(batch, &e);
+            }
+        }
+        return;
+    }
+}
+
+fn fail_all(batch: Vec<Box<dyn Job>>, e: &str) {
+    for j in batch {
+        j.finish(Err(e.to_string()));
+    }
+}
+
+/// Run one job in its own durable transaction, without the writer thread (start-up, offline CLI
+/// commands). Must not be used while a `Committer` owns the database.
+pub fn run_once<T>(
+    db: &redb::Database,
+    log: &mut Appender,
+    now: crate::clock::Millis,
+    f: impl FnOnce(&mut Writer<'_>) -> Result<T>,
+) -> Result<T> {
+    let mut txn = db.begin_write()?;
+    txn.set_quick_repair(true);
+    let mut reserved = HashMap::new();
+    let r = {
+        let mut w = Writer::new(&txn, log, &mut reserved, now);
+        f(&mut w)
+    };
+    match r {
+        Ok(v) => {
+            log.write_head(&txn)?;
+            match txn.commit() {
+                Ok(()) => {
+                    log.commit_head();
+                    Ok(v)
+                }
+                Err(e) => {
+                    log.rollback();
+                    Err(e.into())
+                }
+            }
+        }
+        Err(e) => {
+            let _ = txn.abort();
+            log.rollback();
+            Err(e)
+        }
+    }
+}

@@ -1,0 +1,89 @@
+//! `Writer`: one redb write transaction plus the log appender and the time of the write. Use
+//! cases are functions over `&mut Writer`; `emit` is the only way state changes: it applies the
+//! fact to the tables and appends it to the log in the same transaction.
+
+use std::collections::HashMap;
+
+use redb::WriteTransaction;
+
+use crate::clock::Millis;
+use crate::domain::credentials::Session;
+use crate::domain::fact::Fact;
+use crate::domain::{Lsn, UserId};
+use crate::error::Result;
+use crate::log::Appender;
+use crate::store::{access, apply};
+
+pub struct Writer<'t> {
+    txn: &'t WriteTransaction,
+    log: &'t mut Appender,
+    reserved: &'t mut HashMap<&'static str, u64>,
+    now: Millis,
+    dirty: bool,
+}
+
+impl<'t> Writer<'t> {
+    pub(crate) fn new(
+        txn: &'t WriteTransaction,
+        log: &'t mut Appender,
+        reserved: &'t mut HashMap<&'static str, u64>,
+        now: Millis,
+    ) -> Self {
+        Self {
+            txn,
+            log,
+            reserved,
+            now,
+            dirty: false,
+        }
+    }
+
+    /// Time of this write (one value for the whole transaction).
+    pub fn now(&self) -> Millis {
+        self.now
+    }
+
+    /// Read access inside the transaction (sees earlier writes of the same batch).
+    pub fn tx(&self) -> &WriteTransaction {
+        self.txn
+    }
+
+    /// Has this writer changed anything yet?
+    pub fn dirty(&self) -> bool {
+        self.dirty
+    }
+
+    pub(crate) fn reset_dirty(&mut self) {
+        self.dirty = false;
+    }
+
+    /// Record a fact: project it onto the tables and append it to the log.
+    pub fn emit(&mut self, actor: Option<UserId>, fact: Fact) -> Result<Lsn> {
+        self.dirty = true;
+        apply::apply(self.txn, &fact)?;
+        self.log.append(self.txn, self.now, actor, &fact)
+    }
+
+    /// Allocate the next id of a kind (`outlet`, `user`, `article`, `asset`, `token`).
+    pub fn next_id(&mut self, kind: &'static str) -> Result<u64> {
+        let stored = access::counter(self.txn, kind)?;
+        let r = self.reserved.entry(kind).or_insert(0);
+        *r = (*r).max(stored) + 1;
+        Ok(*r)
+    }
+
+    pub fn put_session(&mut self, key: &[u8], s: &Session) -> Result<()> {
+        self.dirty = true;
+        apply::put_session(self.txn, key, s)
+    }
+
+    pub fn delete_session(&mut self, key: &[u8]) -> Result<()> {
+        self.dirty = true;
+        apply::delete_session(self.txn, key)
+    }
+
+    pub fn purge_sessions(&mut self) -> Result<usize> {
+        self.dirty = true;
+        apply::purge_sessions(self.txn, self.now)
+    }
+}
