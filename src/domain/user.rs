@@ -113,6 +113,9 @@ pub struct User {
     pub display_name: String,
     /// Instance administrator: manages outlets, users and tokens everywhere.
     pub instance_admin: bool,
+    /// Stored as a list of `[outlet, role]` pairs: map keys that are numbers do not survive
+    /// serde's internally tagged enums (the log's `Fact`), which `check` caught.
+    #[serde(with = "role_pairs")]
     pub roles: BTreeMap<OutletId, Role>,
     pub disabled: bool,
     /// Bumped by "log out everywhere" and password changes; sessions of older generations die.
@@ -147,6 +150,26 @@ impl User {
                 .map(|(o, _)| *o)
                 .collect(),
         )
+    }
+}
+
+mod role_pairs {
+    use std::collections::BTreeMap;
+
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    use super::{OutletId, Role};
+
+    pub fn serialize<S: Serializer>(m: &BTreeMap<OutletId, Role>, s: S) -> Result<S::Ok, S::Error> {
+        m.iter().collect::<Vec<_>>().serialize(s)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<BTreeMap<OutletId, Role>, D::Error> {
+        Ok(Vec::<(OutletId, Role)>::deserialize(d)?
+            .into_iter()
+            .collect())
     }
 }
 

@@ -1,1 +1,19 @@
+//! Integration tests: one binary. Servers run on 127.0.0.1:0 with a temp data dir and a manual clock.
 
+// reason: test code fails loudly by design; children are killed and waited in the crash test.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::zombie_processes
+)]
+
+mod api_accounts;
+mod api_articles;
+mod api_assets;
+mod crash;
+mod golden;
+mod harness;
+mod isolation;
+mod layering;
+mod openapi;

@@ -1,0 +1,158 @@
+//! Golden encodings: stored formats must not change by accident. To accept an intended change
+//! (with a migration step in `store::codec::upgrade`), run with RONGMEI_BLESS=1 and commit.
+
+use std::collections::BTreeMap;
+
+use rongmei::domain::article::{Article, ArticleStatus};
+use rongmei::domain::asset::{Asset, AssetKind};
+use rongmei::domain::fact::Fact;
+use rongmei::domain::outlet::{Outlet, OutletKind};
+use rongmei::domain::user::{Role, User};
+use rongmei::domain::*;
+use rongmei::store::codec;
+
+fn outlet() -> Outlet {
+    Outlet {
+        id: OutletId(3),
+        slug: "county-tv".into(),
+        name: "县电视台".into(),
+        kind: OutletKind::Tv,
+        created_at: 1_700_000_000_000,
+        updated_at: 1_700_000_000_500,
+    }
+}
+
+fn user() -> User {
+    User {
+        id: UserId(7),
+        username: "zhangsan".into(),
+        display_name: "张三".into(),
+        instance_admin: false,
+        roles: BTreeMap::from([
+            (OutletId(3), Role::Reporter),
+            (OutletId(4), Role::ChiefEditor),
+        ]),
+        disabled: false,
+        session_generation: 2,
+        created_at: 1_700_000_000_000,
+        updated_at: 1_700_000_100_000,
+    }
+}
+
+fn article() -> Article {
+    Article {
+        id: ArticleId(42),
+        outlet: OutletId(3),
+        revision: 2,
+        status: ArticleStatus::Draft,
+        title: "春节前夕走访困难群众".into(),
+        subtitle: "副题".into(),
+        summary: "摘要".into(),
+        body: "<p>第一段</p><figure><img src=\"/api/v1/assets/5/content\"></figure>".into(),
+        byline: "记者 张三".into(),
+        authors: vec![UserId(7)],
+        category: "民生".into(),
+        tags: vec!["春节".into()],
+        cover: Some(AssetId(5)),
+        source_id: Some("19980101-01-001".into()),
+        created_by: UserId(7),
+        created_at: 1_700_000_000_000,
+        updated_by: UserId(8),
+        updated_at: 1_700_000_200_000,
+        restored_from: Some(1),
+    }
+}
+
+fn asset() -> Asset {
+    Asset {
+        id: AssetId(5),
+        outlet: OutletId(3),
+        sha256: "ab".repeat(32),
+        name: "夜景.png".into(),
+        mime: "image/png".into(),
+        kind: AssetKind::Image,
+        size: 12345,
+        width: Some(640),
+        height: Some(480),
+        thumb_sha256: Some("cd".repeat(32)),
+        uploaded_by: UserId(7),
+        created_at: 1_700_000_000_000,
+    }
+}
+
+fn check(name: &str, bytes: &[u8]) {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures/golden")
+        .join(format!("{name}.hex"));
+    let hex_now = hex::encode(bytes);
+    if std::env::var("RONGMEI_BLESS").is_ok() {
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, format!("{hex_now}\n")).unwrap();
+        return;
+    }
+    let want = std::fs::read_to_string(&path)
+        .unwrap_or_else(|_| panic!("missing {}: run with RONGMEI_BLESS=1", path.display()));
+    assert_eq!(
+        want.trim(),
+        hex_now,
+        "encoding of {name} changed: add a migration step, then re-bless"
+    );
+}
+
+#[test]
+fn value_encodings_are_stable_and_decodable() {
+    check("outlet_v1", &codec::encode(&outlet()));
+    check("user_v1", &codec::encode(&user()));
+    check("article_v1", &codec::encode(&article()));
+    check("asset_v1", &codec::encode(&asset()));
+    // The stored goldens decode to the same values (old data stays readable).
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/golden");
+    let read = |n: &str| {
+        hex::decode(
+            std::fs::read_to_string(dir.join(format!("{n}.hex")))
+                .unwrap()
+                .trim(),
+        )
+        .unwrap()
+    };
+    assert_eq!(
+        codec::decode::<Outlet>(&read("outlet_v1")).unwrap(),
+        outlet()
+    );
+    assert_eq!(codec::decode::<User>(&read("user_v1")).unwrap(), user());
+    assert_eq!(
+        codec::decode::<Article>(&read("article_v1")).unwrap(),
+        article()
+    );
+    assert_eq!(codec::decode::<Asset>(&read("asset_v1")).unwrap(), asset());
+}
+
+#[test]
+fn log_entry_encoding_is_stable() {
+    let fact = Fact::ArticleUpdated { article: article() };
+    let entry = rongmei::log::entry::encode_entry(
+        Epoch(1),
+        Lsn(9),
+        1_700_000_200_000,
+        Some(UserId(8)),
+        &fact,
+    );
+    let prev =
+        rongmei::log::entry::genesis(&InstanceId("00000000-0000-4000-8000-000000000001".into()));
+    let hash = rongmei::log::entry::chain(&prev, &entry);
+    let mut stored = hash.to_vec();
+    stored.extend_from_slice(&entry);
+    check("log_entry_v1", &stored);
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/golden");
+    let golden = hex::decode(
+        std::fs::read_to_string(dir.join("log_entry_v1.hex"))
+            .unwrap()
+            .trim(),
+    )
+    .unwrap();
+    let e = rongmei::log::entry::decode_stored(&golden).unwrap();
+    assert_eq!(
+        (e.epoch, e.lsn, e.actor, e.fact),
+        (Epoch(1), Lsn(9), Some(UserId(8)), fact)
+    );
+}

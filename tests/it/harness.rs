@@ -1,0 +1,207 @@
+//! `TestServer`: the real app in-process on an ephemeral loopback port, a temp data dir and a
+//! manual clock; `Client`: a cookie session (with its CSRF token) or an API token.
+
+use std::sync::Arc;
+
+use reqwest::{Method, StatusCode};
+use rongmei::clock::ManualClock;
+use rongmei::config::Config;
+use serde_json::{Value, json};
+
+pub const T0: i64 = 1_795_000_000_000;
+
+pub struct TestServer {
+    pub base: String,
+    pub clock: Arc<ManualClock>,
+    pub admin_password: String,
+    pub dir: tempfile::TempDir,
+    running: Option<rongmei::app::Running>,
+}
+
+impl TestServer {
+    pub async fn start() -> Self {
+        Self::start_with(|_| {}).await
+    }
+
+    pub async fn start_with(tweak: impl FnOnce(&mut Config)) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let mut cfg = Config {
+            data_dir: dir.path().to_path_buf(),
+            ..Config::default()
+        };
+        cfg.http.listen = "127.0.0.1:0".into();
+        cfg.http.max_json_bytes = 256 * 1024;
+        cfg.assets.max_upload_bytes = 1024 * 1024;
+        tweak(&mut cfg);
+        let clock = ManualClock::new(T0);
+        let running = rongmei::app::start(cfg, clock.clone()).await.unwrap();
+        Self {
+            base: format!("http://{}", running.addr),
+            clock,
+            admin_password: running.initial_password.clone().unwrap_or_default(),
+            dir,
+            running: Some(running),
+        }
+    }
+
+    /// Shut down gracefully; returns the data dir (kept until the returned value drops).
+    pub async fn stop(mut self) -> tempfile::TempDir {
+        if let Some(r) = self.running.take() {
+            r.shutdown().await.unwrap();
+        }
+        self.dir
+    }
+
+    pub fn anon(&self) -> Client {
+        Client::new(&self.base, None, None)
+    }
+
+    /// Log in (cookie session) and keep the CSRF token.
+    pub async fn login(&self, user: &str, password: &str) -> Client {
+        let mut c = self.anon();
+        let (st, body) = c
+            .send(
+                Method::POST,
+                "/api/v1/session",
+                Some(json!({"username": user, "password": password})),
+            )
+            .await;
+        assert_eq!(st, StatusCode::OK, "login {user}: {body}");
+        c.csrf = body["csrf_token"].as_str().map(str::to_string);
+        c
+    }
+
+    pub async fn admin(&self) -> Client {
+        self.login("admin", &self.admin_password.clone()).await
+    }
+}
+
+pub struct Client {
+    pub http: reqwest::Client,
+    pub base: String,
+    pub csrf: Option<String>,
+    pub bearer: Option<String>,
+}
+
+impl Client {
+    pub fn new(base: &str, csrf: Option<String>, bearer: Option<String>) -> Self {
+        let http = reqwest::Client::builder()
+            .cookie_store(true)
+            .build()
+            .unwrap();
+        Self {
+            http,
+            base: base.to_string(),
+            csrf,
+            bearer,
+        }
+    }
+
+    pub fn request(&self, m: Method, path: &str) -> reqwest::RequestBuilder {
+        let mut r = self.http.request(m, format!("{}{path}", self.base));
+        if let Some(c) = &self.csrf {
+            r = r.header("x-csrf-token", c);
+        }
+        if let Some(b) = &self.bearer {
+            r = r.bearer_auth(b);
+        }
+        r
+    }
+
+    pub async fn send(&self, m: Method, path: &str, body: Option<Value>) -> (StatusCode, Value) {
+        let mut r = self.request(m, path);
+        if let Some(b) = body {
+            r = r.json(&b);
+        }
+        let resp = r.send().await.unwrap();
+        let st = resp.status();
+        let text = resp.text().await.unwrap();
+        (
+            st,
+            serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        )
+    }
+
+    pub async fn get(&self, path: &str) -> (StatusCode, Value) {
+        self.send(Method::GET, path, None).await
+    }
+    pub async fn post(&self, path: &str, body: Value) -> (StatusCode, Value) {
+        self.send(Method::POST, path, Some(body)).await
+    }
+    pub async fn put(&self, path: &str, body: Value) -> (StatusCode, Value) {
+        self.send(Method::PUT, path, Some(body)).await
+    }
+    pub async fn patch(&self, path: &str, body: Value) -> (StatusCode, Value) {
+        self.send(Method::PATCH, path, Some(body)).await
+    }
+    pub async fn delete(&self, path: &str) -> (StatusCode, Value) {
+        self.send(Method::DELETE, path, None).await
+    }
+}
+
+/// Assert a status and a stable error code.
+#[track_caller]
+pub fn assert_err(got: &(StatusCode, Value), status: u16, code: &str) {
+    assert_eq!(got.0.as_u16(), status, "body: {}", got.1);
+    assert_eq!(got.1["code"], code, "body: {}", got.1);
+    assert!(
+        got.1["request_id"].as_str().is_some_and(|s| !s.is_empty()),
+        "no request id: {}",
+        got.1
+    );
+}
+
+pub async fn create_outlet(admin: &Client, slug: &str) -> u64 {
+    let (st, o) = admin
+        .post(
+            "/api/v1/outlets",
+            json!({"slug": slug, "name": format!("{slug} 台"), "kind": "tv"}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::CREATED, "{o}");
+    o["id"].as_u64().unwrap()
+}
+
+/// Create a user with one role in one outlet; returns (id, password).
+pub async fn create_user(admin: &Client, name: &str, outlet: u64, role: &str) -> (u64, String) {
+    let pw = format!("{name}-secret-pass");
+    let (st, u) = admin
+        .post("/api/v1/users", json!({"username": name, "display_name": name, "password": pw, "roles": {outlet.to_string(): role}}))
+        .await;
+    assert_eq!(st, StatusCode::CREATED, "{u}");
+    (u["user"]["id"].as_u64().unwrap(), pw)
+}
+
+pub async fn create_article(c: &Client, outlet: &str, title: &str) -> Value {
+    let (st, a) = c
+        .post(
+            "/api/v1/articles",
+            json!({"outlet": outlet, "title": title, "body": "第一段\n第二段"}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::CREATED, "{a}");
+    a
+}
+
+/// Path to the built binary (tests run against the same release build as CI's smoke run).
+pub fn binary() -> std::path::PathBuf {
+    std::path::PathBuf::from(env!("CARGO_BIN_EXE_rongmei"))
+}
+
+/// `rongmei check` on a data dir; returns (success, output).
+pub fn run_check(data_dir: &std::path::Path) -> (bool, String) {
+    let out = std::process::Command::new(binary())
+        .arg("check")
+        .arg("--data-dir")
+        .arg(data_dir)
+        .output()
+        .unwrap();
+    (
+        out.status.success(),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    )
+}
