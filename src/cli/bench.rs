@@ -137,6 +137,8 @@ pub async fn write(args: WriteArgs) -> anyhow::Result<ExitCode> {
     }
     let single_rate = summary("1 client (sequential)", lat, sw.elapsed().as_secs_f64());
     let commits_before = scrape(&client, &base, "rongmei_store_commits").await;
+    let apply_before = scrape(&client, &base, "rongmei_store_apply_seconds").await;
+    let fsync_before = scrape(&client, &base, "rongmei_store_commit_seconds").await;
     let per_client = args.requests.div_ceil(args.clients.max(1));
     let sw = Stopwatch::start();
     let mut tasks = Vec::new();
@@ -158,16 +160,21 @@ pub async fn write(args: WriteArgs) -> anyhow::Result<ExitCode> {
         all.extend(t.await??);
     }
     let n = all.len() as f64;
-    let rate = summary(
-        &format!("{} clients (concurrent)", args.clients),
-        all,
-        sw.elapsed().as_secs_f64(),
-    );
+    let secs = sw.elapsed().as_secs_f64();
+    let rate = summary(&format!("{} clients (concurrent)", args.clients), all, secs);
     let commits = scrape(&client, &base, "rongmei_store_commits").await - commits_before;
     println!(
         "group commit: {:.0} durable transactions for {n:.0} creates ({:.1} creates per commit)",
         commits,
         n / commits.max(1.0)
+    );
+    let apply = scrape(&client, &base, "rongmei_store_apply_seconds").await - apply_before;
+    let fsync = scrape(&client, &base, "rongmei_store_commit_seconds").await - fsync_before;
+    println!(
+        "writer thread: {:.0} us applying + {:.0} us committing per transaction ({:.0}% busy)",
+        apply * 1e6 / commits.max(1.0),
+        fsync * 1e6 / commits.max(1.0),
+        (apply + fsync) * 100.0 / secs
     );
     println!(
         "speed-up over one client: {:.1}x",

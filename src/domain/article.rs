@@ -121,9 +121,21 @@ fn one_line(field: &'static str, s: &str, max: usize, required: bool) -> Result<
     Ok(t.to_string())
 }
 
+/// Fields that passed `ArticleFields::normalized` (validated, trimmed, body sanitized). Use cases
+/// take only this, so the expensive part (HTML sanitizing) runs on request threads, not on the
+/// single writer thread.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Normalized(ArticleFields);
+
+impl Normalized {
+    pub fn fields(&self) -> &ArticleFields {
+        &self.0
+    }
+}
+
 impl ArticleFields {
     /// Validate and normalize: trim, limit lengths, sanitize the body, dedupe tags.
-    pub fn normalized(self) -> Result<Self> {
+    pub fn normalized(self) -> Result<Normalized> {
         if self.body.len() > MAX_BODY_BYTES {
             return Err(Error::invalid(
                 "body",
@@ -152,7 +164,7 @@ impl ArticleFields {
         } else {
             html::paragraphs_to_html(&self.body)
         };
-        Ok(Self {
+        Ok(Normalized(Self {
             title: one_line("title", &self.title, MAX_TITLE, true)?,
             subtitle: one_line("subtitle", &self.subtitle, MAX_SHORT, false)?,
             summary: summary.to_string(),
@@ -161,7 +173,7 @@ impl ArticleFields {
             category: one_line("category", &self.category, 64, false)?,
             tags,
             cover: self.cover,
-        })
+        }))
     }
 }
 
@@ -225,7 +237,7 @@ mod tests {
             tags: vec!["a".into(), "a".into()],
             ..Default::default()
         };
-        let n = f.normalized().unwrap();
+        let n = f.normalized().unwrap().fields().clone();
         assert_eq!(n.title, "标题");
         assert_eq!(n.body, "<p>段一</p><p>段二</p>");
         assert_eq!(n.tags, vec!["a".to_string()]);

@@ -24,6 +24,8 @@ pub struct Metrics {
     pub log_head: Gauge,
     pub commits: Gauge,
     pub committed_jobs: Gauge,
+    pub apply_seconds: Gauge<f64, std::sync::atomic::AtomicU64>,
+    pub commit_seconds: Gauge<f64, std::sync::atomic::AtomicU64>,
 }
 
 impl Metrics {
@@ -58,7 +60,20 @@ impl Metrics {
             "Write requests committed",
             committed_jobs.clone(),
         );
+        let (apply_seconds, commit_seconds) = (Gauge::default(), Gauge::default());
+        r.register(
+            "store_apply_seconds",
+            "Writer time spent applying jobs",
+            apply_seconds.clone(),
+        );
+        r.register(
+            "store_commit_seconds",
+            "Writer time spent in durable commits",
+            commit_seconds.clone(),
+        );
         Self {
+            apply_seconds,
+            commit_seconds,
             registry: Mutex::new(r),
             requests,
             latency,

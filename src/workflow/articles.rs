@@ -1,7 +1,7 @@
 //! Articles: create, edit with optimistic concurrency, versions, diff, restore, listing. Articles of
 //! outlets the actor cannot read do not exist for them (`article_not_found`).
 
-use crate::domain::article::{Article, ArticleFields, ArticleStatus, DiffLine, diff};
+use crate::domain::article::{Article, ArticleStatus, DiffLine, Normalized, diff};
 use crate::domain::fact::Fact;
 use crate::domain::user::Permission;
 use crate::domain::{ArticleId, AssetId, OutletId};
@@ -49,7 +49,7 @@ pub fn create(
     w: &mut Writer<'_>,
     actor: &Actor,
     outlet: OutletId,
-    fields: &ArticleFields,
+    fields: &Normalized,
     source_id: Option<&str>,
 ) -> Result<Article> {
     if access::outlet(w.tx(), outlet)?.is_none() || !actor.can(outlet, Permission::ArticleRead) {
@@ -58,7 +58,7 @@ pub fn create(
     if !actor.can(outlet, Permission::ArticleCreate) {
         return Err(Error::Forbidden);
     }
-    let f = fields.clone().normalized()?;
+    let f = fields.fields().clone();
     let now = w.now();
     let mut a = Article {
         id: ArticleId(0),
@@ -110,10 +110,10 @@ pub fn update(
     actor: &Actor,
     id: ArticleId,
     base_revision: u32,
-    fields: &ArticleFields,
+    fields: &Normalized,
 ) -> Result<Article> {
     let cur = editable(w, actor, id, base_revision)?;
-    let f = fields.clone().normalized()?;
+    let f = fields.fields().clone();
     let mut a = Article {
         revision: cur.revision + 1,
         title: f.title,

@@ -61,6 +61,10 @@ impl<T: Send, F: FnMut(&mut Writer<'_>) -> Result<T> + Send> Job for TypedJob<T,
 pub struct CommitStats {
     pub commits: std::sync::atomic::AtomicU64,
     pub jobs: std::sync::atomic::AtomicU64,
+    /// Microseconds spent running jobs (applying facts, appending to the log).
+    pub apply_us: std::sync::atomic::AtomicU64,
+    /// Microseconds spent in durable commits (fsync).
+    pub commit_us: std::sync::atomic::AtomicU64,
 }
 
 /// Handle for submitting write jobs. Cheap to clone.
@@ -143,7 +147,7 @@ fn writer_loop(
         stats
             .commits
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        run_batch(db, &mut log, clock, batch);
+        run_batch(db, &mut log, clock, batch, stats);
         watch.send_replace(log.committed_head());
     }
 }
@@ -153,7 +157,9 @@ fn run_batch(
     log: &mut Appender,
     clock: &SharedClock,
     mut batch: Vec<Box<dyn Job>>,
+    stats: &CommitStats,
 ) {
+    use std::sync::atomic::Ordering::Relaxed;
     let mut reserved = HashMap::new();
     while !batch.is_empty() {
         let txn = match db.begin_write() {
@@ -164,6 +170,7 @@ fn run_batch(
             Err(e) => return fail_all(batch, &e.to_string()),
         };
         let now = clock.now();
+        let sw = crate::clock::Stopwatch::start();
         let mut poisoned = None;
         for (i, job) in batch.iter_mut().enumerate() {
             let mut w = Writer::new(&txn, log, &mut reserved, now);
@@ -179,10 +186,13 @@ fn run_batch(
             batch.remove(i).finish(Ok(()));
             continue;
         }
+        stats.apply_us.fetch_add(sw.elapsed_us(), Relaxed);
+        let sw = crate::clock::Stopwatch::start();
         let committed = log
             .write_head(&txn)
             .map_err(|e| e.to_string())
             .and_then(|()| txn.commit().map_err(|e| e.to_string()));
+        stats.commit_us.fetch_add(sw.elapsed_us(), Relaxed);
         match committed {
             Ok(()) => {
                 log.commit_head();

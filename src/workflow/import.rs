@@ -90,7 +90,11 @@ pub fn import_batch(
             c.skipped += 1;
             continue;
         }
-        match articles::create(w, actor, outlet, &item.fields(), Some(&src)) {
+        let created = item
+            .fields()
+            .normalized()
+            .and_then(|f| articles::create(w, actor, outlet, &f, Some(&src)));
+        match created {
             Ok(_) => c.created += 1,
             Err(e) if e.row().status < 500 => {
                 on_reject(&src, &e);

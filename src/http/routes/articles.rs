@@ -274,7 +274,7 @@ async fn create(
         .clone()
         .ok_or_else(|| Error::invalid("outlet", "required when creating an article"))?;
     let outlet = outlets::resolve(&s.core.reader()?.0, &key)?.id;
-    let fields = input.fields();
+    let fields = input.fields().normalized()?;
     let a = s
         .core
         .committer
@@ -315,7 +315,7 @@ async fn update(
     if input.outlet.is_some() {
         return Err(Error::invalid("outlet", "cannot be changed by an edit"));
     }
-    let fields = input.fields();
+    let fields = input.fields().normalized()?;
     let a = s
         .core
         .committer

@@ -54,6 +54,11 @@ async fn metrics(State(s): State<AppState>) -> impl IntoResponse {
     s.metrics
         .committed_jobs
         .set(i64::try_from(st.jobs.load(std::sync::atomic::Ordering::Relaxed)).unwrap_or(0));
+    let us = |a: &std::sync::atomic::AtomicU64| {
+        a.load(std::sync::atomic::Ordering::Relaxed) as f64 / 1e6
+    };
+    s.metrics.apply_seconds.set(us(&st.apply_us));
+    s.metrics.commit_seconds.set(us(&st.commit_us));
     (
         [(
             header::CONTENT_TYPE,
