@@ -220,18 +220,6 @@ async fn listing_filters_sorts_and_pages_stably() {
     s.stop().await;
 }
 
-fn urlencode(s: &str) -> String {
-    s.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || b"-_.".contains(&b) {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
-}
-
 #[tokio::test]
 async fn store_passes_check_after_a_working_session() {
     let s = TestServer::start().await;

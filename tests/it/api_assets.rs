@@ -23,7 +23,7 @@ pub async fn upload(
     let r = c
         .request(
             Method::POST,
-            &format!("/api/v1/assets?outlet={outlet}&name={}", urlencoding(name)),
+            &format!("/api/v1/assets?outlet={outlet}&name={}", urlencode(name)),
         )
         .header("content-type", ct)
         .body(bytes)
@@ -32,18 +32,6 @@ pub async fn upload(
         .unwrap();
     let st = r.status();
     (st, r.json().await.unwrap_or(Value::Null))
-}
-
-fn urlencoding(s: &str) -> String {
-    s.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || b"-_.".contains(&b) {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
 }
 
 fn tmp_files(dir: &std::path::Path) -> usize {

@@ -205,3 +205,16 @@ pub fn run_check(data_dir: &std::path::Path) -> (bool, String) {
         ),
     )
 }
+
+/// Percent-encode a query value.
+pub fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-_.".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
