@@ -127,15 +127,6 @@ fn save_article(txn: &WriteTransaction, a: &Article) -> Result<()> {
     bump(txn, "article", a.id.0)
 }
 
-/// Is a table row present? (Used by use cases to check references inside a write.)
-pub fn exists(
-    txn: &WriteTransaction,
-    t: redb::TableDefinition<u64, &'static [u8]>,
-    id: u64,
-) -> Result<bool> {
-    Ok(txn.bytes(t, id)?.is_some())
-}
-
 /// Remove a session row (local table).
 pub fn delete_session(txn: &WriteTransaction, key: &[u8]) -> Result<()> {
     txn.open_table(SESSIONS)?.remove(key)?;
