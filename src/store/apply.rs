@@ -4,7 +4,7 @@
 
 use redb::{ReadableTable, WriteTransaction};
 
-use super::access::{self, Access};
+use super::access;
 use super::codec::encode;
 use super::tables::*;
 use crate::domain::article::Article;
