@@ -34,7 +34,7 @@ pub fn build_core(
     let opened = bootstrap::open_or_init(&config.data_dir, "county", clock.now())?;
     let blobs = BlobStore::open(&config.data_dir)?;
     let (committer, writer) =
-        Committer::start(opened.db.clone(), opened.appender.clone(), clock.clone());
+        Committer::start(opened.db.clone(), opened.appender.clone(), clock.clone())?;
     let a = &config.auth;
     let throttle = LoginThrottle::new(
         a.max_failures_per_account,

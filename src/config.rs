@@ -10,7 +10,13 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, Result};
 
 /// Environment variables that are not configuration keys.
-const NON_CONFIG_ENV: &[&str] = &["RONGMEI_CONFIG", "RONGMEI_LOG", "RONGMEI_SKIP_WEB_BUILD"];
+const NON_CONFIG_ENV: &[&str] = &[
+    "RONGMEI_CONFIG",
+    "RONGMEI_LOG",
+    "RONGMEI_SKIP_WEB_BUILD",
+    "RONGMEI_CRASH_CYCLES",
+    "RONGMEI_BLESS",
+];
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]

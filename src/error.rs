@@ -39,8 +39,8 @@ pub enum Error {
     UnsupportedMediaType(&'static str),
     #[error("{0:?} not found")]
     NotFound(Resource),
-    #[error("{what} already exists")]
-    AlreadyExists { what: &'static str },
+    #[error("{0:?} already exists")]
+    AlreadyExists(Resource),
     #[error("the article changed since revision {expected}; the current revision is {current}")]
     RevisionConflict { expected: u32, current: u32 },
     #[error("the asset is used by {articles} article(s) and cannot be deleted")]
@@ -110,7 +110,7 @@ impl Error {
             Error::PayloadTooLarge => row("payload_too_large", 413, Info),
             Error::UnsupportedMediaType(_) => row("unsupported_media_type", 415, Debug),
             Error::NotFound(r) => row(not_found_code(*r), 404, Debug),
-            Error::AlreadyExists { what } => row(exists_code(what), 409, Debug),
+            Error::AlreadyExists(r) => row(exists_code(*r), 409, Debug),
             Error::RevisionConflict { .. } => row("revision_conflict", 409, Debug),
             Error::AssetInUse { .. } => row("asset_in_use", 409, Debug),
             Error::AssetTooLarge { .. } => row("asset_too_large", 413, Info),
@@ -169,10 +169,10 @@ fn not_found_code(r: Resource) -> &'static str {
     }
 }
 
-fn exists_code(what: &str) -> &'static str {
-    match what {
-        "outlet" => "outlet_exists",
-        "user" => "user_exists",
+fn exists_code(r: Resource) -> &'static str {
+    match r {
+        Resource::Outlet => "outlet_exists",
+        Resource::User => "user_exists",
         _ => "already_exists",
     }
 }

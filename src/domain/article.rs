@@ -43,6 +43,9 @@ pub struct Article {
     pub cover: Option<AssetId>,
     /// Id in the system it was imported from (`import articles`), unique per outlet.
     pub source_id: Option<String>,
+    /// Date the source gives for the piece (imports), midnight UTC.
+    #[serde(default)]
+    pub source_date: Option<Millis>,
     pub created_by: UserId,
     pub created_at: Millis,
     /// Who saved this version, and when.
@@ -221,6 +224,7 @@ mod tests {
             tags: vec!["两会".into()],
             cover: None,
             source_id: None,
+            source_date: None,
             created_by: UserId(1),
             created_at: 0,
             updated_by: UserId(1),

@@ -43,6 +43,23 @@ impl Actor {
         self.user.outlets_with(p)
     }
 
+    /// The outlets a query may cover: those asked for (`None` = all), narrowed to where the
+    /// actor holds `p`. `None` in the result means "every outlet" (instance admins).
+    pub fn restrict(&self, p: Permission, asked: Option<Vec<OutletId>>) -> Option<Vec<OutletId>> {
+        match (asked, self.outlets_with(p)) {
+            (Some(asked), Some(mine)) => {
+                Some(asked.into_iter().filter(|o| mine.contains(o)).collect())
+            }
+            (asked, None) => asked,
+            (None, mine) => mine,
+        }
+    }
+
+    /// Is the outlet itself (name, kind) visible: members and instance admins.
+    pub fn sees_outlet(&self, outlet: OutletId) -> bool {
+        self.is_instance_admin() || self.user.roles.contains_key(&outlet)
+    }
+
     pub fn is_instance_admin(&self) -> bool {
         !self.user.disabled && self.user.instance_admin && self.scoped(Scope::Admin)
     }

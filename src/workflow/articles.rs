@@ -45,12 +45,19 @@ fn check_assets(
     Ok(())
 }
 
+/// Where an imported article came from.
+#[derive(Debug, Clone, Default)]
+pub struct Source {
+    pub id: String,
+    pub date: Option<crate::clock::Millis>,
+}
+
 pub fn create(
     w: &mut Writer<'_>,
     actor: &Actor,
     outlet: OutletId,
     fields: &Normalized,
-    source_id: Option<&str>,
+    source: Option<&Source>,
 ) -> Result<Article> {
     if access::outlet(w.tx(), outlet)?.is_none() || !actor.can(outlet, Permission::ArticleRead) {
         return Err(Error::NotFound(Resource::Outlet));
@@ -74,7 +81,8 @@ pub fn create(
         category: f.category,
         tags: f.tags,
         cover: f.cover,
-        source_id: source_id.map(str::to_string),
+        source_id: source.map(|s| s.id.clone()),
+        source_date: source.and_then(|s| s.date),
         created_by: actor.id(),
         created_at: now,
         updated_by: actor.id(),
@@ -199,11 +207,6 @@ pub fn list(
     after: Option<(i64, u64)>,
     limit: usize,
 ) -> Result<Vec<Article>> {
-    let readable = actor.outlets_with(Permission::ArticleRead);
-    f.outlets = match (f.outlets.take(), readable) {
-        (Some(asked), Some(mine)) => Some(asked.into_iter().filter(|o| mine.contains(o)).collect()),
-        (Some(asked), None) => Some(asked),
-        (None, mine) => mine,
-    };
+    f.outlets = actor.restrict(Permission::ArticleRead, f.outlets.take());
     r.list_articles(&f, sort, after, limit)
 }

@@ -136,12 +136,7 @@ pub fn list(
     before: Option<u64>,
     limit: usize,
 ) -> Result<Vec<Asset>> {
-    let readable = actor.outlets_with(Permission::AssetRead);
-    let outlets: Option<Vec<OutletId>> = match (outlet, readable) {
-        (Some(o), Some(mine)) => Some(mine.into_iter().filter(|m| *m == o).collect()),
-        (Some(o), None) => Some(vec![o]),
-        (None, mine) => mine,
-    };
+    let outlets = actor.restrict(Permission::AssetRead, outlet.map(|o| vec![o]));
     r.list_assets(outlets.as_deref(), kind, q, before, limit)
 }
 

@@ -81,7 +81,7 @@ impl Committer {
         db: Arc<redb::Database>,
         appender: Appender,
         clock: SharedClock,
-    ) -> (Self, std::thread::JoinHandle<()>) {
+    ) -> Result<(Self, std::thread::JoinHandle<()>)> {
         let (tx, rx) = mpsc::channel(QUEUE);
         let (wtx, wrx) = watch::channel(appender.committed_head());
         let stats = Arc::new(CommitStats::default());
@@ -89,18 +89,15 @@ impl Committer {
         let handle = std::thread::Builder::new()
             .name("rongmei-writer".into())
             .spawn(move || writer_loop(&db, appender, &clock, rx, &wtx, &s2))
-            .unwrap_or_else(|e| {
-                tracing::error!("cannot start the writer thread: {e}");
-                std::thread::spawn(|| {})
-            });
-        (
+            .map_err(|e| Error::Internal(format!("cannot start the writer thread: {e}")))?;
+        Ok((
             Self {
                 tx,
                 watch: wrx,
                 stats,
             },
             handle,
-        )
+        ))
     }
 
     /// Run `f` in the next group-commit batch; resolves after the durable commit.
@@ -248,5 +245,97 @@ pub fn run_once<T>(
             log.rollback();
             Err(e)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::ManualClock;
+    use crate::domain::AssetId;
+    use crate::domain::fact::Fact;
+
+    fn job(id: u64, fail_after_write: bool) -> (Box<dyn Job>, oneshot::Receiver<Result<u64>>) {
+        let (reply, rx) = oneshot::channel();
+        let f = move |w: &mut Writer<'_>| {
+            w.emit(None, Fact::AssetDeleted { id: AssetId(id) })?;
+            if fail_after_write {
+                Err(Error::Forbidden)
+            } else {
+                Ok(id)
+            }
+        };
+        (
+            Box::new(TypedJob {
+                f,
+                result: None,
+                reply,
+            }),
+            rx,
+        )
+    }
+
+    fn kinds(db: &redb::Database) -> Vec<String> {
+        crate::log::read_range(db, Lsn(1), 1000)
+            .unwrap()
+            .into_iter()
+            .map(|e| serde_json::to_string(&e.fact).unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn a_poisoned_job_is_dropped_and_its_neighbours_commit() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut opened = super::super::bootstrap::open_or_init(dir.path(), "county", 0).unwrap();
+        let before = kinds(&opened.db).len();
+        let clock: SharedClock = ManualClock::new(5);
+        let stats = CommitStats::default();
+        let (mut batch, mut rxs) = (Vec::new(), Vec::new());
+        for i in 0..5 {
+            let (j, rx) = job(100 + i, i == 2);
+            batch.push(j);
+            rxs.push(rx);
+        }
+        run_batch(&opened.db, &mut opened.appender, &clock, batch, &stats);
+        let results: Vec<_> = rxs.iter_mut().map(|rx| rx.try_recv().unwrap()).collect();
+        assert_eq!(results[2].as_ref().unwrap_err().code(), "forbidden");
+        for i in [0, 1, 3, 4] {
+            assert_eq!(*results[i].as_ref().unwrap(), 100 + i as u64);
+        }
+        let log = kinds(&opened.db);
+        assert_eq!(
+            log.len(),
+            before + 4,
+            "the poisoned job's write must not be committed"
+        );
+        assert!(!log.iter().any(|f| f.contains("102")));
+        assert_eq!(opened.appender.committed_head().0 as usize, log.len());
+        let report = crate::log::check::check(&opened.db, &|_, _| {}).unwrap();
+        assert!(report.ok(), "{:?}", report.problems);
+    }
+
+    #[tokio::test]
+    async fn the_watch_moves_only_after_commit() {
+        let dir = tempfile::tempdir().unwrap();
+        let opened = super::super::bootstrap::open_or_init(dir.path(), "county", 0).unwrap();
+        let clock: SharedClock = ManualClock::new(5);
+        let (c, handle) =
+            Committer::start(opened.db.clone(), opened.appender.clone(), clock).unwrap();
+        let mut watch = c.log_watch();
+        let start = watch.current();
+        let got = c
+            .write(|w| w.emit(None, Fact::AssetDeleted { id: AssetId(1) }))
+            .await
+            .unwrap();
+        assert_eq!(got, Lsn(start.0 + 1));
+        assert_eq!(watch.wait_past(start).await, Some(got));
+        assert_eq!(crate::log::read_range(&opened.db, got, 1).unwrap().len(), 1);
+        drop(c);
+        handle.join().unwrap();
+        assert_eq!(
+            watch.wait_past(got).await,
+            None,
+            "a closed writer ends the watch"
+        );
     }
 }

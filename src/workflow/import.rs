@@ -57,11 +57,6 @@ impl ImportItem {
             subtitle: self.subtitle.clone().unwrap_or_default(),
             body,
             category: self.category.clone().unwrap_or_default(),
-            tags: self
-                .date
-                .iter()
-                .filter_map(|d| d.get(..7).map(str::to_string))
-                .collect(),
             ..Default::default()
         }
     }
@@ -90,10 +85,14 @@ pub fn import_batch(
             c.skipped += 1;
             continue;
         }
+        let source = articles::Source {
+            id: src.clone(),
+            date: item.date.as_deref().and_then(crate::clock::parse_time),
+        };
         let created = item
             .fields()
             .normalized()
-            .and_then(|f| articles::create(w, actor, outlet, &f, Some(&src)));
+            .and_then(|f| articles::create(w, actor, outlet, &f, Some(&source)));
         match created {
             Ok(_) => c.created += 1,
             Err(e) if e.row().status < 500 => {

@@ -3,7 +3,6 @@
 use crate::domain::OutletId;
 use crate::domain::fact::Fact;
 use crate::domain::outlet::{Outlet, OutletKind, validate_name, validate_slug};
-use crate::domain::user::Permission;
 use crate::error::{Error, Resource, Result};
 use crate::store::{Reader, access};
 
@@ -20,7 +19,7 @@ pub fn create(
     validate_slug(slug)?;
     let name = validate_name(name)?;
     if access::outlet_by_slug(w.tx(), slug)?.is_some() {
-        return Err(Error::AlreadyExists { what: "outlet" });
+        return Err(Error::AlreadyExists(Resource::Outlet));
     }
     let now = w.now();
     let outlet = Outlet {
@@ -62,25 +61,17 @@ pub fn update(
 
 /// An outlet the actor belongs to (or any, for instance admins); others are "not found".
 pub fn get_visible(a: &impl access::Access, actor: &Actor, id: OutletId) -> Result<Outlet> {
-    let visible = actor.is_instance_admin() || actor.user.roles.contains_key(&id);
     match access::outlet(a, id)? {
-        Some(o) if visible => Ok(o),
+        Some(o) if actor.sees_outlet(id) => Ok(o),
         _ => Err(Error::NotFound(Resource::Outlet)),
     }
 }
 
 /// Outlets the actor belongs to (all for instance admins).
 pub fn list(r: &Reader, actor: &Actor) -> Result<Vec<Outlet>> {
-    let all = r.outlets()?;
-    if actor.is_instance_admin() {
-        return Ok(all);
-    }
-    let mine = actor
-        .outlets_with(Permission::ArticleRead)
-        .unwrap_or_default();
-    Ok(all
+    Ok(r.outlets()?
         .into_iter()
-        .filter(|o| mine.contains(&o.id) || actor.user.roles.contains_key(&o.id))
+        .filter(|o| actor.sees_outlet(o.id))
         .collect())
 }
 

@@ -73,7 +73,7 @@ pub fn create(w: &mut Writer<'_>, actor: &Actor, n: &NewUser) -> Result<User> {
     }
     check_roles(w, actor, &BTreeMap::new(), &n.roles)?;
     if access::user_by_name(w.tx(), &n.username)?.is_some() {
-        return Err(Error::AlreadyExists { what: "user" });
+        return Err(Error::AlreadyExists(Resource::User));
     }
     let now = w.now();
     let user = User {

@@ -97,35 +97,18 @@ async fn wrong_password_is_rate_limited_per_account() {
 async fn cookie_writes_need_the_csrf_token() {
     let s = TestServer::start().await;
     let mut admin = s.admin().await;
-    let good = admin.csrf.take();
-    assert_err(
-        &admin
-            .post(
-                "/api/v1/outlets",
-                json!({"slug": "tv", "name": "电视", "kind": "tv"}),
-            )
-            .await,
-        403,
-        "csrf_token_invalid",
-    );
-    admin.csrf = Some("forged".into());
-    assert_err(
-        &admin
-            .post(
-                "/api/v1/outlets",
-                json!({"slug": "tv", "name": "电视", "kind": "tv"}),
-            )
-            .await,
-        403,
-        "csrf_token_invalid",
-    );
+    let good = admin.csrf.clone();
+    let outlet = json!({"slug": "tv", "name": "电视", "kind": "tv"});
+    for presented in [None, Some("forged".to_string()), Some(String::new())] {
+        admin.csrf = presented;
+        assert_err(
+            &admin.post("/api/v1/outlets", outlet.clone()).await,
+            403,
+            "csrf_token_invalid",
+        );
+    }
     admin.csrf = good;
-    let (st, _) = admin
-        .post(
-            "/api/v1/outlets",
-            json!({"slug": "tv", "name": "电视", "kind": "tv"}),
-        )
-        .await;
+    let (st, _) = admin.post("/api/v1/outlets", outlet).await;
     assert_eq!(st, StatusCode::CREATED);
     s.stop().await;
 }
@@ -213,9 +196,7 @@ async fn revoke_all_and_password_change() {
 
 #[tokio::test]
 async fn api_tokens_are_scoped_shown_once_and_revocable() {
-    let s = TestServer::start().await;
-    let admin = s.admin().await;
-    create_outlet(&admin, "app").await;
+    let (s, admin, _) = newsroom("app").await;
     let (st, t) = admin
         .post(
             "/api/v1/tokens",
@@ -278,39 +259,32 @@ async fn api_tokens_are_scoped_shown_once_and_revocable() {
 
 #[tokio::test]
 async fn outlets_and_users_validate_and_conflict() {
-    let s = TestServer::start().await;
-    let admin = s.admin().await;
-    let tv = create_outlet(&admin, "tv").await;
-    assert_err(
-        &admin
-            .post(
-                "/api/v1/outlets",
-                json!({"slug": "tv", "name": "again", "kind": "tv"}),
-            )
-            .await,
-        409,
-        "outlet_exists",
-    );
-    assert_err(
-        &admin
-            .post(
-                "/api/v1/outlets",
-                json!({"slug": "Bad Slug", "name": "x", "kind": "tv"}),
-            )
-            .await,
-        400,
-        "invalid_input",
-    );
-    assert_err(
-        &admin
-            .post(
-                "/api/v1/outlets",
-                json!({"slug": "ok", "name": "x", "kind": "cinema"}),
-            )
-            .await,
-        400,
-        "invalid_json",
-    );
+    let (s, admin, tv) = newsroom("tv").await;
+    let bad_outlets = [
+        (
+            json!({"slug": "tv", "name": "again", "kind": "tv"}),
+            409,
+            "outlet_exists",
+        ),
+        (
+            json!({"slug": "Bad Slug", "name": "x", "kind": "tv"}),
+            400,
+            "invalid_input",
+        ),
+        (
+            json!({"slug": "ok", "name": " ", "kind": "tv"}),
+            400,
+            "invalid_input",
+        ),
+        (
+            json!({"slug": "ok", "name": "x", "kind": "cinema"}),
+            400,
+            "invalid_json",
+        ),
+    ];
+    for (body, status, code) in bad_outlets {
+        assert_err(&admin.post("/api/v1/outlets", body).await, status, code);
+    }
     let (uid, pw) = create_user(&admin, "zhangsan", tv, "reporter").await;
     assert_err(
         &admin.post("/api/v1/users", json!({"username": "zhangsan", "display_name": "x", "password": "long-enough-pw", "roles": {tv.to_string(): "reporter"}})).await,
@@ -356,9 +330,7 @@ async fn outlets_and_users_validate_and_conflict() {
 
 #[tokio::test]
 async fn bad_requests_get_codes_not_crashes() {
-    let s = TestServer::start().await;
-    let admin = s.admin().await;
-    create_outlet(&admin, "web").await;
+    let (s, admin, _) = newsroom("web").await;
     let raw = |body: Vec<u8>, ct: &str| {
         admin
             .request(Method::POST, "/api/v1/articles")

@@ -7,9 +7,7 @@ use crate::harness::*;
 
 #[tokio::test]
 async fn edit_versions_diff_restore_and_conflict() {
-    let s = TestServer::start().await;
-    let admin = s.admin().await;
-    let tv = create_outlet(&admin, "tv").await;
+    let (s, admin, tv) = newsroom("tv").await;
     let (_, pw) = create_user(&admin, "wangwu", tv, "reporter").await;
     let rep = s.login("wangwu", &pw).await;
     let a = create_article(&rep, "tv", "县城新闻").await;
@@ -101,9 +99,7 @@ async fn edit_versions_diff_restore_and_conflict() {
 
 #[tokio::test]
 async fn reporters_edit_only_their_own_work() {
-    let s = TestServer::start().await;
-    let admin = s.admin().await;
-    let tv = create_outlet(&admin, "tv").await;
+    let (s, admin, tv) = newsroom("tv").await;
     let (_, p1) = create_user(&admin, "rep1", tv, "reporter").await;
     let (_, p2) = create_user(&admin, "rep2", tv, "reporter").await;
     let (_, pe) = create_user(&admin, "ed1", tv, "editor").await;
@@ -154,9 +150,7 @@ async fn collect_pages(c: &Client, query: &str) -> Vec<u64> {
 
 #[tokio::test]
 async fn listing_filters_sorts_and_pages_stably() {
-    let s = TestServer::start().await;
-    let admin = s.admin().await;
-    let tv = create_outlet(&admin, "tv").await;
+    let (s, admin, tv) = newsroom("tv").await;
     create_outlet(&admin, "radio").await;
     let (uid, pw) = create_user(&admin, "zhao", tv, "reporter").await;
     let rep = s.login("zhao", &pw).await;
@@ -222,9 +216,7 @@ async fn listing_filters_sorts_and_pages_stably() {
 
 #[tokio::test]
 async fn store_passes_check_after_a_working_session() {
-    let s = TestServer::start().await;
-    let admin = s.admin().await;
-    create_outlet(&admin, "tv").await;
+    let (s, admin, _) = newsroom("tv").await;
     let a = create_article(&admin, "tv", "核对").await;
     admin
         .put(
@@ -302,7 +294,20 @@ async fn import_is_idempotent_and_goes_through_the_log() {
         .iter()
         .find(|i| !i["title"].as_str().unwrap_or("").is_empty())
         .unwrap();
-    assert!(got.iter().any(|a| a["title"] == first_titled["title"]));
+    let imported = got
+        .iter()
+        .find(|a| a["title"] == first_titled["title"])
+        .unwrap();
+    let (_, full) = admin
+        .get(&format!("/api/v1/articles/{}", imported["id"]))
+        .await;
+    assert_eq!(full["source_id"], first_titled["id"]);
+    let date = first_titled["date"].as_str().unwrap();
+    assert!(
+        full["source_date"].as_str().unwrap().starts_with(date),
+        "{} vs {date}",
+        full["source_date"]
+    );
     let (_, log) = admin.get("/api/v1/log?from=1&limit=1000").await;
     let created = log
         .as_array()

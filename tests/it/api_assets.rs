@@ -42,9 +42,7 @@ fn tmp_files(dir: &std::path::Path) -> usize {
 
 #[tokio::test]
 async fn upload_download_range_and_thumbnail() {
-    let s = TestServer::start().await;
-    let admin = s.admin().await;
-    create_outlet(&admin, "tv").await;
+    let (s, admin, _) = newsroom("tv").await;
     let bytes = png(640, 480);
     let (st, a) = upload(&admin, "tv", "县城夜景.png", "image/png", bytes.clone()).await;
     assert_eq!(st, StatusCode::CREATED, "{a}");
@@ -102,9 +100,7 @@ async fn upload_download_range_and_thumbnail() {
 
 #[tokio::test]
 async fn lies_oversize_and_traversal_are_refused_and_leave_nothing() {
-    let s = TestServer::start().await;
-    let admin = s.admin().await;
-    create_outlet(&admin, "tv").await;
+    let (s, admin, _) = newsroom("tv").await;
     let e = upload(&admin, "tv", "photo.jpg", "image/jpeg", png(8, 8)).await;
     assert_eq!(
         (e.0.as_u16(), e.1["code"].as_str()),
@@ -165,9 +161,7 @@ async fn lies_oversize_and_traversal_are_refused_and_leave_nothing() {
 
 #[tokio::test]
 async fn an_asset_in_use_cannot_be_deleted() {
-    let s = TestServer::start().await;
-    let admin = s.admin().await;
-    create_outlet(&admin, "tv").await;
+    let (s, admin, _) = newsroom("tv").await;
     let (_, a) = upload(&admin, "tv", "cover.png", "image/png", png(32, 32)).await;
     let aid = a["id"].as_u64().unwrap();
     let body = format!(

@@ -55,6 +55,7 @@ fn article() -> Article {
         tags: vec!["春节".into()],
         cover: Some(AssetId(5)),
         source_id: Some("19980101-01-001".into()),
+        source_date: Some(883_612_800_000),
         created_by: UserId(7),
         created_at: 1_700_000_000_000,
         updated_by: UserId(8),
@@ -125,6 +126,22 @@ fn value_encodings_are_stable_and_decodable() {
         article()
     );
     assert_eq!(codec::decode::<Asset>(&read("asset_v1")).unwrap(), asset());
+}
+
+#[test]
+fn articles_stored_before_source_date_still_decode() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures/golden/article_v1_without_source_date.hex");
+    let old = hex::decode(std::fs::read_to_string(path).unwrap().trim()).unwrap();
+    let a = codec::decode::<Article>(&old).unwrap();
+    assert_eq!(a.source_date, None);
+    assert_eq!(
+        Article {
+            source_date: None,
+            ..article()
+        },
+        a
+    );
 }
 
 #[test]

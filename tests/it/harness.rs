@@ -151,6 +151,14 @@ pub fn assert_err(got: &(StatusCode, Value), status: u16, code: &str) {
     );
 }
 
+/// A fresh server, its admin session and one outlet: how most tests begin.
+pub async fn newsroom(slug: &str) -> (TestServer, Client, u64) {
+    let s = TestServer::start().await;
+    let admin = s.admin().await;
+    let outlet = create_outlet(&admin, slug).await;
+    (s, admin, outlet)
+}
+
 pub async fn create_outlet(admin: &Client, slug: &str) -> u64 {
     let (st, o) = admin
         .post(

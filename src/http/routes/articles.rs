@@ -46,6 +46,8 @@ pub struct ArticleDto {
     pub tags: Vec<String>,
     pub cover: Option<u64>,
     pub source_id: Option<String>,
+    /// Date given by the import source (RFC 3339).
+    pub source_date: Option<String>,
     pub created_by: u64,
     pub created_at: String,
     pub updated_by: u64,
@@ -70,6 +72,7 @@ impl From<&Article> for ArticleDto {
             tags: a.tags.clone(),
             cover: a.cover.map(|c| c.0),
             source_id: a.source_id.clone(),
+            source_date: a.source_date.map(ts),
             created_by: a.created_by.0,
             created_at: ts(a.created_at),
             updated_by: a.updated_by.0,
