@@ -17,3 +17,5 @@ mod harness;
 mod isolation;
 mod layering;
 mod openapi;
+mod ui;
+mod web;

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use axum::Router;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
-use axum::response::{Html, IntoResponse};
+use axum::response::IntoResponse;
 use axum::routing::get;
 
 use crate::http::AppState;
@@ -22,7 +22,7 @@ pub const PATHS: &[&str] = &[
 
 pub fn routes(doc: Arc<String>) -> Router<AppState> {
     Router::new()
-        .route("/", get(root))
+        .route("/", get(crate::http::ui::root))
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
@@ -66,14 +66,4 @@ async fn metrics(State(s): State<AppState>) -> impl IntoResponse {
         )],
         s.metrics.render(),
     )
-}
-
-/// Until the web UI lands (issue #3) the root page points operators at the API.
-async fn root() -> Html<&'static str> {
-    Html(concat!(
-        "<!doctype html><html lang=\"zh-CN\"><meta charset=\"utf-8\"><title>融媒 rongmei</title>",
-        "<h1>融媒 rongmei</h1><p>服务运行中 · server running. ",
-        "API: <a href=\"/api/v1/openapi.json\">/api/v1/openapi.json</a> · ",
-        "<a href=\"/healthz\">/healthz</a> · <a href=\"/metrics\">/metrics</a></p></html>"
-    ))
 }

@@ -1,0 +1,325 @@
+// Browser end-to-end tests: Debian's Chromium driven by playwright-core against the real release
+// binary on an ephemeral loopback port. Screenshots of each main screen go to web/e2e-artifacts/
+// (git-ignored). Usage: RONGMEI_BIN=path/to/rongmei node e2e/run.mjs
+import { chromium } from 'playwright-core'
+import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { deflateSync } from 'node:zlib'
+import { startServer, Api } from './server.mjs'
+
+const here = dirname(fileURLToPath(import.meta.url))
+const web = join(here, '..')
+const artifacts = join(web, 'e2e-artifacts')
+mkdirSync(artifacts, { recursive: true })
+const bin = process.env.RONGMEI_BIN ?? join(web, '..', 'target', 'release', 'rongmei')
+const chromePath = process.env.CHROMIUM ?? '/usr/bin/chromium'
+const corpus = join(web, '..', '..', 'shared', 'corpus', 'zh_peoples_daily_199801.jsonl')
+const PW = 'e2e-password-1234'
+
+function fail(msg) {
+  throw new Error(msg)
+}
+function check(cond, msg) {
+  if (!cond) fail(msg)
+}
+
+/** A real PNG (solid colour), built here so the test needs no binary fixture. */
+function png(w, h, rgb) {
+  const crcTable = Array.from({ length: 256 }, (_, n) => {
+    let c = n
+    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1
+    return c >>> 0
+  })
+  const crc = (buf) => {
+    let c = 0xffffffff
+    for (const b of buf) c = crcTable[(c ^ b) & 0xff] ^ (c >>> 8)
+    return (c ^ 0xffffffff) >>> 0
+  }
+  const chunk = (type, data) => {
+    const len = Buffer.alloc(4)
+    len.writeUInt32BE(data.length)
+    const td = Buffer.concat([Buffer.from(type), data])
+    const c = Buffer.alloc(4)
+    c.writeUInt32BE(crc(td))
+    return Buffer.concat([len, td, c])
+  }
+  const ihdr = Buffer.alloc(13)
+  ihdr.writeUInt32BE(w, 0)
+  ihdr.writeUInt32BE(h, 4)
+  ihdr[8] = 8
+  ihdr[9] = 2
+  const raw = Buffer.alloc((w * 3 + 1) * h)
+  for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) raw.set(rgb, y * (w * 3 + 1) + 1 + x * 3)
+  return Buffer.concat([Buffer.from([137, 80, 78, 71, 13, 10, 26, 10]), chunk('IHDR', ihdr), chunk('IDAT', deflateSync(raw)), chunk('IEND', Buffer.alloc(0))])
+}
+
+const results = []
+const openPages = []
+async function step(name, fn) {
+  const t0 = performance.now()
+  try {
+    await fn()
+    results.push({ name, ok: true, ms: Math.round(performance.now() - t0) })
+    console.log(`ok   ${name} (${Math.round(performance.now() - t0)} ms)`)
+  } catch (e) {
+    results.push({ name, ok: false })
+    console.log(`FAIL ${name}: ${e.stack ?? e}`)
+    for (const [i, p] of openPages.entries()) {
+      if (!p.isClosed()) await p.screenshot({ path: join(artifacts, `FAILED-${results.length}-${i}.png`) }).catch(() => {})
+      if (!p.isClosed()) console.log(`  page ${i} at ${p.url()}; errors: ${p.__errors.join('; ')}`)
+    }
+    throw e
+  }
+}
+
+async function newPage(browser, base) {
+  const ctx = await browser.newContext({ baseURL: base, viewport: { width: 1280, height: 860 }, locale: 'zh-CN' })
+  await ctx.addInitScript(() => {
+    window.__csp = []
+    document.addEventListener('securitypolicyviolation', (e) => window.__csp.push(`${e.violatedDirective} ${e.blockedURI}`))
+  })
+  const page = await ctx.newPage()
+  page.__errors = []
+  openPages.push(page)
+  page.on('pageerror', (e) => page.__errors.push(String(e)))
+  return { ctx, page }
+}
+
+async function login(page, user, password) {
+  await page.goto('/login')
+  await page.getByTestId('login-username').fill(user)
+  await page.getByTestId('login-password').fill(password)
+  await page.getByTestId('login-submit').click()
+  await page.waitForURL(/\/articles/)
+}
+
+/** Do something that changes the article, then wait for the autosave it triggers to succeed. */
+async function savedAfter(page, action) {
+  const resp = page.waitForResponse((r) => /\/api\/v1\/articles(\/\d+)?$/.test(new URL(r.url()).pathname) && ['POST', 'PUT'].includes(r.request().method()), { timeout: 15000 })
+  await action()
+  const r = await resp
+  check(r.ok(), `autosave answered ${r.status()}`)
+  await page.getByTestId('save-state').filter({ hasText: /已保存|Saved at/ }).waitFor({ timeout: 15000 })
+}
+
+async function cspClean(page, where) {
+  const v = await page.evaluate(() => window.__csp)
+  check(v.length === 0, `CSP violations on ${where}: ${v.join('; ')}`)
+  check(page.__errors.length === 0, `page errors on ${where}: ${page.__errors.join('; ')}`)
+}
+
+async function main() {
+  check(existsSync(bin), `no server binary at ${bin} (build with cargo build --release)`)
+  check(existsSync(chromePath), `no Chromium at ${chromePath}: apt-get install chromium`)
+  const server = await startServer(bin)
+  const browser = await chromium.launch({ executablePath: chromePath, args: ['--no-sandbox', '--headless=new'] })
+  const figures = {}
+  try {
+    // Fixtures through the real API: two outlets, a reporter in each, an article in outlet B.
+    const admin = new Api(server.url)
+    await admin.login('admin', server.adminPassword)
+    const tv = await admin.call('POST', '/api/v1/outlets', { slug: 'tv', name: '县电视台', kind: 'tv' })
+    const b = await admin.call('POST', '/api/v1/outlets', { slug: 'web', name: '县融媒网站', kind: 'website' })
+    await admin.call('POST', '/api/v1/users', { username: 'reporter-a', display_name: '张记者', password: PW, roles: { [tv.id]: 'reporter' } })
+    await admin.call('POST', '/api/v1/users', { username: 'reporter-b', display_name: '李记者', password: PW, roles: { [b.id]: 'reporter' } })
+    const rb = new Api(server.url)
+    await rb.login('reporter-b', PW)
+    const secret = await rb.call('POST', '/api/v1/articles', { outlet: 'web', title: '网站内部稿件', body: '<p>只属于网站渠道</p>' })
+
+    const { ctx, page } = await newPage(browser, server.url)
+
+    await step('login page: wrong password shows the message, first load size', async () => {
+      const assets = new Set()
+      page.on('response', (r) => {
+        const p = new URL(r.url()).pathname
+        if (/\.(js|css)$/.test(p)) assets.add(p)
+      })
+      await page.goto('/login')
+      await page.getByTestId('login-submit').waitFor()
+      await page.waitForLoadState('networkidle')
+      let gz = 0
+      for (const p of assets) {
+        const f = join(web, 'dist', p)
+        gz += existsSync(`${f}.gz`) ? statSync(`${f}.gz`).size : statSync(f).size
+      }
+      figures.loginGzipKB = Math.round(gz / 1024)
+      figures.loginFiles = [...assets].map((p) => p.replace('/assets/', '')).join(' ')
+      check(gz <= 700 * 1024, `login page loads ${figures.loginGzipKB} KB of JS+CSS gzipped (budget 700 KB)`)
+      await page.getByTestId('login-username').fill('reporter-a')
+      await page.getByTestId('login-password').fill('not-the-password')
+      await page.getByTestId('login-submit').click()
+      await page.getByTestId('login-error').filter({ hasText: '用户名或密码错误' }).waitFor()
+      await page.screenshot({ path: join(artifacts, '01-login.png') })
+    })
+
+    await step('log in and see the article list', async () => {
+      await login(page, 'reporter-a', PW)
+      await page.getByTestId('article-table').waitFor()
+      await page.screenshot({ path: join(artifacts, '02-articles.png') })
+    })
+
+    let articleId = 0
+    await step('write an article with an uploaded image; autosave', async () => {
+      await page.getByTestId('nav-new').click()
+      await page.waitForURL(/\/articles\/new/)
+      await page.getByTestId('title').fill('全县秋粮收购进度过半')
+      const editor = page.getByTestId('editor')
+      await editor.click()
+      await savedAfter(page, () => page.keyboard.type('记者从县粮食局获悉，截至目前全县已收购秋粮十二万吨。'))
+      await page.waitForURL(/\/articles\/\d+$/)
+      articleId = Number(new URL(page.url()).pathname.split('/').pop())
+      await page.keyboard.press('End')
+      await page.getByTestId('tb-image').click()
+      const picker = page.getByTestId('asset-picker')
+      await picker.getByTestId('upload-input').setInputFiles({ name: '收购现场.png', mimeType: 'image/png', buffer: png(64, 48, [200, 40, 40]) })
+      await picker.locator('[data-testid^="pick-"][aria-selected="true"]').waitFor()
+      await picker.getByTestId('picker-caption').fill('收购现场（资料图）')
+      await savedAfter(page, () => picker.getByTestId('picker-insert').click())
+      await editor.locator('figure img').waitFor()
+      await page.screenshot({ path: join(artifacts, '03-editor.png') })
+    })
+
+    await step('reload and see it saved', async () => {
+      await page.reload()
+      await page.getByTestId('editor').getByText('十二万吨').waitFor()
+      const title = await page.getByTestId('title').inputValue()
+      check(title === '全县秋粮收购进度过半', `title after reload: ${title}`)
+      const img = page.getByTestId('editor').locator('figure img')
+      await img.waitFor()
+      const w = await img.evaluate((el) => el.complete && el.naturalWidth)
+      check(w === 64, `the embedded image did not load (naturalWidth ${w})`)
+      const cap = await page.getByTestId('editor').locator('figcaption').innerText()
+      check(cap.includes('收购现场'), `caption after reload: ${cap}`)
+    })
+
+    await step('history: side-by-side diff and restore', async () => {
+      await page.getByTestId('editor').locator('p').first().click()
+      await page.keyboard.press('End')
+      await savedAfter(page, () => page.keyboard.type('收购价格保持稳定。'))
+      await page.getByTestId('open-history').click()
+      await page.waitForURL(/\/history$/)
+      await page.getByTestId('diff-view').locator('[data-kind="added"]').first().waitFor()
+      await page.screenshot({ path: join(artifacts, '04-history.png') })
+      const rows = await page.getByTestId('versions').locator('tbody tr').count()
+      await page.getByTestId('restore-1').click()
+      await page.locator('.el-message-box').getByRole('button', { name: /确定|OK/ }).click()
+      await page.locator('.el-message--success').waitFor()
+      await page.waitForFunction((n) => document.querySelectorAll('[data-testid="versions"] tbody tr').length === n + 1, rows)
+      const a = await admin.call('GET', `/api/v1/articles/${articleId}`)
+      check(a.restored_from === 1 && !a.body.includes('收购价格保持稳定'), `restore did not bring back revision 1: ${JSON.stringify(a).slice(0, 300)}`)
+    })
+
+    await step('two editors: the second gets the conflict dialog', async () => {
+      const other = await newPage(browser, server.url)
+      await login(other.page, 'reporter-a', PW)
+      await other.page.goto(`/articles/${articleId}`)
+      await page.goto(`/articles/${articleId}`)
+      await other.page.getByTestId('editor').getByText('十二万吨').waitFor()
+      await page.getByTestId('editor').getByText('十二万吨').waitFor()
+      await savedAfter(other.page, () => other.page.getByTestId('title').fill('全县秋粮收购进度过半（更新）'))
+      await page.getByTestId('editor').locator('p').first().click()
+      await page.keyboard.press('End')
+      await page.keyboard.type('另有三家收购点将于下周开放。')
+      const dialog = page.getByTestId('conflict-dialog')
+      await dialog.getByTestId('diff-view').waitFor({ timeout: 15000 })
+      await page.screenshot({ path: join(artifacts, '05-conflict.png') })
+      await savedAfter(page, () => dialog.getByTestId('conflict-keep-mine').click())
+      const a = await admin.call('GET', `/api/v1/articles/${articleId}`)
+      check(a.body.includes('三家收购点'), 'the merged text was not saved')
+      await cspClean(other.page, 'second editor')
+      await other.ctx.close()
+    })
+
+    await step("a reporter of outlet A cannot open outlet B's article", async () => {
+      await page.goto(`/articles/${secret.id}`)
+      const err = page.getByTestId('article-error')
+      await err.waitFor()
+      const text = await err.innerText()
+      check(text.includes('稿件不存在，或您没有权限查看'), `message shown: ${text}`)
+      check(!(await page.getByText('只属于网站渠道').count()), "outlet B's text is visible")
+      await page.screenshot({ path: join(artifacts, '06-forbidden.png') })
+    })
+
+    await step('switch to English and back', async () => {
+      await page.goto('/articles')
+      await page.getByTestId('lang-switch').click()
+      await page.getByTestId('lang-en').click()
+      await page.getByTestId('nav-articles').filter({ hasText: 'Articles' }).waitFor()
+      await page.locator('h1', { hasText: 'Articles' }).waitFor()
+      await page.screenshot({ path: join(artifacts, '07-english.png') })
+      await page.reload()
+      await page.getByTestId('nav-articles').filter({ hasText: 'Articles' }).waitFor()
+      await page.getByTestId('lang-switch').click()
+      await page.getByTestId('lang-zh').click()
+      await page.getByTestId('nav-articles').filter({ hasText: '稿件库' }).waitFor()
+    })
+
+    await step('asset library and tablet width', async () => {
+      await page.goto('/assets')
+      await page.getByTestId('asset-grid').locator('img').first().waitFor()
+      await page.screenshot({ path: join(artifacts, '08-assets.png') })
+      await page.setViewportSize({ width: 768, height: 1024 })
+      await page.goto(`/articles/${articleId}`)
+      await page.getByTestId('editor').getByText('十二万吨').waitFor()
+      const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth)
+      check(overflow <= 0, `page scrolls sideways by ${overflow}px at 768px`)
+      await page.screenshot({ path: join(artifacts, '09-tablet-editor.png') })
+      await page.setViewportSize({ width: 1280, height: 860 })
+      await cspClean(page, 'reporter pages')
+    })
+
+    await step('admin screens', async () => {
+      const a = await newPage(browser, server.url)
+      await login(a.page, 'admin', server.adminPassword)
+      for (const [path, shot] of [['/admin/outlets', '10-admin-outlets'], ['/admin/users', '11-admin-users'], ['/admin/tokens', '12-admin-tokens'], ['/admin/instance', '13-admin-instance']]) {
+        await a.page.goto(path)
+        await a.page.locator('.page-head h1').waitFor()
+        await a.page.waitForLoadState('networkidle')
+        await a.page.screenshot({ path: join(artifacts, `${shot}.png`) })
+      }
+      await a.page.getByTestId('instance-info').waitFor()
+      await cspClean(a.page, 'admin pages')
+      await a.ctx.close()
+    })
+
+    await step('a 20,000-character article opens and stays responsive', async () => {
+      const texts = readFileSync(corpus, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l).body ?? '')
+      let body = ''
+      let chars = 0
+      for (const t of texts) {
+        if (chars >= 20000) break
+        const paras = t.split('\n').map((p) => p.replace(/[<&>]/g, '').trim()).filter(Boolean)
+        body += paras.map((p) => `<p>${p}</p>`).join('')
+        chars += paras.reduce((n, p) => n + Array.from(p).length, 0)
+      }
+      const big = await new Api(server.url)
+      await big.login('reporter-a', PW)
+      const art = await big.call('POST', '/api/v1/articles', { outlet: 'tv', title: '长文测试', body })
+      const t0 = performance.now()
+      await page.goto(`/articles/${art.id}`)
+      await page.getByTestId('counts').filter({ hasText: /\d{5} 字/ }).waitFor()
+      figures.open20kMs = Math.round(performance.now() - t0)
+      await page.getByTestId('editor').locator('p').last().click()
+      await page.keyboard.press('End')
+      const t1 = performance.now()
+      await savedAfter(page, async () => {
+        await page.keyboard.type('测试输入响应速度十个字')
+        await page.getByTestId('editor').getByText('测试输入响应速度十个字').waitFor()
+        figures.type10CharsMs = Math.round(performance.now() - t1)
+      })
+      figures.chars20k = Array.from(body.replace(/<[^>]+>/g, '')).length
+    })
+    await ctx.close()
+  } finally {
+    await browser.close()
+    await server.stop()
+  }
+  console.log(`figures: ${JSON.stringify(figures)}`)
+  console.log(`${results.filter((r) => r.ok).length} browser tests passed; screenshots in ${artifacts}`)
+}
+
+main().catch((e) => {
+  console.error(e)
+  process.exit(1)
+})

@@ -1,0 +1,129 @@
+// Shapes of the server's JSON (see /api/v1/openapi.json).
+
+export type Role = 'reporter' | 'editor' | 'chief_editor' | 'admin'
+export type OutletKind = 'tv' | 'radio' | 'app' | 'wechat' | 'website' | 'newspaper' | 'weibo' | 'other'
+export type Scope = 'read' | 'write' | 'admin'
+
+export interface User {
+  id: number
+  username: string
+  display_name: string
+  instance_admin: boolean
+  roles: Record<string, Role>
+  disabled: boolean
+  created_at: string
+  updated_at: string
+}
+
+export interface Session {
+  user: User
+  csrf_token: string | null
+}
+
+export interface Outlet {
+  id: number
+  slug: string
+  name: string
+  kind: OutletKind
+  created_at: string
+  updated_at: string
+}
+
+export interface ArticleFields {
+  title: string
+  subtitle: string
+  summary: string
+  body: string
+  byline: string
+  category: string
+  tags: string[]
+  cover: number | null
+}
+
+export interface Article extends ArticleFields {
+  id: number
+  outlet: number
+  revision: number
+  status: string
+  authors: number[]
+  source_id: string | null
+  source_date: string | null
+  created_by: number
+  created_at: string
+  updated_by: number
+  updated_at: string
+  restored_from: number | null
+}
+
+export interface ArticleSummary {
+  id: number
+  outlet: number
+  revision: number
+  status: string
+  title: string
+  byline: string
+  authors: number[]
+  category: string
+  tags: string[]
+  cover: number | null
+  created_at: string
+  updated_at: string
+}
+
+export interface ArticlePage {
+  items: ArticleSummary[]
+  next_cursor: string | null
+}
+
+export interface Version {
+  revision: number
+  title: string
+  updated_by: number
+  updated_at: string
+  restored_from: number | null
+}
+
+export interface DiffLine {
+  op: 'equal' | 'insert' | 'delete'
+  text: string
+}
+
+export interface Diff {
+  from: number
+  to: number
+  lines: DiffLine[]
+}
+
+export interface Asset {
+  id: number
+  outlet: number
+  name: string
+  mime: string
+  kind: 'image' | 'video' | 'audio' | 'document' | string
+  size: number
+  width: number | null
+  height: number | null
+  url: string
+  thumbnail_url: string | null
+  uploaded_by: number
+  created_at: string
+}
+
+export interface Token {
+  id: number
+  user: number
+  name: string
+  scopes: Scope[]
+  created_at: string
+  expires_at: string | null
+  revoked_at: string | null
+}
+
+export interface Instance {
+  instance_id: string
+  epoch: number
+  role: string
+  version: string
+  log_head: number
+  created_at: string
+}
