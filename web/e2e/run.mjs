@@ -77,6 +77,10 @@ async function newPage(browser, base) {
   const ctx = await browser.newContext({ baseURL: base, viewport: { width: 1280, height: 860 }, locale: 'zh-CN' })
   await ctx.addInitScript(() => {
     window.__csp = []
+    window.__cls = 0
+    new PerformanceObserver((list) => {
+      for (const e of list.getEntries()) if (!e.hadRecentInput) window.__cls += e.value
+    }).observe({ type: 'layout-shift', buffered: true })
     document.addEventListener('securitypolicyviolation', (e) => window.__csp.push(`${e.violatedDirective} ${e.blockedURI}`))
   })
   const page = await ctx.newPage()
@@ -135,9 +139,11 @@ async function main() {
         const p = new URL(r.url()).pathname
         if (/\.(js|css)$/.test(p)) assets.add(p)
       })
-      await page.goto('/login')
+      await page.goto('/articles')
+      await page.waitForURL(/\/login/)
       await page.getByTestId('login-submit').waitFor()
       await page.waitForLoadState('networkidle')
+      check(!(await page.getByTestId('login-error').count()), 'a first visit shows an error before any sign-in')
       let gz = 0
       for (const p of assets) {
         const f = join(web, 'dist', p)
@@ -156,6 +162,11 @@ async function main() {
     await step('log in and see the article list', async () => {
       await login(page, 'reporter-a', PW)
       await page.getByTestId('article-table').waitFor()
+      await page.reload()
+      await page.getByTestId('article-table').waitFor()
+      await page.waitForLoadState('networkidle')
+      figures.articlesCLS = await page.evaluate(() => Math.round(window.__cls * 1000) / 1000)
+      check(figures.articlesCLS <= 0.1, `layout shift on loading the article list: ${figures.articlesCLS}`)
       await page.screenshot({ path: join(artifacts, '02-articles.png') })
     })
 
@@ -309,6 +320,23 @@ async function main() {
         figures.type10CharsMs = Math.round(performance.now() - t1)
       })
       figures.chars20k = Array.from(body.replace(/<[^>]+>/g, '')).length
+    })
+    await step('repeated wrong passwords get the rate-limit message (last: it locks this address)', async () => {
+      const { page: p } = await newPage(browser, server.url)
+      await p.goto('/login')
+      const error = p.getByTestId('login-error')
+      for (let i = 0; i < 40; i++) {
+        await p.getByTestId('login-username').fill('reporter-a')
+        await p.getByTestId('login-password').fill(`wrong-${i}`)
+        await p.getByTestId('login-submit').click()
+        await error.waitFor()
+        if (/登录失败次数过多/.test(await error.innerText())) break
+        await p.waitForFunction(() => !document.querySelector('[data-testid="login-submit"]')?.classList.contains('is-loading'))
+      }
+      const text = await error.innerText()
+      check(/登录失败次数过多，请 \d+ 秒后再试/.test(text), `no rate-limit message, last message: ${text}`)
+      check(await p.getByTestId('login-submit').isDisabled(), 'the sign-in button stays enabled while locked out')
+      await p.screenshot({ path: join(artifacts, '14-login-rate-limited.png') })
     })
     await ctx.close()
   } finally {

@@ -51,7 +51,7 @@ export class ApiClient {
     this.csrf = token
   }
 
-  /** Called when the server says the session is gone (401 on anything but login). */
+  /** Called when the server says the session is gone (401 on anything but /api/v1/session). */
   onSessionLost(l: Listener) {
     this.onUnauthenticated.push(l)
   }
@@ -102,7 +102,9 @@ export class ApiClient {
       }
     }
     const err = toError(resp, text)
-    if (err.status === 401 && !(method === 'POST' && path === '/api/v1/session')) {
+    // A 401 from the session resource itself (the sign-in form, or the start-up probe) is an
+    // answer, not a lost session.
+    if (err.status === 401 && path !== '/api/v1/session') {
       this.onUnauthenticated.forEach((l) => l(err))
     }
     throw err

@@ -49,13 +49,14 @@ describe('ApiClient error handling', () => {
     expect(e.code).toBe('bad_response')
   })
 
-  it('announces a lost session on 401, but not for a failed login', async () => {
+  it('announces a lost session on 401, but not for a failed login or the start-up probe', async () => {
     const lost = vi.fn()
     const c = new ApiClient('', fakeFetch(401, JSON.stringify({ code: 'session_expired', message: 'expired', request_id: 'r' })))
     c.onSessionLost(lost)
     await caught(c.get('/api/v1/articles'))
     expect(lost).toHaveBeenCalledTimes(1)
     await caught(c.post('/api/v1/session', { username: 'a', password: 'b' }))
+    await caught(c.get('/api/v1/session'))
     expect(lost).toHaveBeenCalledTimes(1)
   })
 
