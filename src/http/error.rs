@@ -102,10 +102,6 @@ pub fn parse_id(s: &str, r: crate::error::Resource) -> Result<u64, Error> {
     s.parse::<u64>().map_err(|_| Error::NotFound(r))
 }
 
-pub async fn not_found() -> Error {
-    Error::NotFound(crate::error::Resource::Route)
-}
-
 pub async fn method_not_allowed() -> Error {
     Error::MethodNotAllowed
 }

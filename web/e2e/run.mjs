@@ -214,7 +214,7 @@ async function main() {
       await page.screenshot({ path: join(artifacts, '04-history.png') })
       const rows = await page.getByTestId('versions').locator('tbody tr').count()
       await page.getByTestId('restore-1').click()
-      await page.locator('.el-message-box').getByRole('button', { name: /确定|OK/ }).click()
+      await page.locator('.el-message-box').getByRole('button', { name: '确定' }).click()
       await page.locator('.el-message--success').waitFor()
       await page.waitForFunction((n) => document.querySelectorAll('[data-testid="versions"] tbody tr').length === n + 1, rows)
       const a = await admin.call('GET', `/api/v1/articles/${articleId}`)
