@@ -192,6 +192,12 @@ pub async fn create_article(c: &Client, outlet: &str, title: &str) -> Value {
 }
 
 /// Path to the built binary (tests run against the same release build as CI's smoke run).
+/// Was the web UI built into this binary (`build.rs`), i.e. `RONGMEI_SKIP_WEB_BUILD` unset?
+/// `.ci/run` refuses to run with it set, so CI always runs the UI tests.
+pub fn web_ui_built() -> bool {
+    std::env::var_os("RONGMEI_SKIP_WEB_BUILD").is_none_or(|v| v == "0")
+}
+
 pub fn binary() -> std::path::PathBuf {
     std::path::PathBuf::from(env!("CARGO_BIN_EXE_rongmei"))
 }

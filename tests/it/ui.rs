@@ -7,11 +7,7 @@ use reqwest::header::{
     IF_NONE_MATCH,
 };
 
-use crate::harness::{TestServer, assert_err};
-
-fn ui_built() -> bool {
-    std::env::var_os("RONGMEI_SKIP_WEB_BUILD").is_none_or(|v| v == "0")
-}
+use crate::harness::{TestServer, assert_err, web_ui_built};
 
 /// The first `/assets/*.js` the index page references.
 fn script_path(index: &str) -> String {
@@ -24,7 +20,7 @@ fn script_path(index: &str) -> String {
 
 #[tokio::test]
 async fn index_and_client_routes_get_the_app_without_caching() {
-    if !ui_built() {
+    if !web_ui_built() {
         return;
     }
     let s = TestServer::start().await;
@@ -55,7 +51,7 @@ async fn index_and_client_routes_get_the_app_without_caching() {
 
 #[tokio::test]
 async fn hashed_assets_are_immutable_gzipped_and_revalidate_by_etag() {
-    if !ui_built() {
+    if !web_ui_built() {
         return;
     }
     let s = TestServer::start().await;

@@ -12,7 +12,7 @@ fn web_dir() -> PathBuf {
 }
 
 fn skipped() -> bool {
-    if std::env::var_os("RONGMEI_SKIP_WEB_BUILD").is_some_and(|v| v != "0") {
+    if !super::harness::web_ui_built() {
         eprintln!("web tests not run: RONGMEI_SKIP_WEB_BUILD is set, so no UI was built");
         return true;
     }

@@ -35,7 +35,8 @@ export function isAdmin(): boolean {
   return !!session.user?.instance_admin
 }
 
-async function loadOutlets() {
+/** Refresh the outlets the user can see (after an admin changes them, too). */
+export async function loadOutlets() {
   session.outlets = await api.get<Outlet[]>('/api/v1/outlets')
   if (session.current && !session.outlets.some((o) => o.slug === session.current)) setCurrentOutlet('')
   if (!session.current && writableOutlets.value.length === 1) setCurrentOutlet(writableOutlets.value[0].slug)
