@@ -13,6 +13,7 @@ use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::http::{AppState, metrics::Metrics, router};
 use crate::media::BlobStore;
+use crate::search::{Analyzers, SearchIndex, indexer};
 use crate::workflow::throttle::LoginThrottle;
 use crate::workflow::{Committer, Core, bootstrap};
 
@@ -22,6 +23,9 @@ pub struct Running {
     pub instance_id: String,
     /// Set on the very first start: the `admin` password, to print once.
     pub initial_password: Option<String>,
+    /// The shared core and search handle (benchmarks drive them in-process).
+    pub core: Core,
+    pub search: SearchIndex,
     stop: Option<oneshot::Sender<()>>,
     task: tokio::task::JoinHandle<Result<()>>,
 }
@@ -53,9 +57,39 @@ pub fn build_core(
     Ok((core, writer, opened))
 }
 
+/// Index options from the configuration.
+pub fn search_options(config: &Config) -> crate::search::Options {
+    let d = crate::search::Options::default();
+    crate::search::Options {
+        writer_memory_bytes: (config.search.writer_memory_mb as usize) << 20,
+        threads: match config.search.threads {
+            0 => d.threads,
+            n => n as usize,
+        },
+    }
+}
+
+/// Load the analyzers (jieba's dictionary, once) and start the search indexer thread.
+pub fn start_search(core: &Core) -> Result<(SearchIndex, std::thread::JoinHandle<()>)> {
+    let dict = &core.config.search.user_dictionary;
+    let dict = (!dict.is_empty()).then(|| std::path::PathBuf::from(dict));
+    let analyzers = Analyzers::load(dict.as_deref())?;
+    let search = SearchIndex::new(analyzers);
+    let thread = indexer::spawn(
+        core.db.clone(),
+        core.committer.log_watch(),
+        search.clone(),
+        &core.config.data_dir,
+        search_options(&core.config),
+        core.clock.clone(),
+    )?;
+    Ok((search, thread))
+}
+
 pub async fn start(config: Config, clock: SharedClock) -> Result<Running> {
     let listen = config.listen_addr().map_err(Error::Config)?;
     let (core, writer, opened) = build_core(config, clock)?;
+    let (search, indexer) = start_search(&core)?;
     let purged = core.committer.write(|w| w.purge_sessions()).await?;
     if purged > 0 {
         tracing::info!(purged, "expired sessions removed");
@@ -66,7 +100,8 @@ pub async fn start(config: Config, clock: SharedClock) -> Result<Running> {
     let addr = listener.local_addr()?;
     let ready = Arc::new(AtomicBool::new(true));
     let state = AppState {
-        core,
+        core: core.clone(),
+        search: search.clone(),
         metrics: Arc::new(Metrics::new()),
         ready: ready.clone(),
     };
@@ -84,12 +119,16 @@ pub async fn start(config: Config, clock: SharedClock) -> Result<Running> {
             .await;
         // The router (and every Committer clone in it) is gone: the writer drains and exits.
         let _ = tokio::task::spawn_blocking(move || writer.join()).await;
+        // The writer closed the log watch: the indexer commits and ends.
+        let _ = tokio::task::spawn_blocking(move || indexer.join()).await;
         served.map_err(|e| Error::Io(e.to_string()))
     });
     Ok(Running {
         addr,
         instance_id: opened.meta.instance_id.0.clone(),
         initial_password: opened.initial_password,
+        core,
+        search,
         stop: Some(stop),
         task,
     })
@@ -97,13 +136,17 @@ pub async fn start(config: Config, clock: SharedClock) -> Result<Running> {
 
 impl Running {
     /// Stop accepting, finish in-flight requests and close the store.
-    pub async fn shutdown(mut self) -> Result<()> {
-        if let Some(s) = self.stop.take() {
+    /// Callers must have dropped their own clones of `core` (the writer drains when the last
+    /// committer is gone).
+    pub async fn shutdown(self) -> Result<()> {
+        let Running {
+            stop, task, core, ..
+        } = self;
+        drop(core);
+        if let Some(s) = stop {
             let _ = s.send(());
         }
-        self.task
-            .await
-            .map_err(|e| Error::Internal(e.to_string()))?
+        task.await.map_err(|e| Error::Internal(e.to_string()))?
     }
 
     /// Serve until SIGINT/SIGTERM, then shut down gracefully.

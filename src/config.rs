@@ -28,7 +28,29 @@ pub struct Config {
     pub http: HttpConfig,
     pub assets: AssetsConfig,
     pub auth: AuthConfig,
+    pub search: SearchConfig,
     pub logging: LoggingConfig,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SearchConfig {
+    /// Memory the index writer may buffer before writing a segment, in MiB.
+    pub writer_memory_mb: u32,
+    /// Index writer threads; 0 = up to 2, as the machine has cores.
+    pub threads: u32,
+    /// Extra words for Chinese segmentation (`word [frequency]` per line); empty = none.
+    pub user_dictionary: String,
+}
+
+impl Default for SearchConfig {
+    fn default() -> Self {
+        Self {
+            writer_memory_mb: 128,
+            threads: 0,
+            user_dictionary: String::new(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -79,6 +101,7 @@ impl Default for Config {
             http: HttpConfig::default(),
             assets: AssetsConfig::default(),
             auth: AuthConfig::default(),
+            search: SearchConfig::default(),
             logging: LoggingConfig::default(),
         }
     }
@@ -185,6 +208,12 @@ impl Config {
         }
         if self.auth.max_failures_per_account == 0 || self.auth.max_failures_per_address == 0 {
             return Err("auth failure limits must be positive".into());
+        }
+        if !(32..=4096).contains(&self.search.writer_memory_mb) {
+            return Err("search.writer_memory_mb must be 32 to 4096".into());
+        }
+        if self.search.threads > 16 {
+            return Err("search.threads must be 0 to 16".into());
         }
         if !matches!(self.logging.format.as_str(), "text" | "json") {
             return Err(format!(

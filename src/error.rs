@@ -69,6 +69,12 @@ pub enum Error {
     MethodNotAllowed,
     #[error("the server is shutting down")]
     ShuttingDown,
+    #[error("search is not available yet: {0}")]
+    SearchUnavailable(String),
+    #[error("a search index rebuild is already running")]
+    RebuildInProgress,
+    #[error("search index error: {0}")]
+    SearchIndex(String),
     #[error("configuration error: {0}")]
     Config(String),
     #[error("store error: {0}")]
@@ -125,6 +131,9 @@ impl Error {
             Error::Forbidden => row("forbidden", 403, Info),
             Error::MethodNotAllowed => row("method_not_allowed", 405, Debug),
             Error::ShuttingDown => row("shutting_down", 503, Info),
+            Error::SearchUnavailable(_) => row("search_unavailable", 503, Info),
+            Error::RebuildInProgress => row("search_rebuild_in_progress", 409, Debug),
+            Error::SearchIndex(_) => row("search_index_error", 500, Level::Error),
             Error::Config(_) => row("config_invalid", 500, Level::Error),
             Error::Store(_) => row("storage_error", 500, Level::Error),
             Error::LogIntegrity(_) => row("log_integrity", 500, Level::Error),
@@ -141,7 +150,7 @@ impl Error {
     pub fn public_message(&self) -> String {
         if self.row().status >= 500 {
             match self {
-                Error::ShuttingDown => self.to_string(),
+                Error::ShuttingDown | Error::SearchUnavailable(_) => self.to_string(),
                 _ => "internal server error; see the server log".to_string(),
             }
         } else {

@@ -1,7 +1,7 @@
 //! rongmei (融媒): a county media convergence center in one binary.
 //!
 //! Layers, each depending only on the ones above it in this list:
-//! `domain` → `store` → `log` → `media` → `workflow` → `http` → `app` / `cli`.
+//! `domain` → `store` → `log` → `media` → `workflow` → `search` → `http` → `app` / `cli`.
 //! `clock`, `config` and `error` are shared leaves. `tests/it/layering.rs` keeps this true.
 
 pub mod app;
@@ -13,6 +13,7 @@ pub mod error;
 pub mod http;
 pub mod log;
 pub mod media;
+pub mod search;
 pub mod store;
 pub mod workflow;
 

@@ -49,7 +49,7 @@ fn load_bodies(path: &PathBuf) -> Vec<(String, String)> {
     v
 }
 
-fn percentile(sorted: &[u64], p: f64) -> f64 {
+pub(super) fn percentile(sorted: &[u64], p: f64) -> f64 {
     if sorted.is_empty() {
         return 0.0;
     }
@@ -188,7 +188,11 @@ pub async fn write(args: WriteArgs) -> anyhow::Result<ExitCode> {
 }
 
 /// Log in as admin, create the `bench` outlet and a write token; returns the token.
-async fn setup(client: &reqwest::Client, base: &str, password: &str) -> anyhow::Result<String> {
+pub(super) async fn setup(
+    client: &reqwest::Client,
+    base: &str,
+    password: &str,
+) -> anyhow::Result<String> {
     let r = client
         .post(format!("{base}/api/v1/session"))
         .json(&serde_json::json!({"username": "admin", "password": password}))

@@ -2,7 +2,9 @@
 
 mod admin;
 mod bench;
+mod bench_search;
 mod import;
+mod index;
 mod inspect;
 
 use std::path::PathBuf;
@@ -67,6 +69,11 @@ enum Cmd {
         #[command(subcommand)]
         cmd: AdminCmd,
     },
+    /// Search index commands (server stopped).
+    Index {
+        #[command(subcommand)]
+        cmd: IndexCmd,
+    },
     /// Benchmarks that print their figures.
     Bench {
         #[command(subcommand)]
@@ -109,6 +116,16 @@ enum ImportCmd {
 }
 
 #[derive(Subcommand)]
+enum IndexCmd {
+    /// Build a new search index from the store (a running server does this itself when its
+    /// index is missing, corrupt or of an older schema; or ask it: POST /api/v1/search/rebuild).
+    Rebuild,
+    /// Catch the index up with the log, then verify it against the store: one document per
+    /// article at its current revision.
+    Check,
+}
+
+#[derive(Subcommand)]
 enum AdminCmd {
     /// Set a new random password for a user and print it (server must be stopped).
     ResetPassword {
@@ -121,6 +138,8 @@ enum AdminCmd {
 enum BenchCmd {
     /// Durable article creates over HTTP: one client, then many concurrent clients.
     Write(bench::WriteArgs),
+    /// Search: indexing throughput, write → searchable latency, HTTP query latency.
+    Search(bench_search::SearchArgs),
 }
 
 pub fn main() -> ExitCode {
@@ -203,12 +222,21 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     batch,
                 },
         } => import::articles(&cfg, &file, &outlet, batch),
+        Cmd::Index {
+            cmd: IndexCmd::Rebuild,
+        } => index::rebuild(&cfg),
+        Cmd::Index {
+            cmd: IndexCmd::Check,
+        } => index::check(&cfg),
         Cmd::Admin {
             cmd: AdminCmd::ResetPassword { user },
         } => admin::reset_password(&cfg, &user),
         Cmd::Bench {
             cmd: BenchCmd::Write(args),
         } => runtime()?.block_on(bench::write(args)),
+        Cmd::Bench {
+            cmd: BenchCmd::Search(args),
+        } => runtime()?.block_on(bench_search::search(args)),
     }
 }
 

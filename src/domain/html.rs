@@ -173,6 +173,14 @@ pub fn to_text(html: &str) -> String {
         rest = &rest[lt + gt + 1..];
     }
     out.push_str(rest);
+    if !out.contains('&') {
+        return out
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .collect::<Vec<_>>()
+            .join("\n");
+    }
     let decoded = out
         .replace("&lt;", "<")
         .replace("&gt;", ">")

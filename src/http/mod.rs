@@ -27,6 +27,7 @@ use crate::workflow::Core;
 #[derive(Clone)]
 pub struct AppState {
     pub core: Core,
+    pub search: crate::search::SearchIndex,
     pub metrics: Arc<metrics::Metrics>,
     /// False while starting and once shutdown began (`/readyz` answers 503).
     pub ready: Arc<AtomicBool>,
@@ -52,6 +53,7 @@ pub fn api() -> OpenApiRouter<AppState> {
         .merge(routes::articles::routes())
         .merge(routes::assets::routes())
         .merge(routes::instance::routes())
+        .merge(routes::search::routes())
 }
 
 /// The whole HTTP surface.

@@ -4,7 +4,7 @@
 use std::borrow::Borrow;
 use std::ops::Bound;
 
-use redb::{Key, ReadableDatabase, ReadableTable, TableDefinition};
+use redb::{Key, ReadableDatabase, ReadableTable, ReadableTableMetadata, TableDefinition};
 use serde::de::DeserializeOwned;
 
 use super::tables::*;
@@ -172,6 +172,20 @@ impl Reader {
     }
     pub fn tokens(&self) -> Result<Vec<ApiToken>> {
         self.all(TOKENS)
+    }
+
+    /// Number of articles (current versions).
+    pub fn article_count(&self) -> Result<u64> {
+        Ok(self.0.open_table(ARTICLES)?.len()?)
+    }
+
+    /// Every article's current version in id order, one at a time (rebuilding an index).
+    pub fn for_each_article(&self, mut f: impl FnMut(Article) -> Result<()>) -> Result<()> {
+        let table = self.0.open_table(ARTICLES)?;
+        for row in table.iter()? {
+            f(codec::decode(row?.1.value())?)?;
+        }
+        Ok(())
     }
 
     pub fn versions(&self, id: ArticleId) -> Result<Vec<Article>> {

@@ -11,15 +11,19 @@ fn allowed(module: &str) -> &'static [&'static str] {
         "workflow" => &[
             "log", "store", "media", "domain", "clock", "config", "error",
         ],
+        "search" => &[
+            "workflow", "log", "store", "domain", "clock", "config", "error",
+        ],
         "http" => &[
-            "workflow", "log", "store", "media", "domain", "clock", "config", "error",
+            "search", "workflow", "log", "store", "media", "domain", "clock", "config", "error",
         ],
         "app" => &[
-            "http", "workflow", "log", "store", "media", "domain", "clock", "config", "error",
+            "http", "search", "workflow", "log", "store", "media", "domain", "clock", "config",
+            "error",
         ],
         "cli" => &[
-            "app", "http", "workflow", "log", "store", "media", "domain", "clock", "config",
-            "error",
+            "app", "http", "search", "workflow", "log", "store", "media", "domain", "clock",
+            "config", "error",
         ],
         _ => &[],
     }

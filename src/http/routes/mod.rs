@@ -5,6 +5,7 @@ pub mod assets;
 pub mod instance;
 pub mod ops;
 pub mod outlets;
+pub mod search;
 pub mod session;
 pub mod tokens;
 pub mod users;

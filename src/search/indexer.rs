@@ -1,0 +1,290 @@
+//! The index as a consumer of the log: one background thread that opens (or rebuilds) the index,
+//! then applies every entry after its cursor and commits the documents together with the new
+//! cursor. It waits on the log's watch channel when caught up (no polling), commits as soon as it
+//! has caught up (so a write is searchable within one commit), and at least every
+//! `COMMIT_INTERVAL` under a continuous stream. Apply is idempotent (delete by id, then add), so
+//! entries replayed after a crash leave one document per article.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tantivy::{IndexWriter, Term};
+use tokio::sync::watch;
+
+use super::analyze::Analyzers;
+use super::index::{
+    self, Cursor, Live, Options, SearchIndex, State, commit, open_current, open_reader,
+};
+use super::schema::{self, Fields};
+use crate::clock::{SharedClock, Stopwatch};
+use crate::domain::Lsn;
+use crate::domain::fact::Fact;
+use crate::error::{Error, Result};
+use crate::log::{Entry, LogWatch, read_range};
+
+const BATCH: usize = 2_000;
+const COMMIT_INTERVAL: Duration = Duration::from_millis(1_000);
+
+pub struct Indexer {
+    db: Arc<redb::Database>,
+    log: LogWatch,
+    idx: SearchIndex,
+    root: PathBuf,
+    opts: Options,
+    clock: SharedClock,
+    rebuilds: watch::Receiver<u64>,
+    /// Drives the waits on the watch channels from this plain thread.
+    rt: tokio::runtime::Runtime,
+}
+
+enum Wake {
+    Log,
+    Rebuild,
+    Closed,
+}
+
+/// Start the indexer thread. It ends when the log's writer shuts down, after a final commit.
+pub fn spawn(
+    db: Arc<redb::Database>,
+    log: LogWatch,
+    idx: SearchIndex,
+    data_dir: &std::path::Path,
+    opts: Options,
+    clock: SharedClock,
+) -> Result<std::thread::JoinHandle<()>> {
+    let rebuilds = idx.0.rebuilds.subscribe();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .map_err(|e| Error::Internal(format!("cannot start the search indexer: {e}")))?;
+    let mut me = Indexer {
+        rt,
+        db,
+        log,
+        idx,
+        root: index::root(data_dir),
+        opts,
+        clock,
+        rebuilds,
+    };
+    std::thread::Builder::new()
+        .name("search-indexer".into())
+        .spawn(move || me.run())
+        .map_err(|e| Error::Internal(format!("cannot start the search indexer: {e}")))
+}
+
+impl Indexer {
+    fn run(&mut self) {
+        let mut backoff = Duration::from_millis(500);
+        loop {
+            match self.session() {
+                Ok(()) => return,
+                Err(Error::ShuttingDown) => return,
+                Err(e) => {
+                    tracing::error!(error = %e, "search indexer failed; retrying");
+                    self.idx.update(|s| {
+                        s.state = State::Failed;
+                        s.last_error = Some(e.to_string());
+                    });
+                    if self.closed() {
+                        return;
+                    }
+                    // Retry after the backoff, or at once when a rebuild is asked for.
+                    let rebuilds = &mut self.rebuilds;
+                    let _ = self.rt.block_on(async {
+                        tokio::time::timeout(backoff, rebuilds.changed()).await
+                    });
+                    backoff = (backoff * 2).min(Duration::from_secs(30));
+                }
+            }
+        }
+    }
+
+    fn closed(&self) -> bool {
+        self.log.0.has_changed().is_err()
+    }
+
+    fn analyzers(&self) -> &Analyzers {
+        self.idx.analyzers()
+    }
+
+    /// Open or rebuild, then follow the log until shutdown.
+    fn session(&mut self) -> Result<()> {
+        let opened = open_current(&self.root, self.analyzers(), &self.db);
+        let (mut fields, mut reader, mut w, mut cursor) = match opened {
+            Ok((live, cursor)) => {
+                let w = index::writer(&live.index, &self.opts)?;
+                tracing::info!(lsn = cursor.lsn, index = %live.name, "search index opened");
+                let parts = (live.fields, live.reader.clone());
+                self.install(live, &cursor);
+                (parts.0, parts.1, w, cursor)
+            }
+            Err(reason) => self.rebuild(&reason)?,
+        };
+        self.rebuilds.mark_unchanged();
+        let mut dirty = false;
+        let mut rebuild_asked = false;
+        let mut since_commit = Stopwatch::start();
+        loop {
+            if rebuild_asked || self.rebuilds.has_changed().unwrap_or(false) {
+                self.rebuilds.mark_unchanged();
+                rebuild_asked = false;
+                if dirty {
+                    self.commit(&mut w, &reader, &cursor)?;
+                    dirty = false;
+                }
+                drop(w);
+                (fields, reader, w, cursor) = self.rebuild("requested")?;
+                continue;
+            }
+            let log_lsn = self.log.current().0;
+            self.idx.update(|s| s.log_lsn = log_lsn);
+            let entries = read_range(&self.db, Lsn(cursor.lsn + 1), BATCH)?;
+            if entries.is_empty() {
+                if dirty {
+                    self.commit(&mut w, &reader, &cursor)?;
+                    dirty = false;
+                    since_commit = Stopwatch::start();
+                }
+                match self.wait(cursor.lsn) {
+                    Wake::Log => continue,
+                    // `changed()` consumed the notification: remember it.
+                    Wake::Rebuild => rebuild_asked = true,
+                    Wake::Closed => return Ok(()),
+                }
+                continue;
+            }
+            for e in &entries {
+                apply(&mut w, &fields, e)?;
+                cursor.epoch = e.epoch.0;
+                cursor.lsn = e.lsn.0;
+                cursor.hash.clone_from(&e.hash);
+            }
+            dirty = true;
+            if since_commit.elapsed() >= COMMIT_INTERVAL {
+                self.commit(&mut w, &reader, &cursor)?;
+                dirty = false;
+                since_commit = Stopwatch::start();
+            }
+        }
+    }
+
+    fn wait(&mut self, cursor: u64) -> Wake {
+        let log = &mut self.log;
+        let rebuilds = &mut self.rebuilds;
+        self.rt.block_on(async {
+            tokio::select! {
+                h = log.wait_past(Lsn(cursor)) => if h.is_some() { Wake::Log } else { Wake::Closed },
+                r = rebuilds.changed() => if r.is_ok() { Wake::Rebuild } else { Wake::Closed },
+            }
+        })
+    }
+
+    fn commit(&self, w: &mut IndexWriter, reader: &tantivy::IndexReader, c: &Cursor) -> Result<()> {
+        commit(w, c)?;
+        reader.reload().map_err(index::tantivy_err)?;
+        let docs = reader.searcher().num_docs();
+        self.idx.update(|s| {
+            s.indexed_lsn = c.lsn;
+            s.docs = docs;
+            s.last_error = None;
+            s.state = State::Ready;
+        });
+        self.idx.0.indexed.send_replace(Lsn(c.lsn));
+        Ok(())
+    }
+
+    fn install(&self, live: Live, c: &Cursor) {
+        let docs = live.reader.searcher().num_docs();
+        self.idx.set_live(live);
+        self.idx.update(|s| {
+            s.state = State::Ready;
+            s.indexed_lsn = c.lsn;
+            s.docs = docs;
+            s.last_error = None;
+        });
+        self.idx.0.indexed.send_replace(Lsn(c.lsn));
+    }
+
+    #[allow(clippy::type_complexity)]
+    fn rebuild(
+        &mut self,
+        reason: &str,
+    ) -> Result<(Fields, tantivy::IndexReader, IndexWriter, Cursor)> {
+        tracing::info!(reason, "rebuilding the search index from the store");
+        self.idx.update(|s| {
+            s.state = State::Rebuilding;
+            s.rebuild_reason = Some(reason.to_string());
+            s.rebuild_done = 0;
+            s.rebuild_total = 0;
+        });
+        let sw = Stopwatch::start();
+        let idx = self.idx.clone();
+        let log = self.log.clone();
+        let progress = move |done: u64, total: u64| -> Result<()> {
+            idx.update(|s| {
+                s.rebuild_done = done;
+                s.rebuild_total = total;
+            });
+            if log.0.has_changed().is_err() {
+                return Err(Error::ShuttingDown);
+            }
+            Ok(())
+        };
+        let (live, w, cursor) = index::rebuild(
+            &self.root,
+            self.analyzers(),
+            &self.db,
+            &self.opts,
+            self.clock.now(),
+            &progress,
+        )?;
+        tracing::info!(
+            docs = live.reader.searcher().num_docs(),
+            lsn = cursor.lsn,
+            ms = sw.elapsed().as_millis() as u64,
+            "search index rebuilt"
+        );
+        let parts = (live.fields, live.reader.clone());
+        self.install(live, &cursor);
+        Ok((parts.0, parts.1, w, cursor))
+    }
+}
+
+/// Apply one log entry to the index (idempotent).
+pub(super) fn apply(w: &mut IndexWriter, f: &Fields, e: &Entry) -> Result<()> {
+    match &e.fact {
+        Fact::ArticleCreated { article }
+        | Fact::ArticleUpdated { article }
+        | Fact::ArticleRestored { article } => {
+            w.delete_term(Term::from_field_u64(f.id, article.id.0));
+            w.add_document(schema::document(f, article))
+                .map_err(index::tantivy_err)?;
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+/// Build a fresh index from the store, offline (`rongmei index rebuild`).
+pub fn rebuild_offline(
+    db: &redb::Database,
+    analyzers: &Analyzers,
+    data_dir: &std::path::Path,
+    opts: &Options,
+    now_ms: i64,
+    progress: &dyn Fn(u64, u64) -> Result<()>,
+) -> Result<(u64, Cursor)> {
+    let (live, w, cursor) = index::rebuild(
+        &index::root(data_dir),
+        analyzers,
+        db,
+        opts,
+        now_ms,
+        progress,
+    )?;
+    w.wait_merging_threads().map_err(index::tantivy_err)?;
+    let docs = open_reader(&live.index)?.searcher().num_docs();
+    Ok((docs, cursor))
+}
