@@ -71,6 +71,8 @@ pub struct Status {
     pub rebuild_reason: Option<String>,
     pub rebuild_done: u64,
     pub rebuild_total: u64,
+    /// Index builds completed since the server started.
+    pub builds: u64,
     pub last_error: Option<String>,
 }
 
@@ -97,6 +99,8 @@ pub(super) struct Inner {
     pub live: RwLock<Option<Arc<Live>>>,
     pub status: Mutex<Status>,
     pub indexed: watch::Sender<Lsn>,
+    /// Index builds completed since start.
+    pub builds: watch::Sender<u64>,
     pub rebuilds: watch::Sender<u64>,
 }
 
@@ -118,9 +122,11 @@ impl SearchIndex {
                 rebuild_reason: None,
                 rebuild_done: 0,
                 rebuild_total: 0,
+                builds: 0,
                 last_error: None,
             }),
             indexed: watch::channel(Lsn(0)).0,
+            builds: watch::channel(0).0,
             rebuilds: watch::channel(0).0,
         }))
     }
@@ -173,6 +179,11 @@ impl SearchIndex {
     /// Receives the last lsn that is searchable, after every index commit.
     pub fn indexed_watch(&self) -> watch::Receiver<Lsn> {
         self.0.indexed.subscribe()
+    }
+
+    /// Receives the number of completed index builds.
+    pub fn builds_watch(&self) -> watch::Receiver<u64> {
+        self.0.builds.subscribe()
     }
 
     /// Ask the indexer to rebuild from the store while searches go on against the current index.

@@ -248,6 +248,10 @@ impl Indexer {
         );
         let parts = (live.fields, live.reader.clone());
         self.install(live, &cursor);
+        // The status first, then the watch: a waiter woken by the watch reads a current status.
+        let n = *self.idx.0.builds.borrow() + 1;
+        self.idx.update(|s| s.builds = n);
+        self.idx.0.builds.send_replace(n);
         Ok((parts.0, parts.1, w, cursor))
     }
 }

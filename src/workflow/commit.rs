@@ -144,8 +144,7 @@ fn writer_loop(
         stats
             .commits
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        run_batch(db, &mut log, clock, batch, stats);
-        watch.send_replace(log.committed_head());
+        run_batch(db, &mut log, clock, batch, stats, watch);
     }
 }
 
@@ -155,6 +154,7 @@ fn run_batch(
     clock: &SharedClock,
     mut batch: Vec<Box<dyn Job>>,
     stats: &CommitStats,
+    watch: &watch::Sender<Lsn>,
 ) {
     use std::sync::atomic::Ordering::Relaxed;
     let mut reserved = HashMap::new();
@@ -193,6 +193,9 @@ fn run_batch(
         match committed {
             Ok(()) => {
                 log.commit_head();
+                // Followers learn of the entries before any writer is answered, so a client
+                // that got its reply can wait for them (read your own writes).
+                watch.send_replace(log.committed_head());
                 batch.into_iter().for_each(|j| j.finish(Ok(())));
             }
             Err(e) => {
@@ -296,7 +299,16 @@ mod tests {
             batch.push(j);
             rxs.push(rx);
         }
-        run_batch(&opened.db, &mut opened.appender, &clock, batch, &stats);
+        let (watch, seen) = watch::channel(Lsn(0));
+        run_batch(
+            &opened.db,
+            &mut opened.appender,
+            &clock,
+            batch,
+            &stats,
+            &watch,
+        );
+        assert_eq!(*seen.borrow(), opened.appender.committed_head());
         let results: Vec<_> = rxs.iter_mut().map(|rx| rx.try_recv().unwrap()).collect();
         assert_eq!(results[2].as_ref().unwrap_err().code(), "forbidden");
         for i in [0, 1, 3, 4] {

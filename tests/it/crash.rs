@@ -12,14 +12,14 @@ use serde_json::json;
 
 use crate::harness::{binary, run_check};
 
-struct Proc {
-    child: Child,
-    base: String,
-    password: Option<String>,
+pub struct Proc {
+    pub child: Child,
+    pub base: String,
+    pub password: Option<String>,
 }
 
 /// Start `rongmei serve` on an ephemeral port and wait (with a deadline) for its address.
-fn spawn(dir: &std::path::Path) -> Proc {
+pub fn spawn(dir: &std::path::Path) -> Proc {
     let mut child = Command::new(binary())
         .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
         .arg(dir)
@@ -60,7 +60,7 @@ fn spawn(dir: &std::path::Path) -> Proc {
     }
 }
 
-async fn setup_token(base: &str, password: &str) -> String {
+pub async fn setup_token(base: &str, password: &str) -> String {
     let c = reqwest::Client::builder()
         .cookie_store(true)
         .build()

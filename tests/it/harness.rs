@@ -24,7 +24,19 @@ impl TestServer {
     }
 
     pub async fn start_with(tweak: impl FnOnce(&mut Config)) -> Self {
-        let dir = tempfile::tempdir().unwrap();
+        Self::start_in(tempfile::tempdir().unwrap(), None, tweak).await
+    }
+
+    /// Start again on the data dir of a stopped server (its admin password carried over).
+    pub async fn restart_in(dir: tempfile::TempDir, admin_password: String) -> Self {
+        Self::start_in(dir, Some(admin_password), |_| {}).await
+    }
+
+    async fn start_in(
+        dir: tempfile::TempDir,
+        admin_password: Option<String>,
+        tweak: impl FnOnce(&mut Config),
+    ) -> Self {
         let mut cfg = Config {
             data_dir: dir.path().to_path_buf(),
             ..Config::default()
@@ -38,7 +50,9 @@ impl TestServer {
         Self {
             base: format!("http://{}", running.addr),
             clock,
-            admin_password: running.initial_password.clone().unwrap_or_default(),
+            admin_password: admin_password
+                .or_else(|| running.initial_password.clone())
+                .unwrap_or_default(),
             dir,
             running: Some(running),
         }
@@ -50,6 +64,12 @@ impl TestServer {
             r.shutdown().await.unwrap();
         }
         self.dir
+    }
+
+    /// Stop, keeping the data dir and the admin password for `restart_in`.
+    pub async fn stop_keep(self) -> (tempfile::TempDir, String) {
+        let pw = self.admin_password.clone();
+        (self.stop().await, pw)
     }
 
     pub fn anon(&self) -> Client {
@@ -231,4 +251,70 @@ pub fn urlencode(s: &str) -> String {
             }
         })
         .collect()
+}
+
+/// Wait (with a deadline) until the search index contains every log entry written so far.
+pub async fn wait_indexed(c: &Client) -> Value {
+    let (st, s) = c.get("/api/v1/search/status").await;
+    assert_eq!(st, StatusCode::OK, "{s}");
+    let head = s["log_lsn"].as_u64().unwrap();
+    let (st, s) = c
+        .get(&format!(
+            "/api/v1/search/status?wait_for_lsn={head}&timeout_ms=20000"
+        ))
+        .await;
+    assert_eq!(st, StatusCode::OK, "{s}");
+    assert!(
+        s["indexed_lsn"].as_u64().unwrap() >= head,
+        "the index did not reach lsn {head}: {s}"
+    );
+    s
+}
+
+/// `GET /api/v1/search?…`, expecting success.
+pub async fn search(c: &Client, query: &str) -> Value {
+    let (st, v) = c.get(&format!("/api/v1/search?{query}")).await;
+    assert_eq!(st, StatusCode::OK, "search {query}: {v}");
+    v
+}
+
+/// Ids of the hits of a search, in order.
+pub fn hit_ids(v: &Value) -> Vec<u64> {
+    v["hits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["id"].as_u64().unwrap())
+        .collect()
+}
+
+/// A file of `../shared/corpus` (next to the repository). Its absence fails the test.
+pub fn corpus(name: &str) -> std::path::PathBuf {
+    let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared/corpus")
+        .join(name);
+    assert!(
+        p.exists(),
+        "corpus file {} is missing (../shared must sit beside the repository)",
+        p.display()
+    );
+    p
+}
+
+/// `rongmei index check` on a data dir; returns (success, output).
+pub fn run_index_check(data_dir: &std::path::Path) -> (bool, String) {
+    let out = std::process::Command::new(binary())
+        .args(["index", "check", "--data-dir"])
+        .arg(data_dir)
+        .env("RONGMEI_LOG", "warn")
+        .output()
+        .unwrap();
+    (
+        out.status.success(),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    )
 }

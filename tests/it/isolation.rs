@@ -53,6 +53,14 @@ async fn outlet_a_cannot_touch_outlet_b() {
     // (method, route template, concrete path, body, expected status, expected code)
     let cases: Vec<Case> = vec![
         (
+            "POST",
+            "/api/v1/search/rebuild",
+            "/api/v1/search/rebuild".into(),
+            Some(json!({})),
+            403,
+            "forbidden",
+        ),
+        (
             "GET",
             "/api/v1/articles/{id}",
             format!("/api/v1/articles/{art}"),
@@ -290,6 +298,38 @@ async fn outlet_a_cannot_touch_outlet_b() {
             Box::new(move |v: &Value| v.as_array().unwrap().iter().all(|t| t["id"] != tok)),
         ),
     ];
+    // Search sees B's article only once it is indexed: wait for that, then look.
+    wait_indexed(&admin).await;
+    assert_eq!(
+        search(&admin, &format!("q={}", urlencode("B台稿件"))).await["total"],
+        1
+    );
+    let lists: Vec<ListCase> = lists
+        .into_iter()
+        .chain([
+            (
+                "/api/v1/search",
+                "/api/v1/search?q=B%E5%8F%B0%E7%A8%BF%E4%BB%B6",
+                Box::new(|v: &Value| v["total"] == 0 && v["facets"]["outlet"] == json!([]))
+                    as Box<dyn Fn(&Value) -> bool>,
+            ),
+            (
+                "/api/v1/search",
+                "/api/v1/search?outlet=county-app",
+                Box::new(|v: &Value| v["total"] == 0),
+            ),
+            (
+                "/api/v1/search/suggest",
+                "/api/v1/search/suggest?q=B%E5%8F%B0",
+                Box::new(|v: &Value| v.as_array().unwrap().is_empty()),
+            ),
+            (
+                "/api/v1/search/status",
+                "/api/v1/search/status",
+                Box::new(|v: &Value| v["docs"] == 0),
+            ),
+        ])
+        .collect();
     for (tpl, path, ok) in &lists {
         let (st, v) = a.get(path).await;
         assert_eq!(st.as_u16(), 200, "{path}");

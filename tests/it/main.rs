@@ -17,5 +17,8 @@ mod harness;
 mod isolation;
 mod layering;
 mod openapi;
+mod search;
+mod search_crash;
+mod search_recall;
 mod ui;
 mod web;

@@ -223,6 +223,8 @@ async fn suggest(
 pub struct StatusQuery {
     /// Wait until the index contains this log position (read your own writes)…
     pub wait_for_lsn: Option<u64>,
+    /// …or until this many index builds have completed since start…
+    pub wait_for_build: Option<u64>,
     /// …for at most this long (default 5000, at most 30000).
     pub timeout_ms: Option<u64>,
 }
@@ -238,6 +240,11 @@ async fn status(
         let mut rx = s.search.indexed_watch();
         // On timeout the status below says how far the index got.
         let _ = tokio::time::timeout(limit, rx.wait_for(|l| l.0 >= lsn)).await;
+    }
+    if let Some(n) = q.wait_for_build {
+        let limit = std::time::Duration::from_millis(q.timeout_ms.unwrap_or(5_000).min(30_000));
+        let mut rx = s.search.builds_watch();
+        let _ = tokio::time::timeout(limit, rx.wait_for(|b| *b >= n)).await;
     }
     let mut st = s.search.status();
     st.log_lsn = s.core.committer.log_watch().current().0;
