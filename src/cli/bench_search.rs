@@ -134,10 +134,9 @@ fn queries(n: usize, zh: &[ImportItem], en: &[ImportItem]) -> Vec<(&'static str,
             let len = rng.random_range(1..=6);
             han_substring(&mut rng, &text, len).map(|s| ("zh 1-6 chars", format!("q={}", enc(&s))))
         } else if kind < 52 {
-            han_substring(&mut rng, &text, 4).map(|s| {
-                let (a, b) = s.split_at(s.char_indices().nth(2).map_or(0, |x| x.0));
-                ("zh phrase", format!("q={}", enc(&format!("\"{a} {b}\""))))
-            })
+            let len = rng.random_range(3..=8);
+            han_substring(&mut rng, &text, len)
+                .map(|s| ("zh phrase", format!("q={}", enc(&format!("\"{s}\"")))))
         } else if kind < 67 {
             let len = rng.random_range(2..=4);
             han_substring(&mut rng, &text, len).map(|s| {

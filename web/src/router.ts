@@ -12,6 +12,7 @@ export const router = createRouter({
       component: () => import('./layouts/AppShell.vue'),
       children: [
         { path: '', redirect: { name: 'articles' } },
+        { path: 'search', name: 'search', component: () => import('./views/SearchView.vue') },
         { path: 'articles', name: 'articles', component: () => import('./views/ArticleListView.vue') },
         { path: 'articles/new', name: 'article-new', component: () => import('./views/ArticleEditView.vue') },
         { path: 'articles/:id', name: 'article-edit', component: () => import('./views/ArticleEditView.vue'), props: true },

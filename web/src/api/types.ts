@@ -127,3 +127,59 @@ export interface Instance {
   log_head: number
   created_at: string
 }
+
+/** A piece of text; `hit` marks a match of the query. Rendered as text, never as HTML. */
+export interface Segment {
+  text: string
+  hit: boolean
+}
+
+export interface SearchHit extends ArticleSummary {
+  date: string
+  score: number
+  title_highlight: Segment[]
+  snippet: Segment[]
+  explanation: unknown
+}
+
+export interface Bucket {
+  value: string
+  label: string
+  count: number
+}
+
+export interface Facets {
+  outlet: Bucket[]
+  category: Bucket[]
+  status: Bucket[]
+  month: Bucket[]
+}
+
+export interface SearchPage {
+  total: number
+  page: number
+  size: number
+  hits: SearchHit[]
+  facets: Facets | null
+  indexed_lsn: number
+  took_ms: number
+}
+
+export interface Suggestion {
+  id: number
+  outlet: number
+  title: Segment[]
+}
+
+export interface SearchStatus {
+  state: 'starting' | 'rebuilding' | 'ready' | 'failed'
+  schema_version: number
+  indexed_lsn: number
+  log_lsn: number
+  docs: number
+  rebuild_reason: string | null
+  rebuild_done: number
+  rebuild_total: number
+  builds: number
+  last_error: string | null
+}
