@@ -1,4 +1,5 @@
-//! Composition root: open the store → start the writer → serve HTTP → graceful shutdown (stop
+//! Composition root: open the store → start the writer and the search indexer → serve HTTP →
+//! graceful shutdown (stop
 //! accepting, finish in-flight requests, drain the write queue, close the database).
 
 use std::net::SocketAddr;
