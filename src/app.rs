@@ -1,6 +1,6 @@
 //! Composition root: open the store → start the writer and the search indexer → serve HTTP →
-//! graceful shutdown (stop
-//! accepting, finish in-flight requests, drain the write queue, close the database).
+//! graceful shutdown (stop accepting, finish in-flight requests, drain the write queue, let the
+//! indexer commit, close the database).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
