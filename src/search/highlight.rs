@@ -6,7 +6,7 @@
 use serde::Serialize;
 use tantivy::tokenizer::Token;
 
-use super::analyze::{Analyzers, GRAM, is_han};
+use super::analyze::{Analyzers, GRAM, Unit, fold, is_han, units};
 
 /// A piece of text, highlighted or not.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
@@ -24,6 +24,9 @@ struct Clause {
     tokens: Vec<String>,
     /// The last token is one Han character that may start a longer token in the text.
     prefix_last: bool,
+    /// The folded characters when the clause is one run of Han characters: then a match is
+    /// exactly an occurrence of them in the folded text (the fast path: no tokenizing).
+    han: Option<Vec<char>>,
 }
 
 fn single_han(s: &str) -> bool {
@@ -52,9 +55,16 @@ impl Needles {
                 }
             }
             if !toks.is_empty() {
+                let folded = fold(c);
+                let runs = units(&folded.chars);
+                let han = match runs.as_slice() {
+                    [Unit::Han { start, end }] => Some(folded.chars[*start..*end].to_vec()),
+                    _ => None,
+                };
                 out.push(Clause {
                     tokens: toks.into_iter().map(|t| t.text).collect(),
                     prefix_last,
+                    han,
                 });
             }
         }
@@ -70,9 +80,27 @@ impl Needles {
         if self.clauses.is_empty() {
             return Vec::new();
         }
-        let doc = a.tokens(GRAM, text);
         let mut out = Vec::new();
-        for c in &self.clauses {
+        if self.clauses.iter().any(|c| c.han.is_some()) {
+            let f = fold(text);
+            for c in self.clauses.iter().filter_map(|c| c.han.as_deref()) {
+                let Some(first) = c.first() else { continue };
+                let n = c.len();
+                let mut i = 0;
+                while i + n <= f.chars.len() {
+                    if f.chars[i] == *first && f.chars[i..i + n] == *c {
+                        out.push((f.offsets[i], f.offsets[i + n]));
+                    }
+                    i += 1;
+                }
+            }
+        }
+        let doc = if self.clauses.iter().any(|c| c.han.is_none()) {
+            a.tokens(GRAM, text)
+        } else {
+            Vec::new()
+        };
+        for c in self.clauses.iter().filter(|c| c.han.is_none()) {
             let k = c.tokens.len();
             if doc.len() < k {
                 continue;

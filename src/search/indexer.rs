@@ -1,8 +1,8 @@
 //! The index as a consumer of the log: one background thread that opens (or rebuilds) the index,
 //! then applies every entry after its cursor and commits the documents together with the new
-//! cursor. It waits on the log's watch channel when caught up (no polling), commits as soon as it
-//! has caught up (so a write is searchable within one commit), and at least every
-//! `COMMIT_INTERVAL` under a continuous stream. Apply is idempotent (delete by id, then add), so
+//! cursor. It waits on the log's watch channel when caught up (no polling), commits when it has
+//! caught up (at most every `MIN_COMMIT_GAP`, so a write is searchable within ~0.1 s), and at
+//! least every `COMMIT_INTERVAL` under a continuous stream. Apply is idempotent (delete by id, then add), so
 //! entries replayed after a crash leave one document per article.
 
 use std::path::PathBuf;
@@ -25,6 +25,8 @@ use crate::log::{Entry, LogWatch, read_range};
 
 const BATCH: usize = 2_000;
 const COMMIT_INTERVAL: Duration = Duration::from_millis(1_000);
+/// Shortest time between two index commits when writes trickle in.
+const MIN_COMMIT_GAP: Duration = Duration::from_millis(100);
 
 pub struct Indexer {
     db: Arc<redb::Database>,
@@ -40,6 +42,7 @@ pub struct Indexer {
 
 enum Wake {
     Log,
+    Timeout,
     Rebuild,
     Closed,
 }
@@ -142,13 +145,29 @@ impl Indexer {
             self.idx.update(|s| s.log_lsn = log_lsn);
             let entries = read_range(&self.db, Lsn(cursor.lsn + 1), BATCH)?;
             if entries.is_empty() {
+                // Caught up. Commit, but not more often than every MIN_COMMIT_GAP: a trickle of
+                // single writes must not turn into one index commit (several fsyncs) each,
+                // competing with the store's durable commits for the disk.
+                let pause = MIN_COMMIT_GAP.saturating_sub(since_commit.elapsed());
+                let wake = if dirty && !pause.is_zero() {
+                    self.wait(cursor.lsn, Some(pause))
+                } else {
+                    Wake::Timeout
+                };
+                if let Wake::Log = wake {
+                    continue;
+                }
                 if dirty {
                     self.commit(&mut w, &reader, &cursor)?;
                     dirty = false;
                     since_commit = Stopwatch::start();
                 }
-                match self.wait(cursor.lsn) {
-                    Wake::Log => continue,
+                let wake = match wake {
+                    Wake::Timeout => self.wait(cursor.lsn, None),
+                    other => other,
+                };
+                match wake {
+                    Wake::Log | Wake::Timeout => continue,
                     // `changed()` consumed the notification: remember it.
                     Wake::Rebuild => rebuild_asked = true,
                     Wake::Closed => return Ok(()),
@@ -170,13 +189,21 @@ impl Indexer {
         }
     }
 
-    fn wait(&mut self, cursor: u64) -> Wake {
+    /// Wait for a new log entry, a rebuild request, shutdown, or (if given) a timeout.
+    fn wait(&mut self, cursor: u64, timeout: Option<Duration>) -> Wake {
         let log = &mut self.log;
         let rebuilds = &mut self.rebuilds;
         self.rt.block_on(async {
+            let limit = async {
+                match timeout {
+                    Some(t) => tokio::time::sleep(t).await,
+                    None => std::future::pending().await,
+                }
+            };
             tokio::select! {
                 h = log.wait_past(Lsn(cursor)) => if h.is_some() { Wake::Log } else { Wake::Closed },
                 r = rebuilds.changed() => if r.is_ok() { Wake::Rebuild } else { Wake::Closed },
+                () = limit => Wake::Timeout,
             }
         })
     }
