@@ -16,15 +16,13 @@
 //! - `rm_word`: jieba-rs words for ranking (one shared dictionary behind an `Arc`), words from
 //!   non-Han runs kept whole.
 //!
-//! All three lowercase and English-stem non-Han words (tantivy's Snowball stemmer leaves Han and
-//! digits unchanged), so `Economies` finds `economy`.
+//! Words of Latin letters are lowercased and English-stemmed (Snowball, via `frostem`, the
+//! stemmer tantivy uses), so `Economies` finds `economy`; Han and digits are never stemmed.
 
 use std::sync::Arc;
 
 use jieba_rs::Jieba;
-use tantivy::tokenizer::{
-    Language, Stemmer, TextAnalyzer, Token, TokenStream, Tokenizer, TokenizerManager,
-};
+use tantivy::tokenizer::{TextAnalyzer, Token, TokenStream, Tokenizer, TokenizerManager};
 
 pub const GRAM: &str = "rm_gram";
 pub const UNI: &str = "rm_uni";
@@ -144,6 +142,19 @@ impl<'a> TokenSink<'a> {
         self.len += 1;
     }
 
+    /// English-stem the last token when it is a Latin word (Han and digits are left alone).
+    fn stem_last(&mut self) {
+        let Some(t) = self.len.checked_sub(1).map(|i| &mut self.buf[i]) else {
+            return;
+        };
+        if t.text.bytes().all(|b| b.is_ascii_alphabetic()) {
+            let stemmed = frostem::Stemmer::new(frostem::Algorithm::English).stem(&t.text);
+            if let std::borrow::Cow::Owned(s) = stemmed {
+                t.text = s;
+            }
+        }
+    }
+
     /// Number of tokens written.
     pub fn len(&self) -> usize {
         self.len
@@ -188,6 +199,7 @@ pub fn gram_tokens(text: &str, out: &mut TokenSink) {
             }
             Unit::Word { start, end } => {
                 out.push(&f, start, end, pos);
+                out.stem_last();
                 pos += 1;
             }
         }
@@ -236,6 +248,7 @@ pub fn word_tokens(jieba: &Jieba, text: &str, min_han: usize, out: &mut TokenSin
             }
             Unit::Word { start, end } => {
                 out.push(&f, start, end, pos);
+                out.stem_last();
                 pos += 1;
             }
         }
@@ -340,25 +353,20 @@ impl Analyzers {
     }
 
     fn analyzer(&self, name: &str) -> TextAnalyzer {
-        let stem = Stemmer::new(Language::English);
         match name {
-            GRAM => TextAnalyzer::builder(NgramTokenizer {
+            GRAM => TextAnalyzer::from(NgramTokenizer {
                 kind: Kind::Gram,
                 buf: Vec::new(),
-            })
-            .filter(stem)
-            .build(),
+            }),
             UNI => TextAnalyzer::from(NgramTokenizer {
                 kind: Kind::Uni,
                 buf: Vec::new(),
             }),
-            _ => TextAnalyzer::builder(JiebaTokenizer {
+            _ => TextAnalyzer::from(JiebaTokenizer {
                 jieba: self.jieba.clone(),
                 min_han: if name == WORD2 { 2 } else { 1 },
                 buf: Vec::new(),
-            })
-            .filter(stem)
-            .build(),
+            }),
         }
     }
 
