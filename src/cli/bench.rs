@@ -96,20 +96,57 @@ async fn create(
     Ok(sw.elapsed_us())
 }
 
+/// An in-process server on loopback for a benchmark, on `data_dir` or a fresh temporary dir.
+pub(super) struct BenchServer {
+    pub running: crate::app::Running,
+    pub base: String,
+    pub password: String,
+    pub data_dir: PathBuf,
+    /// Removed when the benchmark ends (`None` when the caller named the data dir).
+    pub tmp: Option<PathBuf>,
+}
+
+impl BenchServer {
+    pub async fn start(name: &str, data_dir: Option<PathBuf>) -> anyhow::Result<Self> {
+        let tmp = std::env::temp_dir().join(format!(
+            "rongmei-bench-{name}-{}",
+            uuid::Uuid::new_v4().simple()
+        ));
+        let (data_dir, tmp) = match data_dir {
+            Some(d) => (d, None),
+            None => (tmp.clone(), Some(tmp)),
+        };
+        let mut cfg = Config {
+            data_dir: data_dir.clone(),
+            ..Config::default()
+        };
+        cfg.http.listen = "127.0.0.1:0".into();
+        let running = crate::app::start(cfg, crate::clock::system()).await?;
+        let password = running
+            .initial_password
+            .clone()
+            .ok_or_else(|| anyhow::anyhow!("bench needs a fresh data dir"))?;
+        Ok(Self {
+            base: format!("http://{}", running.addr),
+            running,
+            password,
+            data_dir,
+            tmp,
+        })
+    }
+
+    pub async fn stop(self) -> anyhow::Result<()> {
+        self.running.shutdown().await?;
+        if let Some(t) = self.tmp {
+            let _ = std::fs::remove_dir_all(t);
+        }
+        Ok(())
+    }
+}
+
 pub async fn write(args: WriteArgs) -> anyhow::Result<ExitCode> {
-    let tmp = std::env::temp_dir().join(format!("rongmei-bench-{}", uuid::Uuid::new_v4().simple()));
-    let data_dir = args.data_dir.clone().unwrap_or_else(|| tmp.clone());
-    let mut cfg = Config {
-        data_dir: data_dir.clone(),
-        ..Config::default()
-    };
-    cfg.http.listen = "127.0.0.1:0".into();
-    let running = crate::app::start(cfg, crate::clock::system()).await?;
-    let base = format!("http://{}", running.addr);
-    let password = running
-        .initial_password
-        .clone()
-        .ok_or_else(|| anyhow::anyhow!("bench needs a fresh data dir"))?;
+    let server = BenchServer::start("write", args.data_dir.clone()).await?;
+    let (base, password) = (server.base.clone(), server.password.clone());
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(args.clients + 4)
         .build()?;
@@ -180,10 +217,7 @@ pub async fn write(args: WriteArgs) -> anyhow::Result<ExitCode> {
         "speed-up over one client: {:.1}x",
         rate / single_rate.max(1e-9)
     );
-    running.shutdown().await?;
-    if args.data_dir.is_none() {
-        let _ = std::fs::remove_dir_all(&tmp);
-    }
+    server.stop().await?;
     Ok(ExitCode::SUCCESS)
 }
 

@@ -11,9 +11,8 @@ use std::time::Duration;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
-use super::bench::{percentile, setup};
+use super::bench::{BenchServer, percentile, setup};
 use crate::clock::Stopwatch;
-use crate::config::Config;
 use crate::search::State;
 use crate::search::analyze::is_han;
 use crate::store::access;
@@ -182,28 +181,14 @@ fn queries(n: usize, zh: &[ImportItem], en: &[ImportItem]) -> Vec<(&'static str,
 }
 
 pub async fn search(args: SearchArgs) -> anyhow::Result<ExitCode> {
-    let tmp = std::env::temp_dir().join(format!(
-        "rongmei-bench-search-{}",
-        uuid::Uuid::new_v4().simple()
-    ));
-    let data_dir = args.data_dir.clone().unwrap_or_else(|| tmp.clone());
     let zh = load(&args.corpus)?;
     let en = load(&args.english)?;
-    let mut cfg = Config {
-        data_dir: data_dir.clone(),
-        ..Config::default()
-    };
-    cfg.http.listen = "127.0.0.1:0".into();
-    let running = crate::app::start(cfg, crate::clock::system()).await?;
-    let base = format!("http://{}", running.addr);
-    let password = running
-        .initial_password
-        .clone()
-        .ok_or_else(|| anyhow::anyhow!("bench needs a fresh data dir"))?;
+    let server = BenchServer::start("search", args.data_dir.clone()).await?;
+    let (base, data_dir) = (server.base.clone(), server.data_dir.clone());
     let client = reqwest::Client::builder().build()?;
-    let token = setup(&client, &base, &password).await?;
-    let core = running.core.clone();
-    let idx = running.search.clone();
+    let token = setup(&client, &base, &server.password).await?;
+    let core = server.running.core.clone();
+    let idx = server.running.search.clone();
     println!(
         "rongmei bench search — {} cores; {} Chinese articles from {} ({} distinct), {} English from {}",
         std::thread::available_parallelism().map_or(1, |n| n.get()),
@@ -417,9 +402,6 @@ pub async fn search(args: SearchArgs) -> anyhow::Result<ExitCode> {
     }
     drop(core);
     drop(idx);
-    running.shutdown().await?;
-    if args.data_dir.is_none() {
-        let _ = std::fs::remove_dir_all(&tmp);
-    }
+    server.stop().await?;
     Ok(ExitCode::SUCCESS)
 }

@@ -170,7 +170,10 @@ impl Indexer {
                     Wake::Log | Wake::Timeout => continue,
                     // `changed()` consumed the notification: remember it.
                     Wake::Rebuild => rebuild_asked = true,
-                    Wake::Closed => return Ok(()),
+                    Wake::Closed => {
+                        // Let background merges finish before the data dir may go away.
+                        return w.wait_merging_threads().map_err(index::tantivy_err);
+                    }
                 }
                 continue;
             }

@@ -224,10 +224,16 @@ pub fn binary() -> std::path::PathBuf {
 
 /// `rongmei check` on a data dir; returns (success, output).
 pub fn run_check(data_dir: &std::path::Path) -> (bool, String) {
+    run_offline(&["check"], data_dir)
+}
+
+/// An offline command of the binary on a data dir; returns (success, stdout + stderr).
+fn run_offline(args: &[&str], data_dir: &std::path::Path) -> (bool, String) {
     let out = std::process::Command::new(binary())
-        .arg("check")
+        .args(args)
         .arg("--data-dir")
         .arg(data_dir)
+        .env("RONGMEI_LOG", "warn")
         .output()
         .unwrap();
     (
@@ -303,18 +309,5 @@ pub fn corpus(name: &str) -> std::path::PathBuf {
 
 /// `rongmei index check` on a data dir; returns (success, output).
 pub fn run_index_check(data_dir: &std::path::Path) -> (bool, String) {
-    let out = std::process::Command::new(binary())
-        .args(["index", "check", "--data-dir"])
-        .arg(data_dir)
-        .env("RONGMEI_LOG", "warn")
-        .output()
-        .unwrap();
-    (
-        out.status.success(),
-        format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        ),
-    )
+    run_offline(&["index", "check"], data_dir)
 }
