@@ -388,6 +388,53 @@ impl Analyzers {
     }
 }
 
+/// The one Han character `s` consists of, if it is one.
+pub fn single_han(s: &str) -> Option<char> {
+    let mut cs = s.chars();
+    match (cs.next(), cs.next()) {
+        (Some(c), None) if is_han(c) => Some(c),
+        _ => None,
+    }
+}
+
+/// A query clause as the `rm_gram` phrase to find, shared by matching and highlighting.
+pub struct ClausePhrase {
+    pub tokens: Vec<Token>,
+    /// The last token is one Han character that may begin a longer token in the text (a
+    /// bigram), so it matches as a prefix.
+    pub prefix_last: bool,
+}
+
+impl Analyzers {
+    /// The phrase a clause must match. The unigram that ends a Han run of two or more
+    /// characters is dropped (the run may continue in the text, where that position holds a
+    /// bigram; the bigram before it already covers the character). A lone Han character at the
+    /// end matches as a prefix.
+    pub fn clause_phrase(&self, text: &str) -> ClausePhrase {
+        let mut tokens = self.tokens(GRAM, text);
+        let mut prefix_last = false;
+        if let Some(last_c) = tokens.last().and_then(|t| single_han(&t.text)) {
+            let n = tokens.len();
+            let ends_a_run = n >= 2 && {
+                let (prev, last) = (&tokens[n - 2], &tokens[n - 1]);
+                prev.position + 1 == last.position
+                    && prev.text.chars().count() == 2
+                    && prev.text.chars().all(is_han)
+                    && prev.text.ends_with(last_c)
+            };
+            if ends_a_run {
+                tokens.pop();
+            } else {
+                prefix_last = true;
+            }
+        }
+        ClausePhrase {
+            tokens,
+            prefix_last,
+        }
+    }
+}
+
 /// `word [freq [tag]]` lines; `#` starts a comment.
 fn add_words(jieba: &mut Jieba, text: &str) {
     for line in text.lines() {

@@ -42,14 +42,8 @@ pub enum Sort {
 #[derive(Debug, Clone)]
 pub struct SearchRequest {
     pub q: String,
-    /// Outlets asked for (`None` = all the actor may read).
-    pub outlets: Option<Vec<OutletId>>,
-    pub status: Option<String>,
-    pub category: Option<String>,
-    pub tag: Option<String>,
-    pub author: Option<u64>,
-    pub date_from: Option<Millis>,
-    pub date_to: Option<Millis>,
+    /// The filters asked for; `outlets` is narrowed to what the actor may read.
+    pub filters: Filters,
     pub sort: Sort,
     /// 1-based.
     pub page: usize,
@@ -62,13 +56,7 @@ impl Default for SearchRequest {
     fn default() -> Self {
         Self {
             q: String::new(),
-            outlets: None,
-            status: None,
-            category: None,
-            tag: None,
-            author: None,
-            date_from: None,
-            date_to: None,
+            filters: Filters::default(),
             sort: Sort::Relevance,
             page: 1,
             size: 20,
@@ -115,17 +103,17 @@ pub struct Suggestion {
     pub title: Vec<Segment>,
 }
 
-fn filters(actor: &Actor, req: &SearchRequest) -> Filters {
+/// The asked filters with the outlets narrowed to those the actor may read.
+fn permitted(actor: &Actor, asked: &Filters) -> Filters {
+    let outlets = asked
+        .outlets
+        .as_ref()
+        .map(|v| v.iter().map(|o| OutletId(*o)).collect());
     Filters {
         outlets: actor
-            .restrict(Permission::ArticleRead, req.outlets.clone())
+            .restrict(Permission::ArticleRead, outlets)
             .map(|v| v.into_iter().map(|o| o.0).collect()),
-        status: req.status.clone(),
-        category: req.category.clone(),
-        tag: req.tag.clone(),
-        author: req.author,
-        date_from: req.date_from,
-        date_to: req.date_to,
+        ..asked.clone()
     }
 }
 
@@ -292,7 +280,7 @@ pub fn search(
         analyzers: a,
         f: &live.fields,
     };
-    let q = b.build(&parsed, &filters(actor, req));
+    let q = b.build(&parsed, &permitted(actor, &req.filters));
     let searcher = live.reader.searcher();
     let (total, top_docs, aggs) = top(
         &searcher,
@@ -368,7 +356,7 @@ pub fn suggest(
     let Some(title_q) = b.title_prefix(&text) else {
         return Ok(Vec::new());
     };
-    let f = filters(actor, &SearchRequest::default());
+    let f = permitted(actor, &Filters::default());
     let mut parts: Vec<(tantivy::query::Occur, Box<dyn Query>)> =
         vec![(tantivy::query::Occur::Must, title_q)];
     let base = b.build(&Parsed::default(), &f);

@@ -4,9 +4,8 @@
 //! HTML: the UI renders them as text.
 
 use serde::Serialize;
-use tantivy::tokenizer::Token;
 
-use super::analyze::{Analyzers, GRAM, Unit, fold, is_han, units};
+use super::analyze::{Analyzers, ClausePhrase, GRAM, Unit, fold, units};
 
 /// A piece of text, highlighted or not.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
@@ -29,31 +28,14 @@ struct Clause {
     han: Option<Vec<char>>,
 }
 
-fn single_han(s: &str) -> bool {
-    let mut c = s.chars();
-    matches!((c.next(), c.next()), (Some(x), None) if is_han(x))
-}
-
 impl Needles {
     pub fn new<'a>(a: &Analyzers, clauses: impl IntoIterator<Item = &'a String>) -> Self {
         let mut out = Vec::new();
         for c in clauses {
-            let mut toks: Vec<Token> = a.tokens(GRAM, c);
-            let mut prefix_last = false;
-            if let Some(last) = toks.last()
-                && single_han(&last.text)
-            {
-                let n = toks.len();
-                let trailing_end_of_run = n >= 2 && {
-                    let prev = &toks[n - 2];
-                    prev.chars_is_bigram() && prev.text.ends_with(&last.text)
-                };
-                if trailing_end_of_run {
-                    toks.pop();
-                } else {
-                    prefix_last = true;
-                }
-            }
+            let ClausePhrase {
+                tokens: toks,
+                prefix_last,
+            } = a.clause_phrase(c);
             if !toks.is_empty() {
                 let folded = fold(c);
                 let runs = units(&folded.chars);
@@ -136,17 +118,6 @@ impl Needles {
             }
         }
         merged
-    }
-}
-
-trait BigramCheck {
-    fn chars_is_bigram(&self) -> bool;
-}
-
-impl BigramCheck for Token {
-    fn chars_is_bigram(&self) -> bool {
-        let mut c = self.text.chars();
-        matches!((c.next(), c.next(), c.next()), (Some(a), Some(b), None) if is_han(a) && is_han(b))
     }
 }
 

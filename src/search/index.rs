@@ -36,6 +36,15 @@ pub struct Cursor {
     pub hash: String,
 }
 
+impl Cursor {
+    /// Move past an applied entry.
+    pub fn advance(&mut self, e: &crate::log::Entry) {
+        self.epoch = e.epoch.0;
+        self.lsn = e.lsn.0;
+        self.hash.clone_from(&e.hash);
+    }
+}
+
 /// A usable index: what searches run against.
 pub struct Live {
     pub index: Index,

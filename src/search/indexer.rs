@@ -179,9 +179,7 @@ impl Indexer {
             }
             for e in &entries {
                 apply(&mut w, &fields, e)?;
-                cursor.epoch = e.epoch.0;
-                cursor.lsn = e.lsn.0;
-                cursor.hash.clone_from(&e.hash);
+                cursor.advance(e);
             }
             dirty = true;
             if since_commit.elapsed() >= COMMIT_INTERVAL {

@@ -18,9 +18,8 @@ use tantivy::query::{
     PhraseQuery, Query, RangeQuery, TermQuery, TermSetQuery,
 };
 use tantivy::schema::{Field, IndexRecordOption};
-use tantivy::tokenizer::Token;
 
-use super::analyze::{Analyzers, GRAM, WORD, is_han};
+use super::analyze::{Analyzers, ClausePhrase, GRAM, WORD, is_han, single_han};
 use super::schema::Fields;
 use crate::clock::Millis;
 use crate::error::{Error, Result};
@@ -183,41 +182,19 @@ fn term_q(field: Field, text: &str) -> Box<dyn Query> {
     ))
 }
 
-fn single_han(t: &Token) -> Option<char> {
-    let mut cs = t.text.chars();
-    match (cs.next(), cs.next()) {
-        (Some(c), None) if is_han(c) => Some(c),
-        _ => None,
-    }
-}
-
 impl Builder<'_> {
     /// Must-match part of a clause in one field pair (`gram`, `uni`); `None` when the text has
     /// nothing searchable (only punctuation).
     fn recall_in(&self, text: &str, gram: Field, uni: Field) -> Option<Box<dyn Query>> {
-        let mut toks = self.analyzers.tokens(GRAM, text);
-        let mut prefix = false;
-        if toks.len() >= 2
-            && let Some(last_c) = toks.last().and_then(single_han)
-        {
-            let last = &toks[toks.len() - 1];
-            let prev = &toks[toks.len() - 2];
-            let prev_is_bigram_ending_here = prev.position + 1 == last.position
-                && prev.text.chars().count() == 2
-                && prev.text.chars().all(is_han)
-                && prev.text.ends_with(last_c);
-            if prev_is_bigram_ending_here {
-                // The end of a Han run inside the query may continue in the text.
-                toks.pop();
-            } else {
-                prefix = true;
-            }
-        }
+        let ClausePhrase {
+            tokens: toks,
+            prefix_last: prefix,
+        } = self.analyzers.clause_phrase(text);
         match toks.len() {
             0 => None,
             1 => {
                 let t = &toks[0];
-                Some(if single_han(t).is_some() {
+                Some(if single_han(&t.text).is_some() {
                     // Unigram fields record documents only (no frequencies, no positions).
                     Box::new(TermQuery::new(
                         Term::from_field_text(uni, &t.text),

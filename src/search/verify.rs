@@ -62,9 +62,7 @@ pub fn check(
         }
         for e in &entries {
             apply(&mut w, &live.fields, e)?;
-            cursor.epoch = e.epoch.0;
-            cursor.lsn = e.lsn.0;
-            cursor.hash.clone_from(&e.hash);
+            cursor.advance(e);
             report.caught_up += 1;
         }
     }

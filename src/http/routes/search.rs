@@ -16,6 +16,7 @@ use crate::http::auth::Auth;
 use crate::http::error::{Json, Query};
 use crate::search::exec::{Facets, day_start};
 use crate::search::highlight::Segment;
+use crate::search::query::Filters;
 use crate::search::{SearchRequest, Sort, Status, exec};
 use crate::workflow::outlets;
 
@@ -116,13 +117,15 @@ fn request(s: &AppState, q: &SearchQuery) -> Result<SearchRequest> {
     let nonempty = |v: &Option<String>| v.clone().filter(|x| !x.trim().is_empty());
     Ok(SearchRequest {
         q: q.q.clone(),
-        outlets,
-        status: nonempty(&q.status),
-        category: nonempty(&q.category),
-        tag: nonempty(&q.tag),
-        author: q.author,
-        date_from: day("from", &q.from)?,
-        date_to: day("to", &q.to)?.map(|d| d + 86_400_000),
+        filters: Filters {
+            outlets: outlets.map(|v| v.into_iter().map(|o| o.0).collect()),
+            status: nonempty(&q.status),
+            category: nonempty(&q.category),
+            tag: nonempty(&q.tag),
+            author: q.author,
+            date_from: day("from", &q.from)?,
+            date_to: day("to", &q.to)?.map(|d| d + 86_400_000),
+        },
         sort,
         page: q.page.unwrap_or(1),
         size: q.size.unwrap_or(20),
@@ -138,6 +141,7 @@ async fn search(
     Query(q): Query<SearchQuery>,
 ) -> Result<Json<SearchPage>> {
     let req = request(&s, &q)?;
+    let (page, size) = (req.page, req.size);
     let sw = crate::clock::Stopwatch::start();
     let now = s.core.clock.now();
     let st = s.clone();
@@ -160,8 +164,8 @@ async fn search(
         .collect();
     Ok(Json(SearchPage {
         total: res.total,
-        page: q.page.unwrap_or(1),
-        size: q.size.unwrap_or(20),
+        page,
+        size,
         hits,
         facets: res.facets,
         indexed_lsn: res.indexed_lsn,
