@@ -13,6 +13,8 @@ pub enum Resource {
     User,
     Asset,
     Token,
+    Chain,
+    Review,
     Route,
 }
 
@@ -43,6 +45,14 @@ pub enum Error {
     AlreadyExists(Resource),
     #[error("the article changed since revision {expected}; the current revision is {current}")]
     RevisionConflict { expected: u32, current: u32 },
+    #[error("invalid transition: {0}")]
+    InvalidTransition(String),
+    #[error("the review moved on: you decided on level {}, it is now at level {}", .expected + 1, .current + 1)]
+    StaleReview { expected: u8, current: u8 },
+    #[error("you already approved this level")]
+    AlreadyDecided,
+    #[error("this review cannot be completed: {0}")]
+    ReviewUnsatisfiable(String),
     #[error("the asset is used by {articles} article(s) and cannot be deleted")]
     AssetInUse { articles: u64 },
     #[error("upload exceeds the limit of {limit} bytes")]
@@ -118,6 +128,10 @@ impl Error {
             Error::NotFound(r) => row(not_found_code(*r), 404, Debug),
             Error::AlreadyExists(r) => row(exists_code(*r), 409, Debug),
             Error::RevisionConflict { .. } => row("revision_conflict", 409, Debug),
+            Error::InvalidTransition(_) => row("invalid_transition", 409, Debug),
+            Error::StaleReview { .. } => row("review_level_changed", 409, Debug),
+            Error::AlreadyDecided => row("already_decided", 409, Debug),
+            Error::ReviewUnsatisfiable(_) => row("review_unsatisfiable", 409, Info),
             Error::AssetInUse { .. } => row("asset_in_use", 409, Debug),
             Error::AssetTooLarge { .. } => row("asset_too_large", 413, Info),
             Error::AssetTypeNotAllowed { .. } => row("asset_type_not_allowed", 415, Info),
@@ -174,6 +188,8 @@ fn not_found_code(r: Resource) -> &'static str {
         Resource::User => "user_not_found",
         Resource::Asset => "asset_not_found",
         Resource::Token => "token_not_found",
+        Resource::Chain => "chain_not_found",
+        Resource::Review => "review_not_found",
         Resource::Route => "route_not_found",
     }
 }
@@ -182,6 +198,7 @@ fn exists_code(r: Resource) -> &'static str {
     match r {
         Resource::Outlet => "outlet_exists",
         Resource::User => "user_exists",
+        Resource::Chain => "chain_exists",
         _ => "already_exists",
     }
 }

@@ -12,16 +12,65 @@ use crate::error::{Error, Result};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ArticleStatus {
+    /// Being written (also a correction of a published article before it is submitted).
     Draft,
+    /// Submitted, waiting for the first level's decision.
+    Submitted,
+    /// In review past the first decision (level in the review row).
+    InReview,
+    /// Sent back to the author with a comment.
+    Returned,
+    /// Taken back from review by its author.
+    Withdrawn,
+    /// Every level of its chain approved; ready to publish.
+    Approved,
+    /// Live (`published_revision` is this revision).
+    Published,
+    /// Killed after publication, with a reason; terminal.
+    Retracted,
 }
 
 impl ArticleStatus {
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "draft" => Some(Self::Draft),
-            _ => None,
+    pub const ALL: [ArticleStatus; 8] = [
+        Self::Draft,
+        Self::Submitted,
+        Self::InReview,
+        Self::Returned,
+        Self::Withdrawn,
+        Self::Approved,
+        Self::Published,
+        Self::Retracted,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Draft => "draft",
+            Self::Submitted => "submitted",
+            Self::InReview => "in_review",
+            Self::Returned => "returned",
+            Self::Withdrawn => "withdrawn",
+            Self::Approved => "approved",
+            Self::Published => "published",
+            Self::Retracted => "retracted",
         }
     }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|x| x.as_str() == s)
+    }
+
+    /// Waiting for a reviewer.
+    pub fn in_review(self) -> bool {
+        matches!(self, Self::Submitted | Self::InReview)
+    }
+}
+
+/// Why and by whom a published article was killed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Retraction {
+    pub by: UserId,
+    pub at: Millis,
+    pub reason: String,
 }
 
 /// One version of an article (the current row is the newest version).
@@ -53,6 +102,14 @@ pub struct Article {
     pub updated_at: Millis,
     /// Set when this version restores an older one.
     pub restored_from: Option<u32>,
+    /// The revision readers see, once published. While a correction is written and reviewed,
+    /// it stays on the older revision.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub published_revision: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub published_at: Option<Millis>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retraction: Option<Retraction>,
 }
 
 impl Article {
@@ -205,7 +262,7 @@ pub fn diff(a: &Article, b: &Article) -> Vec<DiffLine> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     pub fn sample() -> Article {
@@ -230,6 +287,9 @@ mod tests {
             updated_by: UserId(1),
             updated_at: 0,
             restored_from: None,
+            published_revision: None,
+            published_at: None,
+            retraction: None,
         }
     }
 

@@ -4,12 +4,13 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::article::Article;
+use super::article::{Article, ArticleStatus};
 use super::asset::Asset;
 use super::credentials::ApiToken;
 use super::outlet::Outlet;
+use super::review::{Chain, Review};
 use super::user::User;
-use super::{AssetId, InstanceId, TokenId, UserId};
+use super::{ArticleId, AssetId, InstanceId, TokenId, UserId};
 use crate::clock::Millis;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -59,6 +60,33 @@ pub enum Fact {
     AssetDeleted {
         id: AssetId,
     },
+    /// A new version of a review chain (or its first).
+    ChainSaved {
+        chain: Chain,
+    },
+    ArticleSubmitted(Step),
+    ReviewApproved(Step),
+    ReviewReturned(Step),
+    /// Moved onto another (heavier) chain of the outlet, starting at its first level.
+    ReviewEscalated(Step),
+    ArticleWithdrawn(Step),
+    ArticlePublished(Step),
+    /// A published article got a new working revision; the live one is unchanged.
+    CorrectionStarted(Step),
+    ArticleRetracted(Step),
+}
+
+/// A lifecycle step: the article and its review cycle as they are after it, and what happened.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Step {
+    pub article: Article,
+    pub review: Option<Review>,
+    pub from: ArticleStatus,
+    /// The level decided on (approve, return, escalate), 0-based, and its name.
+    pub level: Option<u8>,
+    pub level_name: Option<String>,
+    /// The reviewer's comment, or a withdrawal's or retraction's reason.
+    pub comment: String,
 }
 
 impl Fact {
@@ -77,6 +105,43 @@ impl Fact {
             Fact::ArticleRestored { .. } => "ArticleRestored",
             Fact::AssetAdded { .. } => "AssetAdded",
             Fact::AssetDeleted { .. } => "AssetDeleted",
+            Fact::ChainSaved { .. } => "ChainSaved",
+            Fact::ArticleSubmitted(_) => "ArticleSubmitted",
+            Fact::ReviewApproved(_) => "ReviewApproved",
+            Fact::ReviewReturned(_) => "ReviewReturned",
+            Fact::ReviewEscalated(_) => "ReviewEscalated",
+            Fact::ArticleWithdrawn(_) => "ArticleWithdrawn",
+            Fact::ArticlePublished(_) => "ArticlePublished",
+            Fact::CorrectionStarted(_) => "CorrectionStarted",
+            Fact::ArticleRetracted(_) => "ArticleRetracted",
         }
+    }
+
+    pub fn step(&self) -> Option<&Step> {
+        match self {
+            Fact::ArticleSubmitted(s)
+            | Fact::ReviewApproved(s)
+            | Fact::ReviewReturned(s)
+            | Fact::ReviewEscalated(s)
+            | Fact::ArticleWithdrawn(s)
+            | Fact::ArticlePublished(s)
+            | Fact::CorrectionStarted(s)
+            | Fact::ArticleRetracted(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// The article state this fact leaves behind, if it is about an article.
+    pub fn article(&self) -> Option<&Article> {
+        match self {
+            Fact::ArticleCreated { article }
+            | Fact::ArticleUpdated { article }
+            | Fact::ArticleRestored { article } => Some(article),
+            _ => self.step().map(|s| &s.article),
+        }
+    }
+
+    pub fn article_id(&self) -> Option<ArticleId> {
+        self.article().map(|a| a.id)
     }
 }

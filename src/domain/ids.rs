@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 macro_rules! id {
     ($(#[$m:meta])* $name:ident) => {
         $(#[$m])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, utoipa::ToSchema)]
         #[serde(transparent)]
         pub struct $name(pub u64);
 
@@ -27,6 +27,8 @@ id!(/// A media asset record.
     AssetId);
 id!(/// An API token.
     TokenId);
+id!(/// A review chain (all versions share the id).
+    ChainId);
 id!(/// Position in the replication log; dense, starting at 1.
     Lsn);
 

@@ -8,7 +8,9 @@ pub mod credentials;
 pub mod fact;
 pub mod html;
 pub mod ids;
+pub mod lifecycle;
 pub mod outlet;
+pub mod review;
 pub mod user;
 
 pub use ids::*;

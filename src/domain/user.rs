@@ -34,6 +34,20 @@ pub enum Role {
     Admin,
 }
 
+impl Role {
+    pub const ALL: [Role; 4] = [Role::Reporter, Role::Editor, Role::ChiefEditor, Role::Admin];
+
+    /// Stable number used in index keys.
+    pub fn code(self) -> u8 {
+        match self {
+            Role::Reporter => 0,
+            Role::Editor => 1,
+            Role::ChiefEditor => 2,
+            Role::Admin => 3,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Permission {
     ArticleRead,
@@ -44,6 +58,14 @@ pub enum Permission {
     AssetUpload,
     AssetDelete,
     MembersManage,
+    /// 签发: publish an approved article.
+    ArticlePublish,
+    /// Kill a published article.
+    ArticleRetract,
+    /// Edit the outlet's review chains.
+    ChainManage,
+    /// Read the outlet's audit trail (anyone reads an article's own history).
+    AuditRead,
 }
 
 use Permission::*;
@@ -70,6 +92,7 @@ pub const PERMISSIONS: &[(Role, &[Permission])] = &[
             AssetRead,
             AssetUpload,
             AssetDelete,
+            ArticlePublish,
         ],
     ),
     (
@@ -82,6 +105,10 @@ pub const PERMISSIONS: &[(Role, &[Permission])] = &[
             AssetRead,
             AssetUpload,
             AssetDelete,
+            ArticlePublish,
+            ArticleRetract,
+            ChainManage,
+            AuditRead,
         ],
     ),
     (
@@ -95,6 +122,10 @@ pub const PERMISSIONS: &[(Role, &[Permission])] = &[
             AssetUpload,
             AssetDelete,
             MembersManage,
+            ArticlePublish,
+            ArticleRetract,
+            ChainManage,
+            AuditRead,
         ],
     ),
 ];

@@ -54,6 +54,9 @@ pub fn api() -> OpenApiRouter<AppState> {
         .merge(routes::assets::routes())
         .merge(routes::instance::routes())
         .merge(routes::search::routes())
+        .merge(routes::review::routes())
+        .merge(routes::chains::routes())
+        .merge(routes::audit::routes())
 }
 
 /// The whole HTTP surface.

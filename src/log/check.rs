@@ -54,7 +54,10 @@ pub fn check(db: &redb::Database, progress: &dyn Fn(u64, u64)) -> Result<Report>
             &meta.instance_id.0,
         );
         match problem {
-            Ok(fact) => apply::apply(&w, &fact)?,
+            Ok(e) => {
+                apply::apply(&w, &e.fact)?;
+                apply::index_entry(&w, lsn, e.actor, &e.fact)?;
+            }
             Err(p) => {
                 report.problems.push(p);
                 break; // everything after a broken link is unverifiable
@@ -94,7 +97,7 @@ fn verify_entry(
     prev: &mut [u8; 32],
     last_epoch: &mut u64,
     instance: &str,
-) -> std::result::Result<Fact, String> {
+) -> std::result::Result<super::entry::Entry, String> {
     if lsn != expected {
         return Err(format!(
             "gap in the log: expected lsn {expected}, found {lsn}"
@@ -118,7 +121,7 @@ fn verify_entry(
     }
     *prev = hash;
     *last_epoch = e.epoch.0;
-    Ok(e.fact)
+    Ok(e)
 }
 
 fn compare_all(
@@ -139,6 +142,13 @@ fn compare_all(
     compare(real, rebuilt, ARTICLE_SOURCES, r)?;
     compare(real, rebuilt, ASSETS, r)?;
     compare(real, rebuilt, ASSET_REFS, r)?;
+    compare(real, rebuilt, CHAINS, r)?;
+    compare(real, rebuilt, CHAIN_VERSIONS, r)?;
+    compare(real, rebuilt, CHAIN_SLUGS, r)?;
+    compare(real, rebuilt, REVIEWS, r)?;
+    compare(real, rebuilt, REVIEW_QUEUE, r)?;
+    compare(real, rebuilt, AUDIT_BY_ARTICLE, r)?;
+    compare(real, rebuilt, AUDIT_BY_USER, r)?;
     Ok(())
 }
 

@@ -34,3 +34,15 @@ impl LogWatch {
         self.0.wait_for(|h| *h > cursor).await.ok().map(|h| *h)
     }
 }
+
+/// The entries at the given positions (missing ones are skipped), inside one snapshot.
+pub fn entries_at(txn: &redb::ReadTransaction, lsns: &[u64]) -> Result<Vec<Entry>> {
+    let table = txn.open_table(LOG)?;
+    let mut out = Vec::with_capacity(lsns.len());
+    for &lsn in lsns {
+        if let Some(v) = table.get(lsn)? {
+            out.push(decode_stored(v.value())?);
+        }
+    }
+    Ok(out)
+}

@@ -69,9 +69,7 @@ pub fn build() -> (Schema, Fields) {
 }
 
 pub fn status_name(s: ArticleStatus) -> &'static str {
-    match s {
-        ArticleStatus::Draft => "draft",
-    }
+    s.as_str()
 }
 
 /// The date an article is filed under: the source's date for imports, else its creation.

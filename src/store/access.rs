@@ -13,8 +13,9 @@ use crate::domain::article::Article;
 use crate::domain::asset::Asset;
 use crate::domain::credentials::{ApiToken, Session};
 use crate::domain::outlet::Outlet;
+use crate::domain::review::{Chain, Review};
 use crate::domain::user::User;
-use crate::domain::{ArticleId, AssetId, OutletId, TokenId, UserId};
+use crate::domain::{ArticleId, AssetId, ChainId, OutletId, TokenId, UserId};
 use crate::error::Result;
 
 pub trait Access {
@@ -29,6 +30,12 @@ pub trait Access {
         t: TableDefinition<K, u64>,
         k: impl Borrow<K::SelfType<'a>>,
     ) -> Result<Option<u64>>;
+
+    /// Every value of a table keyed by id, in id order.
+    fn all_values(&self, t: TableDefinition<u64, &'static [u8]>) -> Result<Vec<Vec<u8>>>;
+
+    /// Ids of the chains of an outlet, by slug.
+    fn chain_ids(&self, outlet: OutletId) -> Result<Vec<u64>>;
 }
 
 macro_rules! impl_access {
@@ -50,6 +57,24 @@ macro_rules! impl_access {
             ) -> Result<Option<u64>> {
                 let table = self.open_table(t)?;
                 Ok(table.get(k)?.map(|g| g.value()))
+            }
+
+            fn all_values(&self, t: TableDefinition<u64, &'static [u8]>) -> Result<Vec<Vec<u8>>> {
+                let table = self.open_table(t)?;
+                let mut out = Vec::new();
+                for row in table.iter()? {
+                    out.push(row?.1.value().to_vec());
+                }
+                Ok(out)
+            }
+
+            fn chain_ids(&self, outlet: OutletId) -> Result<Vec<u64>> {
+                let table = self.open_table(CHAIN_SLUGS)?;
+                let mut out = Vec::new();
+                for row in table.range((outlet.0, "")..(outlet.0 + 1, ""))? {
+                    out.push(row?.1.value());
+                }
+                Ok(out)
             }
         }
     };
@@ -111,6 +136,34 @@ pub fn article_by_source(
 }
 pub fn asset(a: &impl Access, id: AssetId) -> Result<Option<Asset>> {
     typed(a.bytes(ASSETS, id.0)?)
+}
+pub fn chain(a: &impl Access, id: ChainId) -> Result<Option<Chain>> {
+    typed(a.bytes(CHAINS, id.0)?)
+}
+pub fn chain_version(a: &impl Access, id: ChainId, version: u32) -> Result<Option<Chain>> {
+    typed(a.bytes(CHAIN_VERSIONS, (id.0, version))?)
+}
+pub fn chain_by_slug(a: &impl Access, outlet: OutletId, slug: &str) -> Result<Option<Chain>> {
+    match a.number(CHAIN_SLUGS, (outlet.0, slug))? {
+        Some(id) => chain(a, ChainId(id)),
+        None => Ok(None),
+    }
+}
+pub fn chains_of(a: &impl Access, outlet: OutletId) -> Result<Vec<Chain>> {
+    let mut out = Vec::new();
+    for id in a.chain_ids(outlet)? {
+        out.extend(chain(a, ChainId(id))?);
+    }
+    Ok(out)
+}
+pub fn users(a: &impl Access) -> Result<Vec<User>> {
+    a.all_values(USERS)?
+        .iter()
+        .map(|b| codec::decode(b))
+        .collect()
+}
+pub fn review(a: &impl Access, id: ArticleId) -> Result<Option<Review>> {
+    typed(a.bytes(REVIEWS, id.0)?)
 }
 pub fn session(a: &impl Access, key: &[u8]) -> Result<Option<Session>> {
     typed(a.bytes(SESSIONS, key)?)
@@ -306,6 +359,62 @@ impl Reader {
     pub fn asset_ref_count(&self, id: AssetId) -> Result<u64> {
         let t = self.0.open_table(ASSET_REFS)?;
         Ok(t.range((id.0, 0)..=(id.0, u64::MAX))?.count() as u64)
+    }
+
+    /// Every version of a chain, oldest first.
+    pub fn chain_history(&self, id: ChainId) -> Result<Vec<Chain>> {
+        let t = self.0.open_table(CHAIN_VERSIONS)?;
+        let mut out = Vec::new();
+        for row in t.range((id.0, 0)..=(id.0, u32::MAX))? {
+            out.push(codec::decode(row?.1.value())?);
+        }
+        Ok(out)
+    }
+
+    /// Walk one review queue (scope, role code) in sort order, after `after` (sort, article);
+    /// `f` returns `false` to stop.
+    pub fn walk_queue(
+        &self,
+        scope: u64,
+        role: u8,
+        after: Option<(i64, u64)>,
+        mut f: impl FnMut(super::queue::Key, super::queue::QueueEntry) -> bool,
+    ) -> Result<()> {
+        let t = self.0.open_table(REVIEW_QUEUE)?;
+        let lo = match after {
+            Some((s, a)) => Bound::Excluded((scope, role, s, a)),
+            None => Bound::Included((scope, role, i64::MIN, 0)),
+        };
+        let hi = Bound::Included((scope, role, i64::MAX, u64::MAX));
+        for row in t.range::<(u64, u8, i64, u64)>((lo, hi))? {
+            let (k, v) = row?;
+            if !f(k.value(), codec::decode(v.value())?) {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    /// Log positions of the audit trail of an article or a user (`by_user`), newest first,
+    /// before `before`.
+    pub fn audit_lsns(
+        &self,
+        by_user: bool,
+        id: u64,
+        before: Option<u64>,
+        limit: usize,
+    ) -> Result<Vec<u64>> {
+        let t = self.0.open_table(if by_user {
+            AUDIT_BY_USER
+        } else {
+            AUDIT_BY_ARTICLE
+        })?;
+        let hi = before.unwrap_or(u64::MAX);
+        let mut out = Vec::new();
+        for row in t.range((id, 0)..(id, hi))?.rev().take(limit) {
+            out.push(row?.0.value().1);
+        }
+        Ok(out)
     }
 
     /// Is any asset record still pointing at this blob?

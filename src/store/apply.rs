@@ -28,6 +28,13 @@ pub fn ensure_tables(txn: &WriteTransaction) -> Result<()> {
     txn.open_table(ARTICLE_SOURCES)?;
     txn.open_table(ASSETS)?;
     txn.open_table(ASSET_REFS)?;
+    txn.open_table(CHAINS)?;
+    txn.open_table(CHAIN_VERSIONS)?;
+    txn.open_table(CHAIN_SLUGS)?;
+    txn.open_table(REVIEWS)?;
+    txn.open_table(REVIEW_QUEUE)?;
+    txn.open_table(AUDIT_BY_ARTICLE)?;
+    txn.open_table(AUDIT_BY_USER)?;
     txn.open_table(SESSIONS)?;
     Ok(())
 }
@@ -91,6 +98,63 @@ pub fn apply(txn: &WriteTransaction, fact: &Fact) -> Result<()> {
         }
         Fact::AssetDeleted { id } => {
             txn.open_table(ASSETS)?.remove(id.0)?;
+        }
+        Fact::ChainSaved { chain } => {
+            let bytes = encode(chain);
+            txn.open_table(CHAINS)?
+                .insert(chain.id.0, bytes.as_slice())?;
+            txn.open_table(CHAIN_VERSIONS)?
+                .insert((chain.id.0, chain.version), bytes.as_slice())?;
+            txn.open_table(CHAIN_SLUGS)?
+                .insert((chain.outlet.0, chain.slug.as_str()), chain.id.0)?;
+            bump(txn, "chain", chain.id.0)?;
+        }
+        Fact::ArticleSubmitted(s)
+        | Fact::ReviewApproved(s)
+        | Fact::ReviewReturned(s)
+        | Fact::ReviewEscalated(s)
+        | Fact::ArticleWithdrawn(s)
+        | Fact::ArticlePublished(s)
+        | Fact::CorrectionStarted(s)
+        | Fact::ArticleRetracted(s) => {
+            save_article(txn, &s.article)?;
+            save_review(txn, &s.article, s.review.as_ref())?;
+        }
+    }
+    Ok(())
+}
+
+/// Record where a log entry belongs in the audit trail (per article, per acting user). Called
+/// with the entry's lsn right after the entry is appended (and by `check` when replaying).
+pub fn index_entry(
+    txn: &WriteTransaction,
+    lsn: u64,
+    actor: Option<crate::domain::UserId>,
+    fact: &Fact,
+) -> Result<()> {
+    if let Some(id) = fact.article_id() {
+        txn.open_table(AUDIT_BY_ARTICLE)?.insert((id.0, lsn), ())?;
+    }
+    if let Some(u) = actor {
+        txn.open_table(AUDIT_BY_USER)?.insert((u.0, lsn), ())?;
+    }
+    Ok(())
+}
+
+fn save_review(
+    txn: &WriteTransaction,
+    article: &Article,
+    review: Option<&crate::domain::review::Review>,
+) -> Result<()> {
+    let old = access::review(txn, article.id)?;
+    super::queue::update(txn, old.as_ref(), review, article)?;
+    let mut t = txn.open_table(REVIEWS)?;
+    match review {
+        Some(r) => {
+            t.insert(article.id.0, encode(r).as_slice())?;
+        }
+        None => {
+            t.remove(article.id.0)?;
         }
     }
     Ok(())

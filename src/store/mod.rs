@@ -1,10 +1,11 @@
 //! redb: the one database file, its tables (`tables`), value encoding (`codec`), typed reads that
 //! work inside read and write transactions (`access`), and the projection of domain facts onto
-//! tables (`apply`). Owns no business rules and never appends to the log (that is `log`).
+//! tables (`apply`, with the review queues in `queue`). Owns no business rules and never appends to the log (that is `log`).
 
 pub mod access;
 pub mod apply;
 pub mod codec;
+pub mod queue;
 pub mod tables;
 
 use std::path::Path;

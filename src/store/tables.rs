@@ -59,5 +59,34 @@ pub const ASSETS: TableDefinition<u64, &[u8]> = TableDefinition::new("assets");
 /// version references the asset; an asset with any entry cannot be deleted.
 pub const ASSET_REFS: TableDefinition<(u64, u64), ()> = TableDefinition::new("asset_refs");
 
+/// Replicated. key: ChainId; value: enc<Chain>, the newest version.
+pub const CHAINS: TableDefinition<u64, &[u8]> = TableDefinition::new("chains");
+
+/// Replicated. key: (ChainId, version); value: enc<Chain>. Invariant: versions 1..=newest all
+/// present and never rewritten (reviews keep the version they started with).
+pub const CHAIN_VERSIONS: TableDefinition<(u64, u32), &[u8]> =
+    TableDefinition::new("chain_versions");
+
+/// Replicated. key: (OutletId, chain slug); value: ChainId. One entry per CHAINS row.
+pub const CHAIN_SLUGS: TableDefinition<(u64, &str), u64> = TableDefinition::new("chain_slugs");
+
+/// Replicated. key: ArticleId; value: enc<Review>, the article's current review cycle.
+pub const REVIEWS: TableDefinition<u64, &[u8]> = TableDefinition::new("reviews");
+
+/// Replicated. The "my reviews" queues. key: (scope, role code, sort, ArticleId); value:
+/// enc<QueueEntry>. For a level that names roles there is one entry per role, scope = the
+/// level's outlet and role code = `Role::code`; for each named user, scope = UserId and role
+/// code = `USER_SCOPE`. sort = due time, or `NO_DUE + level_since` without a deadline.
+/// Invariant: entries exist exactly for open reviews, for their current level.
+pub const REVIEW_QUEUE: TableDefinition<(u64, u8, i64, u64), &[u8]> =
+    TableDefinition::new("review_queue");
+
+/// Replicated. key: (ArticleId, lsn); value: (). Every log entry about the article.
+pub const AUDIT_BY_ARTICLE: TableDefinition<(u64, u64), ()> =
+    TableDefinition::new("audit_by_article");
+
+/// Replicated. key: (UserId of the actor, lsn); value: (). Every log entry a user caused.
+pub const AUDIT_BY_USER: TableDefinition<(u64, u64), ()> = TableDefinition::new("audit_by_user");
+
 /// Local. key: SHA-256 of the session cookie; value: enc<Session>.
 pub const SESSIONS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("sessions");

@@ -16,8 +16,8 @@ pub struct Actor {
 
 fn scope_for(p: Permission) -> Scope {
     match p {
-        Permission::ArticleRead | Permission::AssetRead => Scope::Read,
-        Permission::MembersManage => Scope::Admin,
+        Permission::ArticleRead | Permission::AssetRead | Permission::AuditRead => Scope::Read,
+        Permission::MembersManage | Permission::ChainManage => Scope::Admin,
         _ => Scope::Write,
     }
 }
@@ -29,6 +29,11 @@ impl Actor {
 
     fn scoped(&self, s: Scope) -> bool {
         self.scopes.as_ref().is_none_or(|v| v.contains(&s))
+    }
+
+    /// May this actor change anything (tokens need the `write` scope)?
+    pub fn writes(&self) -> bool {
+        !self.user.disabled && self.scoped(Scope::Write)
     }
 
     pub fn can(&self, outlet: OutletId, p: Permission) -> bool {

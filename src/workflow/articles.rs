@@ -3,6 +3,7 @@
 
 use crate::domain::article::{Article, ArticleStatus, DiffLine, Normalized, diff};
 use crate::domain::fact::Fact;
+use crate::domain::lifecycle::{self, Action};
 use crate::domain::user::Permission;
 use crate::domain::{ArticleId, AssetId, OutletId};
 use crate::error::{Error, Resource, Result};
@@ -11,15 +12,17 @@ use crate::store::access::{self, Access, ArticleFilter, ArticleSort};
 
 use super::{Actor, Writer};
 
-/// Fetch an article the actor may read.
+/// Fetch an article the actor may read: members of its outlet, and reviewers of another outlet
+/// that its review chain routes to (cross-outlet levels).
 pub fn get(a: &impl Access, actor: &Actor, id: ArticleId) -> Result<Article> {
     match access::article(a, id)? {
         Some(x) if actor.can(x.outlet, Permission::ArticleRead) => Ok(x),
+        Some(x) if super::review::routed_to(a, actor, &x)? => Ok(x),
         _ => Err(Error::NotFound(Resource::Article)),
     }
 }
 
-fn may_edit(actor: &Actor, a: &Article) -> bool {
+pub(crate) fn may_edit(actor: &Actor, a: &Article) -> bool {
     actor.can(a.outlet, Permission::ArticleEditAny)
         || (actor.can(a.outlet, Permission::ArticleEditOwn)
             && (a.created_by == actor.id() || a.authors.contains(&actor.id())))
@@ -88,6 +91,9 @@ pub fn create(
         updated_by: actor.id(),
         updated_at: now,
         restored_from: None,
+        published_revision: None,
+        published_at: None,
+        retraction: None,
     };
     check_assets(w.tx(), outlet, a.asset_refs())?;
     a.id = ArticleId(w.next_id("article")?);
@@ -100,7 +106,18 @@ pub fn create(
 
 fn editable(w: &Writer<'_>, actor: &Actor, id: ArticleId, base_revision: u32) -> Result<Article> {
     let cur = get(w.tx(), actor, id)?;
-    if !may_edit(actor, &cur) {
+    lifecycle::check(&cur, Action::Edit)?;
+    if cur.status.in_review() {
+        // Only the reviewers of the current level edit an article in review.
+        if !super::review::acts_now(w.tx(), actor, &cur)?
+            || !actor.can(cur.outlet, Permission::ArticleEditAny)
+        {
+            return Err(Error::InvalidTransition(
+                "the article is in review: only its current reviewers may edit it (withdraw it to edit)"
+                    .into(),
+            ));
+        }
+    } else if !may_edit(actor, &cur) {
         return Err(Error::Forbidden);
     }
     if cur.revision != base_revision {
@@ -121,6 +138,7 @@ pub fn update(
     fields: &Normalized,
 ) -> Result<Article> {
     let cur = editable(w, actor, id, base_revision)?;
+    let cur_in_review = cur.status.in_review();
     let f = fields.fields().clone();
     let mut a = Article {
         revision: cur.revision + 1,
@@ -137,7 +155,8 @@ pub fn update(
         restored_from: None,
         ..cur
     };
-    if !a.authors.contains(&actor.id()) {
+    // Reviewers editing in review do not become authors (they could not approve it then).
+    if !cur_in_review && !a.authors.contains(&actor.id()) {
         a.authors.push(actor.id());
     }
     check_assets(w.tx(), a.outlet, a.asset_refs())?;
@@ -166,6 +185,9 @@ pub fn restore(
         authors: cur.authors.clone(),
         status: cur.status,
         source_id: cur.source_id.clone(),
+        published_revision: cur.published_revision,
+        published_at: cur.published_at,
+        retraction: cur.retraction.clone(),
         ..old
     };
     check_assets(w.tx(), a.outlet, a.asset_refs())?;

@@ -6,10 +6,14 @@
 pub mod actor;
 pub mod articles;
 pub mod assets;
+pub mod audit;
 pub mod bootstrap;
+pub mod chains;
 pub mod commit;
 pub mod import;
 pub mod outlets;
+pub mod queue;
+pub mod review;
 pub mod sessions;
 pub mod throttle;
 pub mod tokens;

@@ -1,4 +1,5 @@
-//! Outlets: create, rename, list. Instance administrators manage outlets.
+//! Outlets: create (with the default review chain), rename, list. Instance administrators
+//! manage outlets.
 
 use crate::domain::OutletId;
 use crate::domain::fact::Fact;
@@ -36,6 +37,7 @@ pub fn create(
             outlet: outlet.clone(),
         },
     )?;
+    super::chains::create_default(w, Some(actor), outlet.id)?;
     Ok(outlet)
 }
 

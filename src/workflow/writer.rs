@@ -61,7 +61,9 @@ impl<'t> Writer<'t> {
     pub fn emit(&mut self, actor: Option<UserId>, fact: Fact) -> Result<Lsn> {
         self.dirty = true;
         apply::apply(self.txn, &fact)?;
-        self.log.append(self.txn, self.now, actor, &fact)
+        let lsn = self.log.append(self.txn, self.now, actor, &fact)?;
+        apply::index_entry(self.txn, lsn.0, actor, &fact)?;
+        Ok(lsn)
     }
 
     /// Allocate the next id of a kind (`outlet`, `user`, `article`, `asset`, `token`).

@@ -7,6 +7,7 @@ use rongmei::domain::article::{Article, ArticleStatus};
 use rongmei::domain::asset::{Asset, AssetKind};
 use rongmei::domain::fact::Fact;
 use rongmei::domain::outlet::{Outlet, OutletKind};
+use rongmei::domain::review::{Chain, Quorum, Review, Site};
 use rongmei::domain::user::{Role, User};
 use rongmei::domain::*;
 use rongmei::store::codec;
@@ -61,7 +62,27 @@ fn article() -> Article {
         updated_by: UserId(8),
         updated_at: 1_700_000_200_000,
         restored_from: Some(1),
+        published_revision: None,
+        published_at: None,
+        retraction: None,
     }
+}
+
+fn chain() -> Chain {
+    let mut c = Chain::default_for(ChainId(2), OutletId(3), 1_700_000_000_000);
+    c.levels[1].site = Site::Outlet {
+        outlet: OutletId(4),
+    };
+    c.levels[1].quorum = Quorum::AtLeast { k: 2 };
+    c.levels[2].users = vec![UserId(9)];
+    c
+}
+
+fn review() -> Review {
+    let c = chain();
+    let mut r = Review::start(ArticleId(42), &c, UserId(7), 1_700_000_300_000, 1);
+    r.approve(&c, UserId(8), 2, 3, 1_700_000_400_000);
+    r
 }
 
 fn asset() -> Asset {
@@ -106,6 +127,8 @@ fn value_encodings_are_stable_and_decodable() {
     check("user_v1", &codec::encode(&user()));
     check("article_v1", &codec::encode(&article()));
     check("asset_v1", &codec::encode(&asset()));
+    check("chain_v1", &codec::encode(&chain()));
+    check("review_v1", &codec::encode(&review()));
     // The stored goldens decode to the same values (old data stays readable).
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/golden");
     let read = |n: &str| {
@@ -126,6 +149,11 @@ fn value_encodings_are_stable_and_decodable() {
         article()
     );
     assert_eq!(codec::decode::<Asset>(&read("asset_v1")).unwrap(), asset());
+    assert_eq!(codec::decode::<Chain>(&read("chain_v1")).unwrap(), chain());
+    assert_eq!(
+        codec::decode::<Review>(&read("review_v1")).unwrap(),
+        review()
+    );
 }
 
 #[test]

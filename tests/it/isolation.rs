@@ -231,6 +231,87 @@ async fn outlet_a_cannot_touch_outlet_b() {
             "forbidden",
         ),
     ];
+    let (_, b_chains) = b.get("/api/v1/outlets/county-app/chains").await;
+    let chain = b_chains[0]["id"].as_u64().unwrap();
+    let mut cases = cases;
+    for action in [
+        "submit",
+        "approve",
+        "return",
+        "escalate",
+        "withdraw",
+        "publish",
+        "correction",
+        "retract",
+    ] {
+        cases.push((
+            "POST",
+            Box::leak(format!("/api/v1/articles/{{id}}/{action}").into_boxed_str()),
+            format!("/api/v1/articles/{art}/{action}"),
+            Some(json!({"revision": 1, "level": 0, "chain": "normal", "comment": "x"})),
+            404,
+            "article_not_found",
+        ));
+    }
+    let chain_body = json!({"base_version": 1, "name": "x", "levels": []});
+    cases.extend([
+        (
+            "GET",
+            "/api/v1/articles/{id}/review",
+            format!("/api/v1/articles/{art}/review"),
+            None,
+            404,
+            "article_not_found",
+        ),
+        (
+            "GET",
+            "/api/v1/articles/{id}/audit",
+            format!("/api/v1/articles/{art}/audit"),
+            None,
+            404,
+            "article_not_found",
+        ),
+        (
+            "GET",
+            "/api/v1/outlets/{id}/chains",
+            format!("/api/v1/outlets/{b_id}/chains"),
+            None,
+            404,
+            "outlet_not_found",
+        ),
+        (
+            "POST",
+            "/api/v1/outlets/{id}/chains",
+            "/api/v1/outlets/county-app/chains".into(),
+            Some(json!({"slug": "x", "name": "x", "levels": []})),
+            404,
+            "outlet_not_found",
+        ),
+        (
+            "GET",
+            "/api/v1/chains/{id}",
+            format!("/api/v1/chains/{chain}"),
+            None,
+            404,
+            "chain_not_found",
+        ),
+        (
+            "PUT",
+            "/api/v1/chains/{id}",
+            format!("/api/v1/chains/{chain}"),
+            Some(chain_body),
+            404,
+            "chain_not_found",
+        ),
+        (
+            "GET",
+            "/api/v1/chains/{id}/versions",
+            format!("/api/v1/chains/{chain}/versions"),
+            None,
+            404,
+            "chain_not_found",
+        ),
+    ]);
     let mut covered: BTreeSet<(String, String)> = BTreeSet::new();
     for (m, tpl, path, body, status, code) in &cases {
         let got = a
@@ -296,6 +377,16 @@ async fn outlet_a_cannot_touch_outlet_b() {
             "/api/v1/tokens",
             "/api/v1/tokens",
             Box::new(move |v: &Value| v.as_array().unwrap().iter().all(|t| t["id"] != tok)),
+        ),
+        (
+            "/api/v1/reviews/mine",
+            "/api/v1/reviews/mine",
+            Box::new(move |v: &Value| v["total"] == 0),
+        ),
+        (
+            "/api/v1/users/{id}/audit",
+            Box::leak(format!("/api/v1/users/{b_user}/audit").into_boxed_str()),
+            Box::new(move |v: &Value| v["rows"].as_array().unwrap().is_empty()),
         ),
     ];
     // Search sees B's article only once it is indexed: wait for that, then look.

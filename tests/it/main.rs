@@ -17,6 +17,7 @@ mod harness;
 mod isolation;
 mod layering;
 mod openapi;
+mod review;
 mod search;
 mod search_crash;
 mod search_recall;

@@ -53,6 +53,17 @@ pub struct ArticleDto {
     pub updated_by: u64,
     pub updated_at: String,
     pub restored_from: Option<u32>,
+    /// The revision readers see (a correction under way keeps the older one live).
+    pub published_revision: Option<u32>,
+    pub published_at: Option<String>,
+    pub retraction: Option<RetractionDto>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct RetractionDto {
+    pub by: u64,
+    pub at: String,
+    pub reason: String,
 }
 
 impl From<&Article> for ArticleDto {
@@ -78,6 +89,13 @@ impl From<&Article> for ArticleDto {
             updated_by: a.updated_by.0,
             updated_at: ts(a.updated_at),
             restored_from: a.restored_from,
+            published_revision: a.published_revision,
+            published_at: a.published_at.map(ts),
+            retraction: a.retraction.as_ref().map(|r| RetractionDto {
+                by: r.by.0,
+                at: ts(r.at),
+                reason: r.reason.clone(),
+            }),
         }
     }
 }
@@ -97,6 +115,7 @@ pub struct ArticleSummary {
     pub cover: Option<u64>,
     pub created_at: String,
     pub updated_at: String,
+    pub published_revision: Option<u32>,
 }
 
 impl From<&Article> for ArticleSummary {
@@ -114,6 +133,7 @@ impl From<&Article> for ArticleSummary {
             cover: a.cover.map(|c| c.0),
             created_at: ts(a.created_at),
             updated_at: ts(a.updated_at),
+            published_revision: a.published_revision,
         }
     }
 }

@@ -2,9 +2,12 @@
 
 pub mod articles;
 pub mod assets;
+pub mod audit;
+pub mod chains;
 pub mod instance;
 pub mod ops;
 pub mod outlets;
+pub mod review;
 pub mod search;
 pub mod session;
 pub mod tokens;

@@ -1,0 +1,181 @@
+//! The audit trail: the log entries about one article, or caused by one user, rendered as rows
+//! (who, when, what, from → to, comment). The log is the record; the audit tables only index
+//! it by article and by actor, so nothing here can disagree with it.
+
+use std::collections::HashMap;
+
+use crate::clock::Millis;
+use crate::domain::fact::Fact;
+use crate::domain::user::Permission;
+use crate::domain::{ArticleId, OutletId, UserId};
+use crate::error::{Error, Resource, Result};
+use crate::log::Entry;
+use crate::store::{Reader, access};
+
+use super::Actor;
+use super::articles::get;
+
+#[derive(Debug, Clone, Default)]
+pub struct AuditFilter {
+    /// Fact kinds (`ReviewApproved` ...); empty = all.
+    pub kinds: Vec<String>,
+    pub from: Option<Millis>,
+    pub to: Option<Millis>,
+}
+
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct AuditRow {
+    pub lsn: u64,
+    pub at: Millis,
+    pub actor: Option<u64>,
+    pub actor_name: String,
+    pub kind: &'static str,
+    pub article: Option<u64>,
+    /// The article's title, or what else the entry is about.
+    pub subject: String,
+    pub revision: Option<u32>,
+    pub from: Option<&'static str>,
+    pub to: Option<&'static str>,
+    pub level: Option<String>,
+    pub comment: String,
+}
+
+pub struct AuditPage {
+    pub rows: Vec<AuditRow>,
+    /// Pass as `before` for the next (older) page.
+    pub next_before: Option<u64>,
+}
+
+const SCAN_BATCH: usize = 256;
+
+fn subject(f: &Fact) -> String {
+    if let Some(a) = f.article() {
+        return a.title.clone();
+    }
+    match f {
+        Fact::OutletCreated { outlet } | Fact::OutletUpdated { outlet } => outlet.name.clone(),
+        Fact::UserCreated { user } | Fact::UserUpdated { user } => user.username.clone(),
+        Fact::PasswordSet { user, .. } => format!("user {user}"),
+        Fact::TokenCreated { token } => token.name.clone(),
+        Fact::TokenRevoked { id, .. } => format!("token {id}"),
+        Fact::AssetAdded { asset } => asset.name.clone(),
+        Fact::AssetDeleted { id } => format!("asset {id}"),
+        Fact::ChainSaved { chain } => format!("{} v{}", chain.name, chain.version),
+        _ => String::new(),
+    }
+}
+
+fn row(e: Entry, names: &mut HashMap<UserId, String>, r: &Reader) -> Result<AuditRow> {
+    let actor_name = match e.actor {
+        Some(u) => match names.get(&u) {
+            Some(n) => n.clone(),
+            None => {
+                let n = access::user(&r.0, u)?
+                    .map(|x| x.display_name)
+                    .unwrap_or_default();
+                names.insert(u, n.clone());
+                n
+            }
+        },
+        None => String::new(),
+    };
+    let step = e.fact.step();
+    let art = e.fact.article();
+    Ok(AuditRow {
+        lsn: e.lsn.0,
+        at: e.at,
+        actor: e.actor.map(|u| u.0),
+        actor_name,
+        kind: e.fact.kind(),
+        article: art.map(|a| a.id.0),
+        subject: subject(&e.fact),
+        revision: art.map(|a| a.revision),
+        from: step.map(|s| s.from.as_str()),
+        to: art.map(|a| a.status.as_str()),
+        level: step.and_then(|s| s.level_name.clone()),
+        comment: step.map(|s| s.comment.clone()).unwrap_or_default(),
+    })
+}
+
+fn page(
+    r: &Reader,
+    by_user: bool,
+    id: u64,
+    f: &AuditFilter,
+    before: Option<u64>,
+    limit: usize,
+    keep: &dyn Fn(&Entry) -> bool,
+) -> Result<AuditPage> {
+    let mut rows = Vec::new();
+    let mut names = HashMap::new();
+    let mut cursor = before;
+    let mut exhausted = false;
+    'scan: while rows.len() < limit {
+        let lsns = r.audit_lsns(by_user, id, cursor, SCAN_BATCH)?;
+        if lsns.len() < SCAN_BATCH {
+            exhausted = true;
+        }
+        for e in crate::log::entries_at(&r.0, &lsns)? {
+            cursor = Some(e.lsn.0);
+            if f.from.is_some_and(|t| e.at < t) {
+                exhausted = true;
+                break 'scan; // older entries are older still
+            }
+            let kind_ok = f.kinds.is_empty() || f.kinds.iter().any(|k| k == e.fact.kind());
+            if kind_ok && f.to.is_none_or(|t| e.at <= t) && keep(&e) {
+                rows.push(row(e, &mut names, r)?);
+                if rows.len() == limit {
+                    break 'scan;
+                }
+            }
+        }
+        if exhausted {
+            break;
+        }
+    }
+    let more = rows.len() == limit && !exhausted;
+    Ok(AuditPage {
+        next_before: if more { cursor } else { None },
+        rows,
+    })
+}
+
+/// The history of one article: anyone who may read the article may read it.
+pub fn for_article(
+    r: &Reader,
+    actor: &Actor,
+    id: ArticleId,
+    f: &AuditFilter,
+    before: Option<u64>,
+    limit: usize,
+) -> Result<AuditPage> {
+    get(&r.0, actor, id)?;
+    page(r, false, id.0, f, before, limit, &|_| true)
+}
+
+/// What one user did. Users see their own; instance admins see all; chief editors and outlet
+/// admins see what the user did to articles of their outlets.
+pub fn for_user(
+    r: &Reader,
+    actor: &Actor,
+    user: UserId,
+    f: &AuditFilter,
+    before: Option<u64>,
+    limit: usize,
+) -> Result<AuditPage> {
+    if access::user(&r.0, user)?.is_none() {
+        return Err(Error::NotFound(Resource::User));
+    }
+    let everything = actor.is_instance_admin() || actor.id() == user;
+    let outlets: Option<Vec<OutletId>> = actor.outlets_with(Permission::AuditRead);
+    if !everything && outlets.as_ref().is_some_and(Vec::is_empty) {
+        return Err(Error::Forbidden);
+    }
+    let keep = |e: &Entry| {
+        everything
+            || e.fact
+                .article()
+                .is_some_and(|a| outlets.as_ref().is_none_or(|o| o.contains(&a.outlet)))
+    };
+    page(r, true, user.0, f, before, limit, &keep)
+}
