@@ -18,6 +18,7 @@ mod isolation;
 mod layering;
 mod openapi;
 mod review;
+mod review_props;
 mod search;
 mod search_crash;
 mod search_recall;
