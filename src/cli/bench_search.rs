@@ -72,7 +72,7 @@ fn dir_size(p: &Path) -> u64 {
     total
 }
 
-fn rss_mib() -> f64 {
+pub(super) fn rss_mib() -> f64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
         .and_then(|s| {

@@ -2,6 +2,7 @@
 
 mod admin;
 mod bench;
+mod bench_review;
 mod bench_search;
 mod import;
 mod index;
@@ -140,6 +141,8 @@ enum BenchCmd {
     Write(bench::WriteArgs),
     /// Search: indexing throughput, write → searchable latency, HTTP query latency.
     Search(bench_search::SearchArgs),
+    /// Review: "my reviews" queue and review panel latency with N articles in the store.
+    Review(bench_review::ReviewArgs),
 }
 
 pub fn main() -> ExitCode {
@@ -237,6 +240,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Cmd::Bench {
             cmd: BenchCmd::Search(args),
         } => runtime()?.block_on(bench_search::search(args)),
+        Cmd::Bench {
+            cmd: BenchCmd::Review(args),
+        } => runtime()?.block_on(bench_review::review_bench(args)),
     }
 }
 
