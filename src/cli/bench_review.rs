@@ -307,6 +307,7 @@ pub async fn review_bench(args: ReviewArgs) -> anyhow::Result<ExitCode> {
     )
     .await?;
     println!("process RSS {:.0} MiB", super::bench_search::rss_mib());
+    drop(core); // the writer thread ends when the last handle is gone
     server.stop().await?;
     Ok(ExitCode::SUCCESS)
 }

@@ -291,6 +291,82 @@ async function main() {
       await page.screenshot({ path: join(artifacts, '06-forbidden.png') })
     })
 
+    await step('three-level review (三审) with one send-back, publication, and a correction', async () => {
+      for (const [u, name, role] of [['editor-a', '王编辑', 'editor'], ['chief-a', '赵主任', 'chief_editor'], ['chief-b', '钱总编', 'chief_editor']]) {
+        await admin.call('POST', '/api/v1/users', { username: u, display_name: name, password: PW, roles: { [tv.id]: role } })
+      }
+      const act = async (p, action, comment) => {
+        await p.getByTestId(`review-${action}`).click()
+        if (comment) await p.getByTestId('review-comment').fill(comment)
+        const resp = p.waitForResponse((r) => r.request().method() === 'POST' && /\/(submit|approve|return|publish|correction)$/.test(r.url()))
+        await p.getByTestId('review-confirm').click()
+        const r = await resp
+        check(r.ok(), `${action} answered ${r.status()}: ${await r.text()}`)
+      }
+      const status = async (p, text) => p.getByTestId('article-status').filter({ hasText: text }).waitFor({ timeout: 15000 })
+      // The reporter submits the article.
+      await page.goto(`/articles/${articleId}`)
+      await act(page, 'submit')
+      await status(page, '已提交')
+      // 初审: the editor finds it in "my reviews" (badge and queue) and approves.
+      const ed = await newPage(browser, server.url)
+      await login(ed.page, 'editor-a', PW)
+      await ed.page.getByTestId('nav-reviews').click()
+      await ed.page.getByTestId('review-queue').getByText('全县秋粮收购进度过半').first().click()
+      await ed.page.waitForURL(/\/articles\/\d+$/)
+      await act(ed.page, 'approve')
+      await status(ed.page, '审核中')
+      // 复审 sends it back to 初审 with a comment.
+      const ca = await newPage(browser, server.url)
+      await login(ca.page, 'chief-a', PW)
+      await ca.page.goto(`/articles/${articleId}`)
+      await ca.page.getByTestId('level-1').waitFor()
+      await act(ca.page, 'return', '导语需要更具体的收购数字')
+      await ed.page.reload()
+      await act(ed.page, 'approve')
+      await ca.page.reload()
+      await act(ca.page, 'approve')
+      // 终审 by the second chief editor, then 签发.
+      const cb = await newPage(browser, server.url)
+      await login(cb.page, 'chief-b', PW)
+      await cb.page.goto(`/articles/${articleId}`)
+      await act(cb.page, 'approve')
+      await status(cb.page, '已审核')
+      await cb.page.screenshot({ path: join(artifacts, '06b-review-approved.png') })
+      await act(cb.page, 'publish')
+      await status(cb.page, '已签发')
+      const published = await admin.call('GET', `/api/v1/articles/${articleId}`)
+      check(published.published_revision === published.revision, `published revision: ${JSON.stringify(published).slice(0, 200)}`)
+      // A correction: a new revision goes through review while the published one stays live.
+      await page.reload()
+      await act(page, 'correct', '更正收购点数量')
+      await status(page, '草稿')
+      await page.getByText('正在更正').waitFor()
+      await savedAfter(page, () => page.getByTestId('title').fill('全县秋粮收购进度过半（更正）'))
+      await act(page, 'submit')
+      const live = await admin.call('GET', `/api/v1/articles/${articleId}/versions/${published.revision}`)
+      check(!live.title.includes('更正'), 'the live revision changed during the correction')
+      for (const [p, level] of [[ed.page, 0], [ca.page, 1], [cb.page, 2]]) {
+        await p.goto(`/articles/${articleId}`)
+        await p.getByTestId(`level-${level}`).waitFor()
+        await act(p, 'approve')
+      }
+      await act(cb.page, 'publish')
+      await status(cb.page, '已签发')
+      const after = await admin.call('GET', `/api/v1/articles/${articleId}`)
+      check(after.published_revision > published.revision && after.title.includes('更正'), 'the correction was not published')
+      // The audit trail on the history page shows the send-back with its comment.
+      await page.goto(`/articles/${articleId}/history`)
+      const trail = page.getByTestId('audit-trail')
+      await trail.getByText('导语需要更具体的收购数字').waitFor()
+      await trail.getByText('赵主任').first().waitFor()
+      await page.screenshot({ path: join(artifacts, '06c-audit.png') })
+      for (const x of [ed, ca, cb]) {
+        await cspClean(x.page, 'review')
+        await x.ctx.close()
+      }
+    })
+
     await step('switch to English and back', async () => {
       await page.goto('/articles')
       await page.getByTestId('lang-switch').click()

@@ -17,6 +17,7 @@ export const router = createRouter({
         { path: 'articles/new', name: 'article-new', component: () => import('./views/ArticleEditView.vue') },
         { path: 'articles/:id', name: 'article-edit', component: () => import('./views/ArticleEditView.vue'), props: true },
         { path: 'articles/:id/history', name: 'article-history', component: () => import('./views/HistoryView.vue'), props: true },
+        { path: 'reviews', name: 'reviews', component: () => import('./views/MyReviewsView.vue') },
         { path: 'assets', name: 'assets', component: () => import('./views/AssetsView.vue') },
         { path: 'admin/outlets', name: 'admin-outlets', component: () => import('./views/admin/OutletsView.vue'), meta: { admin: true } },
         { path: 'admin/users', name: 'admin-users', component: () => import('./views/admin/UsersView.vue'), meta: { admin: true } },

@@ -53,6 +53,9 @@ export interface Article extends ArticleFields {
   updated_by: number
   updated_at: string
   restored_from: number | null
+  published_revision: number | null
+  published_at: string | null
+  retraction: { by: number; at: string; reason: string } | null
 }
 
 export interface ArticleSummary {
@@ -182,4 +185,94 @@ export interface SearchStatus {
   rebuild_total: number
   builds: number
   last_error: string | null
+}
+
+export type Quorum = { type: 'any' } | { type: 'all' } | { type: 'at_least'; k: number }
+export type SendBack = { type: 'author' } | { type: 'level'; index: number }
+
+export interface ChainLevel {
+  name: string
+  kind: 'review' | 'proofread'
+  site: { type: 'outlet'; outlet: number }
+  roles: string[]
+  users: number[]
+  quorum: Quorum
+  deadline_hours: number | null
+  send_back: SendBack
+  allow_self?: boolean
+}
+
+export interface Chain {
+  id: number
+  outlet: number
+  slug: string
+  name: string
+  version: number
+  levels: ChainLevel[]
+  is_default: boolean
+  enabled: boolean
+  updated_by: number | null
+  updated_at: string
+}
+
+export interface ReviewLevel {
+  index: number
+  name: string
+  kind: 'review' | 'proofread'
+  site: { type: 'outlet'; outlet: number }
+  state: 'passed' | 'current' | 'pending'
+  approvals: { user: number; at: string; revision: number }[]
+  required: number
+  eligible: number[]
+  deadline_hours: number | null
+}
+
+export type LifecycleAction = 'edit' | 'submit' | 'approve' | 'return' | 'escalate' | 'withdraw' | 'publish' | 'correct' | 'retract'
+
+export interface ReviewInfo {
+  article: number
+  outlet: number
+  state: 'open' | 'returned' | 'approved' | 'closed' | null
+  chain: Chain | null
+  level: number | null
+  round: number | null
+  due: string | null
+  overdue: boolean
+  submitted_by: number | null
+  submitted_at: string | null
+  levels: ReviewLevel[]
+  actions: LifecycleAction[]
+  names: Record<string, string>
+}
+
+export interface QueueItem {
+  article: ArticleSummary
+  level: number
+  level_name: string
+  chain_name: string
+  round: number
+  submitted_at: string
+  due: string | null
+  overdue: boolean
+}
+
+export interface QueuePage {
+  items: QueueItem[]
+  total: number | null
+  next_cursor: string | null
+}
+
+export interface AuditRow {
+  lsn: number
+  at: string
+  actor: number | null
+  actor_name: string
+  kind: string
+  article: number | null
+  subject: string
+  revision: number | null
+  from: string | null
+  to: string | null
+  level: string | null
+  comment: string
 }
