@@ -19,7 +19,6 @@ use super::index::{
 use super::schema::{self, Fields};
 use crate::clock::{SharedClock, Stopwatch};
 use crate::domain::Lsn;
-use crate::domain::fact::Fact;
 use crate::error::{Error, Result};
 use crate::log::{Entry, LogWatch, read_range};
 
@@ -286,15 +285,11 @@ impl Indexer {
 
 /// Apply one log entry to the index (idempotent).
 pub(super) fn apply(w: &mut IndexWriter, f: &Fields, e: &Entry) -> Result<()> {
-    match &e.fact {
-        Fact::ArticleCreated { article }
-        | Fact::ArticleUpdated { article }
-        | Fact::ArticleRestored { article } => {
-            w.delete_term(Term::from_field_u64(f.id, article.id.0));
-            w.add_document(schema::document(f, article))
-                .map_err(index::tantivy_err)?;
-        }
-        _ => {}
+    // Every fact that leaves an article behind (saves and lifecycle steps: the status changes).
+    if let Some(article) = e.fact.article() {
+        w.delete_term(Term::from_field_u64(f.id, article.id.0));
+        w.add_document(schema::document(f, article))
+            .map_err(index::tantivy_err)?;
     }
     Ok(())
 }

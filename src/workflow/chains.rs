@@ -124,7 +124,7 @@ pub fn create(
         version: 1,
         levels: input.levels.clone(),
         is_default: input.is_default,
-        enabled: input.enabled,
+        enabled: input.enabled || input.is_default,
         updated_by: Some(actor.id()),
         updated_at: w.now(),
     };

@@ -113,6 +113,14 @@ async fn three_levels_with_a_send_back_then_publication_and_a_correction() {
 
     let pubd = step(&d.editor, id, "publish", json!({"revision": 2})).await;
     assert_eq!(ok(&pubd)["published_revision"], 2);
+    // Search follows lifecycle steps too (the status filter).
+    wait_indexed(&d.editor).await;
+    let found = search(
+        &d.editor,
+        &format!("q={}&status=published", urlencode("口袋公园")),
+    )
+    .await;
+    assert_eq!(hit_ids(&found), vec![id], "{found}");
 
     // Correction: a new revision is reviewed while revision 2 stays live.
     let c = step(
