@@ -118,10 +118,7 @@ async fn import(
 }
 
 /// Submit a share of each outlet's articles and move some to 复审 and 终审.
-async fn put_in_review(
-    core: &Core,
-    share: f64,
-) -> anyhow::Result<(usize, Vec<(ArticleId, usize)>)> {
+async fn put_in_review(core: &Core, share: f64) -> anyhow::Result<Vec<(ArticleId, usize)>> {
     let r = core.reader()?;
     let mut by_outlet: BTreeMap<OutletId, Vec<ArticleId>> = BTreeMap::new();
     r.for_each_article(|a| {
@@ -170,7 +167,7 @@ async fn put_in_review(
         }
         in_review.extend(take.into_iter().map(|id| (id, k)));
     }
-    Ok((in_review.len(), in_review))
+    Ok(in_review)
 }
 
 async fn login(client: &reqwest::Client, base: &str, user: &str) -> anyhow::Result<String> {
@@ -240,9 +237,10 @@ pub async fn review_bench(args: ReviewArgs) -> anyhow::Result<ExitCode> {
     let rate = import(&core, &outlets, &args.corpus, args.articles).await?;
     println!("import: {rate:.0} articles/s");
     let sw = Stopwatch::start();
-    let (n, ids) = put_in_review(&core, args.in_review).await?;
+    let ids = put_in_review(&core, args.in_review).await?;
     println!(
-        "review: {n} submitted, two thirds approved onward, in {:.1} s",
+        "review: {} submitted, two thirds approved onward, in {:.1} s",
+        ids.len(),
         sw.elapsed().as_secs_f64()
     );
     let client = reqwest::Client::new();
@@ -255,14 +253,13 @@ pub async fn review_bench(args: ReviewArgs) -> anyhow::Result<ExitCode> {
             cookies.push(login(&client, &base, &format!("{slug}-chief{i}")).await?);
         }
     }
-    let (_, first) = {
-        let r = client
-            .get(format!("{base}/api/v1/reviews/mine"))
-            .header("cookie", &cookies[1])
-            .send()
-            .await?;
-        ((), r.json::<serde_json::Value>().await?)
-    };
+    let first: serde_json::Value = client
+        .get(format!("{base}/api/v1/reviews/mine"))
+        .header("cookie", &cookies[1])
+        .send()
+        .await?
+        .json()
+        .await?;
     println!(
         "an editor's queue: {} pending (first page {} items)",
         first["total"],

@@ -10,7 +10,7 @@ use super::tables::REVIEW_QUEUE;
 use crate::clock::Millis;
 use crate::domain::article::Article;
 use crate::domain::review::{Level, Review};
-use crate::domain::{ArticleId, OutletId, UserId};
+use crate::domain::{OutletId, UserId};
 use crate::error::Result;
 
 /// Role code of entries for a named user.
@@ -97,9 +97,4 @@ pub fn update(
         }
     }
     Ok(())
-}
-
-/// Position of a queue row for paging: (sort, article).
-pub fn position(k: &Key) -> (i64, ArticleId) {
-    (k.2, ArticleId(k.3))
 }

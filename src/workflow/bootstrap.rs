@@ -6,8 +6,6 @@ use std::sync::Arc;
 
 use redb::ReadableDatabase;
 
-use crate::store::access::Access as _;
-
 use crate::clock::Millis;
 use crate::domain::credentials::{generate_password, hash_password};
 use crate::domain::fact::Fact;
@@ -47,15 +45,7 @@ pub fn open_or_init(data_dir: &Path, role: &str, now: Millis) -> Result<Opened> 
     if let Some(meta) = existing {
         let mut appender = Appender::load(&db.begin_read()?, &meta.instance_id, meta.epoch)?;
         // Data written before review chains existed: give its outlets the default chain.
-        let missing = {
-            let r = db.begin_read()?;
-            let mut missing = false;
-            for o in r.all_values(crate::store::tables::OUTLETS)? {
-                let o: crate::domain::outlet::Outlet = codec::decode(&o)?;
-                missing |= r.chain_ids(o.id)?.is_empty();
-            }
-            missing
-        };
+        let missing = !super::chains::outlets_without_chain(&db.begin_read()?)?.is_empty();
         if missing {
             run_once(&db, &mut appender, now, super::chains::ensure_defaults)?;
         }

@@ -34,24 +34,25 @@ pub fn create_default(
     Ok(c)
 }
 
-/// Give every outlet without a chain the default one (data written before chains existed).
-pub fn ensure_defaults(w: &mut Writer<'_>) -> Result<usize> {
-    let outlets: Vec<OutletId> = {
-        let t = w.tx().open_table(crate::store::tables::OUTLETS)?;
-        let mut v = Vec::new();
-        for row in redb::ReadableTable::iter(&t)? {
-            v.push(OutletId(row?.0.value()));
-        }
-        v
-    };
-    let mut n = 0;
-    for o in outlets {
-        if w.tx().chain_ids(o)?.is_empty() {
-            create_default(w, None, o)?;
-            n += 1;
+/// Outlets that have no review chain (data written before chains existed).
+pub fn outlets_without_chain(a: &impl Access) -> Result<Vec<OutletId>> {
+    let mut out = Vec::new();
+    for bytes in a.all_values(crate::store::tables::OUTLETS)? {
+        let o: crate::domain::outlet::Outlet = crate::store::codec::decode(&bytes)?;
+        if a.chain_ids(o.id)?.is_empty() {
+            out.push(o.id);
         }
     }
-    Ok(n)
+    Ok(out)
+}
+
+/// Give every outlet without a chain the default one.
+pub fn ensure_defaults(w: &mut Writer<'_>) -> Result<usize> {
+    let missing = outlets_without_chain(w.tx())?;
+    for &o in &missing {
+        create_default(w, None, o)?;
+    }
+    Ok(missing.len())
 }
 
 fn manageable(a: &impl access::Access, actor: &Actor, outlet: OutletId) -> Result<()> {

@@ -1,13 +1,13 @@
 //! Read side of review: the "my reviews" queue (sorted by deadline, overdue first) and the review
 //! panel of one article (its chain version, level by level, and what the actor may do now).
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use crate::clock::Millis;
 use crate::domain::article::Article;
 use crate::domain::lifecycle::{self, Action};
 use crate::domain::review::{Approval, Chain, LevelKind, Review, Site};
-use crate::domain::user::Permission;
+use crate::domain::user::{Permission, User};
 use crate::domain::{ArticleId, ChainId, OutletId, UserId};
 use crate::error::Result;
 use crate::store::queue::{Key, QueueEntry, USER_SCOPE};
@@ -15,7 +15,7 @@ use crate::store::{Reader, access};
 
 use super::Actor;
 use super::articles::{get, may_edit};
-use super::review::{acts_now, eligible_users};
+use super::review::{acts_now, eligible};
 
 /// Count pending reviews up to this many (the badge shows "999+").
 pub const COUNT_CAP: usize = 1_000;
@@ -149,12 +149,14 @@ pub struct ReviewView {
     pub review: Option<Review>,
     pub chain: Option<Chain>,
     pub levels: Vec<LevelView>,
+    /// Display names of everyone in `levels` and of the submitter.
+    pub names: BTreeMap<UserId, String>,
     pub overdue: bool,
     /// What the actor may do now (buttons of the review panel).
     pub actions: Vec<Action>,
 }
 
-fn level_views(r: &Reader, rev: &Review, chain: &Chain, art: &Article) -> Result<Vec<LevelView>> {
+fn level_views(users: &[User], rev: &Review, chain: &Chain, art: &Article) -> Vec<LevelView> {
     let mut out = Vec::new();
     for (i, l) in chain.levels.iter().enumerate() {
         let i8 = u8::try_from(i).unwrap_or(u8::MAX);
@@ -171,7 +173,7 @@ fn level_views(r: &Reader, rev: &Review, chain: &Chain, art: &Article) -> Result
             LevelState::Current => rev.approvals.clone(),
             LevelState::Pending => Vec::new(),
         };
-        let eligible = eligible_users(&r.0, l, art)?;
+        let eligible = eligible(users, l, art);
         out.push(LevelView {
             index: i8,
             name: l.name.clone(),
@@ -184,7 +186,7 @@ fn level_views(r: &Reader, rev: &Review, chain: &Chain, art: &Article) -> Result
             deadline_hours: l.deadline_hours,
         });
     }
-    Ok(out)
+    out
 }
 
 fn actions(r: &Reader, actor: &Actor, art: &Article, rev: Option<&Review>) -> Result<Vec<Action>> {
@@ -229,10 +231,26 @@ pub fn view(r: &Reader, actor: &Actor, id: ArticleId, now: Millis) -> Result<Rev
         Some(x) => access::chain_version(&r.0, x.chain, x.chain_version)?,
         None => None,
     };
+    let users = access::users(&r.0)?;
     let levels = match (&review, &chain) {
-        (Some(x), Some(c)) => level_views(r, x, c, &art)?,
+        (Some(x), Some(c)) => level_views(&users, x, c, &art),
         _ => Vec::new(),
     };
+    let mentioned: BTreeSet<UserId> = levels
+        .iter()
+        .flat_map(|l| {
+            l.eligible
+                .iter()
+                .copied()
+                .chain(l.approvals.iter().map(|a| a.user))
+        })
+        .chain(review.as_ref().map(|x| x.submitted_by))
+        .collect();
+    let names = users
+        .into_iter()
+        .filter(|u| mentioned.contains(&u.id))
+        .map(|u| (u.id, u.display_name))
+        .collect();
     Ok(ReviewView {
         article: id,
         outlet: art.outlet,
@@ -241,5 +259,6 @@ pub fn view(r: &Reader, actor: &Actor, id: ArticleId, now: Millis) -> Result<Rev
         review,
         chain,
         levels,
+        names,
     })
 }

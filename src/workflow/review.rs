@@ -36,25 +36,19 @@ fn chain_of(a: &impl Access, r: &Review) -> Result<Chain> {
     access::chain_version(a, r.chain, r.chain_version)?.ok_or(Error::NotFound(Resource::Chain))
 }
 
-fn all_users(a: &impl Access, f: &mut dyn FnMut(User)) -> Result<()> {
-    access::users(a)?.into_iter().for_each(f);
-    Ok(())
-}
-
-/// How many users could act at `level` for `art` right now.
-pub fn eligible(a: &impl Access, level: &Level, art: &Article) -> Result<usize> {
-    let mut n = 0;
-    all_users(a, &mut |u| {
-        if review::may_act(level, &u, art) {
-            n += 1;
-        }
-    })?;
-    Ok(n)
+/// The users who could act at `level` for `art`, among `users` (all users of the instance).
+pub fn eligible(users: &[User], level: &Level, art: &Article) -> Vec<UserId> {
+    users
+        .iter()
+        .filter(|u| review::may_act(level, u, art))
+        .map(|u| u.id)
+        .collect()
 }
 
 fn ensure_satisfiable(a: &impl Access, chain: &Chain, art: &Article) -> Result<()> {
+    let users = access::users(a)?;
     for (i, l) in chain.levels.iter().enumerate() {
-        let n = eligible(a, l, art)?;
+        let n = eligible(&users, l, art).len();
         if review::unsatisfiable(l, n) {
             return Err(Error::ReviewUnsatisfiable(format!(
                 "level {} ({}) needs {} reviewer(s) who are not authors of the article; {n} may act",
@@ -215,7 +209,7 @@ pub fn approve(
         .levels
         .get(usize::from(level))
         .ok_or(Error::NotFound(Resource::Review))?;
-    let n = eligible(w.tx(), l, &art)?;
+    let n = eligible(&access::users(w.tx())?, l, &art).len();
     let from = art.status;
     art.status = match r.approve(&chain, actor.id(), art.revision, n, w.now()) {
         Advance::Approved => ArticleStatus::Approved,
@@ -375,15 +369,4 @@ pub fn retract(w: &mut Writer<'_>, actor: &Actor, id: ArticleId, reason: &str) -
         Fact::ArticleRetracted(step(&art, review, from, None, reason)),
     )?;
     Ok(art)
-}
-
-/// Everyone who could act at a level now (for the review panel).
-pub fn eligible_users(a: &impl Access, level: &Level, art: &Article) -> Result<Vec<UserId>> {
-    let mut v = Vec::new();
-    all_users(a, &mut |u| {
-        if review::may_act(level, &u, art) {
-            v.push(u.id);
-        }
-    })?;
-    Ok(v)
 }

@@ -471,7 +471,6 @@ async fn chain_edits_never_change_reviews_under_way_and_quorum_counts() {
     .await;
     assert_err(&r, 409, "review_unsatisfiable");
     assert!(r.1["message"].as_str().unwrap().contains("编委会"));
-    let _ = &d.admin;
     d.s.stop().await;
 }
 

@@ -56,7 +56,6 @@ struct World {
     clients: Vec<Client>,
     ids: Vec<u64>,
     articles: Vec<u64>,
-    outlets: HashMap<String, u64>,
 }
 
 fn level(
@@ -104,7 +103,6 @@ async fn world() -> World {
         clients,
         ids,
         articles,
-        outlets,
     }
 }
 
@@ -322,7 +320,6 @@ proptest! {
                 apply(&w, o).await;
             }
             verify(&w).await;
-            let _ = &w.outlets;
             let dir = w.s.stop().await;
             let (good, out) = run_check(dir.path());
             assert!(good, "{out}");

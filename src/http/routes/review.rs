@@ -260,26 +260,6 @@ async fn panel(
     let id = id(&raw)?;
     let r = s.core.reader()?;
     let v = queue::view(&r, &auth.actor, id, s.core.clock.now())?;
-    let mut names = BTreeMap::new();
-    let mut name = |u: u64| -> Result<()> {
-        if let Some(x) = crate::store::access::user(&r.0, crate::domain::UserId(u))? {
-            names.insert(u.to_string(), x.display_name);
-        }
-        Ok(())
-    };
-    for l in &v.levels {
-        for u in l
-            .eligible
-            .iter()
-            .map(|u| u.0)
-            .chain(l.approvals.iter().map(|a| a.user.0))
-        {
-            name(u)?;
-        }
-    }
-    if let Some(x) = &v.review {
-        name(x.submitted_by.0)?;
-    }
     let open = v.review.as_ref().is_some_and(|x| x.is_open());
     Ok(Json(ReviewDto {
         article: v.article.0,
@@ -316,7 +296,11 @@ async fn panel(
             })
             .collect(),
         actions: v.actions,
-        names,
+        names: v
+            .names
+            .iter()
+            .map(|(u, n)| (u.to_string(), n.clone()))
+            .collect(),
     }))
 }
 
