@@ -242,6 +242,9 @@ async fn edits_are_followed_without_duplicates() {
 #[tokio::test]
 async fn bad_search_input_gets_clear_errors() {
     let (s, admin, _) = newsroom("tv").await;
+    // The first build of a fresh index may still be under way (503 search_unavailable
+    // is the right answer then); these checks are about input, so wait for it.
+    wait_indexed(&admin).await;
     assert_err(
         &admin.get("/api/v1/search?size=0").await,
         400,
