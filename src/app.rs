@@ -54,6 +54,7 @@ pub fn build_core(
         throttle: Arc::new(throttle),
         config: Arc::new(config),
         hashing: Arc::new(tokio::sync::Semaphore::new(2)),
+        locks: Arc::default(),
     };
     Ok((core, writer, opened))
 }
@@ -100,11 +101,13 @@ pub async fn start(config: Config, clock: SharedClock) -> Result<Running> {
         .map_err(|e| Error::Config(format!("cannot listen on {listen}: {e}")))?;
     let addr = listener.local_addr()?;
     let ready = Arc::new(AtomicBool::new(true));
+    let (closing_tx, closing) = tokio::sync::watch::channel(false);
     let state = AppState {
         core: core.clone(),
         search: search.clone(),
         metrics: Arc::new(Metrics::new()),
         ready: ready.clone(),
+        closing,
     };
     let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
     let (stop, stopped) = oneshot::channel::<()>();
@@ -116,6 +119,7 @@ pub async fn start(config: Config, clock: SharedClock) -> Result<Running> {
             .with_graceful_shutdown(async move {
                 let _ = stopped.await;
                 ready.store(false, Ordering::SeqCst);
+                let _ = closing_tx.send(true);
             })
             .await;
         // The router (and every Committer clone in it) is gone: the writer drains and exits.

@@ -15,6 +15,8 @@ pub enum Resource {
     Token,
     Chain,
     Review,
+    Topic,
+    Comment,
     Route,
 }
 
@@ -53,6 +55,8 @@ pub enum Error {
     AlreadyDecided,
     #[error("this review cannot be completed: {0}")]
     ReviewUnsatisfiable(String),
+    #[error("{holder} is editing this article (lock held until {until})")]
+    ArticleLocked { holder: String, until: String },
     #[error("the asset is used by {articles} article(s) and cannot be deleted")]
     AssetInUse { articles: u64 },
     #[error("upload exceeds the limit of {limit} bytes")]
@@ -132,6 +136,7 @@ impl Error {
             Error::StaleReview { .. } => row("review_level_changed", 409, Debug),
             Error::AlreadyDecided => row("already_decided", 409, Debug),
             Error::ReviewUnsatisfiable(_) => row("review_unsatisfiable", 409, Info),
+            Error::ArticleLocked { .. } => row("article_locked", 423, Debug),
             Error::AssetInUse { .. } => row("asset_in_use", 409, Debug),
             Error::AssetTooLarge { .. } => row("asset_too_large", 413, Info),
             Error::AssetTypeNotAllowed { .. } => row("asset_type_not_allowed", 415, Info),
@@ -190,6 +195,8 @@ fn not_found_code(r: Resource) -> &'static str {
         Resource::Token => "token_not_found",
         Resource::Chain => "chain_not_found",
         Resource::Review => "review_not_found",
+        Resource::Topic => "topic_not_found",
+        Resource::Comment => "comment_not_found",
         Resource::Route => "route_not_found",
     }
 }

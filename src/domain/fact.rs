@@ -6,11 +6,13 @@ use serde::{Deserialize, Serialize};
 
 use super::article::{Article, ArticleStatus};
 use super::asset::Asset;
+use super::comment::{Comment, Subject};
 use super::credentials::ApiToken;
 use super::outlet::Outlet;
 use super::review::{Chain, Review};
+use super::topic::{Topic, TopicState};
 use super::user::User;
-use super::{ArticleId, AssetId, InstanceId, TokenId, UserId};
+use super::{ArticleId, AssetId, InstanceId, TokenId, TopicId, UserId};
 use crate::clock::Millis;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -74,6 +76,45 @@ pub enum Fact {
     /// A published article got a new working revision; the live one is unchanged.
     CorrectionStarted(Step),
     ArticleRetracted(Step),
+    /// A new topic (选题) proposal.
+    TopicProposed {
+        topic: Topic,
+    },
+    /// Fields, assignments or linked articles changed (`topic` is the state after).
+    TopicUpdated {
+        topic: Topic,
+    },
+    /// Moved between states on the board (approve, reject, start, complete, cancel, reopen).
+    TopicMoved {
+        topic: Topic,
+        from: TopicState,
+        comment: String,
+    },
+    /// A duplicate merged into another topic: both as they are afterwards.
+    TopicMerged {
+        source: Topic,
+        target: Topic,
+        comment: String,
+    },
+    CommentAdded {
+        comment: Comment,
+    },
+    /// Edited, resolved, reopened or deleted.
+    CommentUpdated {
+        comment: Comment,
+    },
+    /// Someone took over another user's edit lock on an article.
+    EditLockTaken {
+        article: ArticleId,
+        from: UserId,
+        reason: String,
+    },
+    /// A user marked notifications read: the listed ones, or every one up to `up_to` (an lsn).
+    NoticesRead {
+        user: UserId,
+        lsns: Vec<u64>,
+        up_to: Option<u64>,
+    },
 }
 
 /// A lifecycle step: the article and its review cycle as they are after it, and what happened.
@@ -114,6 +155,14 @@ impl Fact {
             Fact::ArticlePublished(_) => "ArticlePublished",
             Fact::CorrectionStarted(_) => "CorrectionStarted",
             Fact::ArticleRetracted(_) => "ArticleRetracted",
+            Fact::TopicProposed { .. } => "TopicProposed",
+            Fact::TopicUpdated { .. } => "TopicUpdated",
+            Fact::TopicMoved { .. } => "TopicMoved",
+            Fact::TopicMerged { .. } => "TopicMerged",
+            Fact::CommentAdded { .. } => "CommentAdded",
+            Fact::CommentUpdated { .. } => "CommentUpdated",
+            Fact::EditLockTaken { .. } => "EditLockTaken",
+            Fact::NoticesRead { .. } => "NoticesRead",
         }
     }
 
@@ -141,7 +190,36 @@ impl Fact {
         }
     }
 
+    /// The article whose audit trail this fact belongs to.
     pub fn article_id(&self) -> Option<ArticleId> {
-        self.article().map(|a| a.id)
+        match self {
+            Fact::CommentAdded { comment } | Fact::CommentUpdated { comment } => match comment.on {
+                Subject::Article(a) => Some(a),
+                Subject::Topic(_) => None,
+            },
+            Fact::EditLockTaken { article, .. } => Some(*article),
+            _ => self.article().map(|a| a.id),
+        }
+    }
+
+    /// The topics whose audit trail this fact belongs to.
+    pub fn topic_ids(&self) -> Vec<TopicId> {
+        match self {
+            Fact::TopicProposed { topic }
+            | Fact::TopicUpdated { topic }
+            | Fact::TopicMoved { topic, .. } => vec![topic.id],
+            Fact::TopicMerged { source, target, .. } => vec![source.id, target.id],
+            Fact::CommentAdded { comment } | Fact::CommentUpdated { comment } => match comment.on {
+                Subject::Topic(t) => vec![t],
+                Subject::Article(_) => vec![],
+            },
+            _ => vec![],
+        }
+    }
+
+    /// Does this fact belong in the acting user's audit trail? (Reading one's notifications
+    /// is bookkeeping, not an action.)
+    pub fn is_action(&self) -> bool {
+        !matches!(self, Fact::NoticesRead { .. })
     }
 }

@@ -29,6 +29,10 @@ id!(/// An API token.
     TokenId);
 id!(/// A review chain (all versions share the id).
     ChainId);
+id!(/// A planned topic (选题).
+    TopicId);
+id!(/// A comment on an article or a topic.
+    CommentId);
 id!(/// Position in the replication log; dense, starting at 1.
     Lsn);
 

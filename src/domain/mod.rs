@@ -4,13 +4,16 @@
 
 pub mod article;
 pub mod asset;
+pub mod comment;
 pub mod credentials;
 pub mod fact;
 pub mod html;
 pub mod ids;
 pub mod lifecycle;
+pub mod notice;
 pub mod outlet;
 pub mod review;
+pub mod topic;
 pub mod user;
 
 pub use ids::*;

@@ -66,6 +66,12 @@ pub enum Permission {
     ChainManage,
     /// Read the outlet's audit trail (anyone reads an article's own history).
     AuditRead,
+    /// Propose a topic (选题) for the outlet.
+    TopicPropose,
+    /// Approve, reject, merge, assign and move the outlet's topics.
+    TopicDecide,
+    /// Take over another user's edit lock on an article (recorded).
+    LockSteal,
 }
 
 use Permission::*;
@@ -80,6 +86,7 @@ pub const PERMISSIONS: &[(Role, &[Permission])] = &[
             ArticleEditOwn,
             AssetRead,
             AssetUpload,
+            TopicPropose,
         ],
     ),
     (
@@ -93,6 +100,9 @@ pub const PERMISSIONS: &[(Role, &[Permission])] = &[
             AssetUpload,
             AssetDelete,
             ArticlePublish,
+            TopicPropose,
+            TopicDecide,
+            LockSteal,
         ],
     ),
     (
@@ -109,6 +119,9 @@ pub const PERMISSIONS: &[(Role, &[Permission])] = &[
             ArticleRetract,
             ChainManage,
             AuditRead,
+            TopicPropose,
+            TopicDecide,
+            LockSteal,
         ],
     ),
     (
@@ -126,6 +139,9 @@ pub const PERMISSIONS: &[(Role, &[Permission])] = &[
             ArticleRetract,
             ChainManage,
             AuditRead,
+            TopicPropose,
+            TopicDecide,
+            LockSteal,
         ],
     ),
 ];

@@ -31,6 +31,8 @@ pub struct AppState {
     pub metrics: Arc<metrics::Metrics>,
     /// False while starting and once shutdown began (`/readyz` answers 503).
     pub ready: Arc<AtomicBool>,
+    /// Turns true when shutdown begins: long-lived responses (event streams) end then.
+    pub closing: tokio::sync::watch::Receiver<bool>,
 }
 
 #[derive(OpenApi)]
@@ -57,6 +59,10 @@ pub fn api() -> OpenApiRouter<AppState> {
         .merge(routes::review::routes())
         .merge(routes::chains::routes())
         .merge(routes::audit::routes())
+        .merge(routes::topics::routes())
+        .merge(routes::notices::routes())
+        .merge(routes::comments::routes())
+        .merge(routes::locks::routes())
 }
 
 /// The whole HTTP surface.

@@ -55,8 +55,7 @@ pub fn check(db: &redb::Database, progress: &dyn Fn(u64, u64)) -> Result<Report>
         );
         match problem {
             Ok(e) => {
-                apply::apply(&w, &e.fact)?;
-                apply::index_entry(&w, lsn, e.actor, &e.fact)?;
+                apply::entry(&w, e.at, e.actor, &e.fact, || Ok(lsn))?;
             }
             Err(p) => {
                 report.problems.push(p);
@@ -149,6 +148,15 @@ fn compare_all(
     compare(real, rebuilt, REVIEW_QUEUE, r)?;
     compare(real, rebuilt, AUDIT_BY_ARTICLE, r)?;
     compare(real, rebuilt, AUDIT_BY_USER, r)?;
+    compare(real, rebuilt, TOPICS, r)?;
+    compare(real, rebuilt, TOPIC_BOARD, r)?;
+    compare(real, rebuilt, TOPIC_DATES, r)?;
+    compare(real, rebuilt, ARTICLE_TOPIC, r)?;
+    compare(real, rebuilt, AUDIT_BY_TOPIC, r)?;
+    compare(real, rebuilt, COMMENTS, r)?;
+    compare(real, rebuilt, COMMENTS_BY_SUBJECT, r)?;
+    compare(real, rebuilt, NOTICES, r)?;
+    compare(real, rebuilt, UNREAD, r)?;
     Ok(())
 }
 

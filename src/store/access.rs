@@ -11,11 +11,13 @@ use super::tables::*;
 use super::{InstanceMeta, LogHead, codec};
 use crate::domain::article::Article;
 use crate::domain::asset::Asset;
+use crate::domain::comment::Comment;
 use crate::domain::credentials::{ApiToken, Session};
 use crate::domain::outlet::Outlet;
 use crate::domain::review::{Chain, Review};
+use crate::domain::topic::Topic;
 use crate::domain::user::User;
-use crate::domain::{ArticleId, AssetId, ChainId, OutletId, TokenId, UserId};
+use crate::domain::{ArticleId, AssetId, ChainId, CommentId, OutletId, TokenId, TopicId, UserId};
 use crate::error::Result;
 
 pub trait Access {
@@ -165,6 +167,43 @@ pub fn users(a: &impl Access) -> Result<Vec<User>> {
 pub fn review(a: &impl Access, id: ArticleId) -> Result<Option<Review>> {
     typed(a.bytes(REVIEWS, id.0)?)
 }
+pub fn topic(a: &impl Access, id: TopicId) -> Result<Option<Topic>> {
+    typed(a.bytes(TOPICS, id.0)?)
+}
+pub fn comment(a: &impl Access, id: CommentId) -> Result<Option<Comment>> {
+    typed(a.bytes(COMMENTS, id.0)?)
+}
+/// The topic an article is linked to.
+pub fn topic_of(a: &impl Access, article: ArticleId) -> Result<Option<TopicId>> {
+    Ok(a.number(ARTICLE_TOPIC, article.0)?.map(TopicId))
+}
+/// How many of the user's notices among `lsns`, and up to `up_to`, are unread.
+pub fn unread_among(
+    txn: &redb::WriteTransaction,
+    user: UserId,
+    lsns: &[u64],
+    up_to: Option<u64>,
+) -> Result<u64> {
+    let t = txn.open_table(NOTICES)?;
+    let unread =
+        |v: &[u8]| -> Result<bool> { Ok(!codec::decode::<crate::domain::notice::Notice>(v)?.read) };
+    let mut n = 0;
+    if let Some(hi) = up_to {
+        for row in t.range((user.0, 0)..=(user.0, hi))? {
+            if unread(row?.1.value())? {
+                n += 1;
+            }
+        }
+    }
+    for l in lsns.iter().filter(|l| up_to.is_none_or(|hi| **l > hi)) {
+        if let Some(v) = t.get((user.0, *l))?
+            && unread(v.value())?
+        {
+            n += 1;
+        }
+    }
+    Ok(n)
+}
 pub fn session(a: &impl Access, key: &[u8]) -> Result<Option<Session>> {
     typed(a.bytes(SESSIONS, key)?)
 }
@@ -198,6 +237,14 @@ pub enum ArticleSort {
     UpdatedAsc,
     CreatedDesc,
     CreatedAsc,
+}
+
+/// Which audit trail to read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuditIndex {
+    Article,
+    User,
+    Topic,
 }
 
 /// A read-only snapshot of the store.
@@ -395,19 +442,19 @@ impl Reader {
         Ok(())
     }
 
-    /// Log positions of the audit trail of an article or a user (`by_user`), newest first,
+    /// Log positions of one audit trail (of an article, a user or a topic), newest first,
     /// before `before`.
     pub fn audit_lsns(
         &self,
-        by_user: bool,
+        by: AuditIndex,
         id: u64,
         before: Option<u64>,
         limit: usize,
     ) -> Result<Vec<u64>> {
-        let t = self.0.open_table(if by_user {
-            AUDIT_BY_USER
-        } else {
-            AUDIT_BY_ARTICLE
+        let t = self.0.open_table(match by {
+            AuditIndex::Article => AUDIT_BY_ARTICLE,
+            AuditIndex::User => AUDIT_BY_USER,
+            AuditIndex::Topic => AUDIT_BY_TOPIC,
         })?;
         let hi = before.unwrap_or(u64::MAX);
         let mut out = Vec::new();
@@ -415,6 +462,87 @@ impl Reader {
             out.push(row?.0.value().1);
         }
         Ok(out)
+    }
+
+    /// Walk one planning-board column of an outlet in sort order, after `after` (sort, topic);
+    /// `f` returns `false` to stop.
+    pub fn walk_board(
+        &self,
+        outlet: OutletId,
+        state: u8,
+        after: Option<(i64, u64)>,
+        mut f: impl FnMut(i64, TopicId) -> bool,
+    ) -> Result<()> {
+        let t = self.0.open_table(TOPIC_BOARD)?;
+        let lo = match after {
+            Some((s, id)) => Bound::Excluded((outlet.0, state, s, id)),
+            None => Bound::Included((outlet.0, state, i64::MIN, 0)),
+        };
+        let hi = Bound::Included((outlet.0, state, i64::MAX, u64::MAX));
+        for row in t.range::<(u64, u8, i64, u64)>((lo, hi))? {
+            let (_, _, s, id) = row?.0.value();
+            if !f(s, TopicId(id)) {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    /// Calendar entries of an outlet with `from <= time < to`: (time, topic, date kind code).
+    pub fn topic_dates(
+        &self,
+        outlet: OutletId,
+        from: i64,
+        to: i64,
+        limit: usize,
+    ) -> Result<Vec<(i64, TopicId, u8)>> {
+        let t = self.0.open_table(TOPIC_DATES)?;
+        let mut out = Vec::new();
+        for row in t
+            .range((outlet.0, from, 0, 0)..(outlet.0, to, 0, 0))?
+            .take(limit)
+        {
+            let (_, at, id, k) = row?.0.value();
+            out.push((at, TopicId(id), k));
+        }
+        Ok(out)
+    }
+
+    /// The comments of an article or a topic, oldest first.
+    pub fn thread(&self, on: crate::domain::comment::Subject) -> Result<Vec<Comment>> {
+        let (k, id) = on.key();
+        let idx = self.0.open_table(COMMENTS_BY_SUBJECT)?;
+        let mut out = Vec::new();
+        for row in idx.range((k, id, 0)..=(k, id, u64::MAX))? {
+            let c = row?.0.value().2;
+            if let Some(c) = comment(&self.0, CommentId(c))? {
+                out.push(c);
+            }
+        }
+        Ok(out)
+    }
+
+    /// A user's notifications, newest first, before lsn `before`.
+    pub fn notices(
+        &self,
+        user: UserId,
+        before: Option<u64>,
+        after: Option<u64>,
+        limit: usize,
+    ) -> Result<Vec<(u64, crate::domain::notice::Notice)>> {
+        let t = self.0.open_table(NOTICES)?;
+        let lo = after.map_or(0, |a| a.saturating_add(1));
+        let hi = before.unwrap_or(u64::MAX);
+        let mut out = Vec::new();
+        for row in t.range((user.0, lo)..(user.0, hi))?.rev().take(limit) {
+            let (k, v) = row?;
+            out.push((k.value().1, codec::decode(v.value())?));
+        }
+        Ok(out)
+    }
+
+    pub fn unread(&self, user: UserId) -> Result<u64> {
+        Ok(self.0.number(UNREAD, user.0)?.unwrap_or(0))
     }
 
     /// Is any asset record still pointing at this blob?

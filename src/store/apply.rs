@@ -35,6 +35,15 @@ pub fn ensure_tables(txn: &WriteTransaction) -> Result<()> {
     txn.open_table(REVIEW_QUEUE)?;
     txn.open_table(AUDIT_BY_ARTICLE)?;
     txn.open_table(AUDIT_BY_USER)?;
+    txn.open_table(TOPICS)?;
+    txn.open_table(TOPIC_BOARD)?;
+    txn.open_table(TOPIC_DATES)?;
+    txn.open_table(ARTICLE_TOPIC)?;
+    txn.open_table(AUDIT_BY_TOPIC)?;
+    txn.open_table(COMMENTS)?;
+    txn.open_table(COMMENTS_BY_SUBJECT)?;
+    txn.open_table(NOTICES)?;
+    txn.open_table(UNREAD)?;
     txn.open_table(SESSIONS)?;
     Ok(())
 }
@@ -120,13 +129,53 @@ pub fn apply(txn: &WriteTransaction, fact: &Fact) -> Result<()> {
             save_article(txn, &s.article)?;
             save_review(txn, &s.article, s.review.as_ref())?;
         }
+        Fact::TopicProposed { topic }
+        | Fact::TopicUpdated { topic }
+        | Fact::TopicMoved { topic, .. } => {
+            super::planning::save(txn, topic)?;
+            bump(txn, "topic", topic.id.0)?;
+        }
+        Fact::TopicMerged { source, target, .. } => {
+            super::planning::save(txn, source)?;
+            super::planning::save(txn, target)?;
+        }
+        Fact::CommentAdded { comment } | Fact::CommentUpdated { comment } => {
+            txn.open_table(COMMENTS)?
+                .insert(comment.id.0, encode(comment).as_slice())?;
+            let (k, id) = comment.on.key();
+            txn.open_table(COMMENTS_BY_SUBJECT)?
+                .insert((k, id, comment.id.0), ())?;
+            bump(txn, "comment", comment.id.0)?;
+        }
+        Fact::EditLockTaken { .. } => {}
+        Fact::NoticesRead { user, lsns, up_to } => {
+            super::notify::mark_read(txn, *user, lsns, *up_to)?;
+        }
     }
     Ok(())
 }
 
+/// Everything one log entry does to the replicated tables, in order: derive its notifications
+/// (from the state before), apply it, append it (`append` returns its lsn), index it in the
+/// audit trails and store the notifications. The writer and `check` both go through here.
+pub fn entry(
+    txn: &WriteTransaction,
+    at: crate::clock::Millis,
+    actor: Option<crate::domain::UserId>,
+    fact: &Fact,
+    append: impl FnOnce() -> Result<u64>,
+) -> Result<u64> {
+    let notes = super::notify::derive(txn, at, actor, fact)?;
+    apply(txn, fact)?;
+    let lsn = append()?;
+    index_entry(txn, lsn, actor, fact)?;
+    super::notify::store(txn, lsn, notes)?;
+    Ok(lsn)
+}
+
 /// Record where a log entry belongs in the audit trail (per article, per acting user). Called
 /// with the entry's lsn right after the entry is appended (and by `check` when replaying).
-pub fn index_entry(
+fn index_entry(
     txn: &WriteTransaction,
     lsn: u64,
     actor: Option<crate::domain::UserId>,
@@ -135,7 +184,10 @@ pub fn index_entry(
     if let Some(id) = fact.article_id() {
         txn.open_table(AUDIT_BY_ARTICLE)?.insert((id.0, lsn), ())?;
     }
-    if let Some(u) = actor {
+    for t in fact.topic_ids() {
+        txn.open_table(AUDIT_BY_TOPIC)?.insert((t.0, lsn), ())?;
+    }
+    if let Some(u) = actor.filter(|_| fact.is_action()) {
         txn.open_table(AUDIT_BY_USER)?.insert((u.0, lsn), ())?;
     }
     Ok(())

@@ -5,6 +5,8 @@
 pub mod access;
 pub mod apply;
 pub mod codec;
+pub mod notify;
+pub mod planning;
 pub mod queue;
 pub mod tables;
 

@@ -88,5 +88,38 @@ pub const AUDIT_BY_ARTICLE: TableDefinition<(u64, u64), ()> =
 /// Replicated. key: (UserId of the actor, lsn); value: (). Every log entry a user caused.
 pub const AUDIT_BY_USER: TableDefinition<(u64, u64), ()> = TableDefinition::new("audit_by_user");
 
+/// Replicated. key: TopicId; value: enc<Topic>.
+pub const TOPICS: TableDefinition<u64, &[u8]> = TableDefinition::new("topics");
+
+/// Replicated. The planning board. key: (OutletId, state code, sort, TopicId); value: (). One
+/// entry per outlet of a topic that is not merged. sort = deadline (or `NO_DUE` + proposed_at)
+/// for open states, `-updated_at` for closed ones (newest first).
+pub const TOPIC_BOARD: TableDefinition<(u64, u8, i64, u64), ()> =
+    TableDefinition::new("topic_board");
+
+/// Replicated. The planning calendar. key: (OutletId, time, TopicId, date kind code); value: ().
+/// Entries exist for each outlet of an open topic and each of its `Topic::dates`.
+pub const TOPIC_DATES: TableDefinition<(u64, i64, u64, u8), ()> =
+    TableDefinition::new("topic_dates");
+
+/// Replicated. key: ArticleId; value: TopicId it is linked to (an article has at most one).
+pub const ARTICLE_TOPIC: TableDefinition<u64, u64> = TableDefinition::new("article_topic");
+
+/// Replicated. key: (TopicId, lsn); value: (). Every log entry about the topic.
+pub const AUDIT_BY_TOPIC: TableDefinition<(u64, u64), ()> = TableDefinition::new("audit_by_topic");
+
+/// Replicated. key: CommentId; value: enc<Comment>.
+pub const COMMENTS: TableDefinition<u64, &[u8]> = TableDefinition::new("comments");
+
+/// Replicated. key: (subject kind, subject id, CommentId); value: (). A thread in order.
+pub const COMMENTS_BY_SUBJECT: TableDefinition<(u8, u64, u64), ()> =
+    TableDefinition::new("comments_by_subject");
+
+/// Replicated. key: (UserId, lsn of the entry that caused it); value: enc<Notice>.
+pub const NOTICES: TableDefinition<(u64, u64), &[u8]> = TableDefinition::new("notices");
+
+/// Replicated. key: UserId; value: number of unread NOTICES rows of the user (absent = 0).
+pub const UNREAD: TableDefinition<u64, u64> = TableDefinition::new("unread");
+
 /// Local. key: SHA-256 of the session cookie; value: enc<Session>.
 pub const SESSIONS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("sessions");

@@ -6,10 +6,12 @@ use std::collections::HashMap;
 
 use crate::clock::Millis;
 use crate::domain::fact::Fact;
+use crate::domain::notice;
 use crate::domain::user::Permission;
 use crate::domain::{ArticleId, OutletId, UserId};
 use crate::error::{Error, Resource, Result};
 use crate::log::Entry;
+use crate::store::access::AuditIndex;
 use crate::store::{Reader, access};
 
 use super::Actor;
@@ -31,6 +33,7 @@ pub struct AuditRow {
     pub actor_name: String,
     pub kind: &'static str,
     pub article: Option<u64>,
+    pub topic: Option<u64>,
     /// The article's title, or what else the entry is about.
     pub subject: String,
     pub revision: Option<u32>,
@@ -61,6 +64,10 @@ fn subject(f: &Fact) -> String {
         Fact::AssetAdded { asset } => asset.name.clone(),
         Fact::AssetDeleted { id } => format!("asset {id}"),
         Fact::ChainSaved { chain } => format!("{} v{}", chain.name, chain.version),
+        Fact::TopicProposed { topic }
+        | Fact::TopicUpdated { topic }
+        | Fact::TopicMoved { topic, .. } => topic.title.clone(),
+        Fact::TopicMerged { source, target, .. } => format!("{} → {}", source.title, target.title),
         _ => String::new(),
     }
 }
@@ -81,25 +88,52 @@ fn row(e: Entry, names: &mut HashMap<UserId, String>, r: &Reader) -> Result<Audi
     };
     let step = e.fact.step();
     let art = e.fact.article();
+    let (from, to, comment) = match &e.fact {
+        Fact::TopicProposed { topic } | Fact::TopicUpdated { topic } => {
+            (None, Some(topic.state.as_str()), String::new())
+        }
+        Fact::TopicMoved {
+            topic,
+            from,
+            comment,
+        } => (
+            Some(from.as_str()),
+            Some(topic.state.as_str()),
+            comment.clone(),
+        ),
+        Fact::TopicMerged {
+            source, comment, ..
+        } => (None, Some(source.state.as_str()), comment.clone()),
+        Fact::CommentAdded { comment } | Fact::CommentUpdated { comment } => {
+            (None, None, notice::excerpt(&comment.body))
+        }
+        Fact::EditLockTaken { reason, .. } => (None, None, reason.clone()),
+        _ => (
+            step.map(|s| s.from.as_str()),
+            art.map(|a| a.status.as_str()),
+            step.map(|s| s.comment.clone()).unwrap_or_default(),
+        ),
+    };
     Ok(AuditRow {
         lsn: e.lsn.0,
         at: e.at,
         actor: e.actor.map(|u| u.0),
         actor_name,
         kind: e.fact.kind(),
-        article: art.map(|a| a.id.0),
+        article: e.fact.article_id().map(|a| a.0),
+        topic: e.fact.topic_ids().first().map(|t| t.0),
         subject: subject(&e.fact),
         revision: art.map(|a| a.revision),
-        from: step.map(|s| s.from.as_str()),
-        to: art.map(|a| a.status.as_str()),
+        from,
+        to,
         level: step.and_then(|s| s.level_name.clone()),
-        comment: step.map(|s| s.comment.clone()).unwrap_or_default(),
+        comment,
     })
 }
 
 fn page(
     r: &Reader,
-    by_user: bool,
+    by: AuditIndex,
     id: u64,
     f: &AuditFilter,
     before: Option<u64>,
@@ -111,7 +145,7 @@ fn page(
     let mut cursor = before;
     let mut exhausted = false;
     'scan: while rows.len() < limit {
-        let lsns = r.audit_lsns(by_user, id, cursor, SCAN_BATCH)?;
+        let lsns = r.audit_lsns(by, id, cursor, SCAN_BATCH)?;
         if lsns.len() < SCAN_BATCH {
             exhausted = true;
         }
@@ -150,7 +184,20 @@ pub fn for_article(
     limit: usize,
 ) -> Result<AuditPage> {
     get(&r.0, actor, id)?;
-    page(r, false, id.0, f, before, limit, &|_| true)
+    page(r, AuditIndex::Article, id.0, f, before, limit, &|_| true)
+}
+
+/// The history of one topic: anyone who may read the topic may read it.
+pub fn for_topic(
+    r: &Reader,
+    actor: &Actor,
+    id: crate::domain::TopicId,
+    f: &AuditFilter,
+    before: Option<u64>,
+    limit: usize,
+) -> Result<AuditPage> {
+    super::topics::get(&r.0, actor, id)?;
+    page(r, AuditIndex::Topic, id.0, f, before, limit, &|_| true)
 }
 
 /// What one user did. Users see their own; instance admins see all; chief editors and outlet
@@ -172,10 +219,20 @@ pub fn for_user(
         return Err(Error::Forbidden);
     }
     let keep = |e: &Entry| {
+        let visible = |x: OutletId| outlets.as_ref().is_none_or(|o| o.contains(&x));
         everything
-            || e.fact
-                .article()
-                .is_some_and(|a| outlets.as_ref().is_none_or(|o| o.contains(&a.outlet)))
+            || e.fact.article().is_some_and(|a| visible(a.outlet))
+            || topic_outlet(&e.fact).is_some_and(visible)
     };
-    page(r, true, user.0, f, before, limit, &keep)
+    page(r, AuditIndex::User, user.0, f, before, limit, &keep)
+}
+
+fn topic_outlet(f: &Fact) -> Option<OutletId> {
+    match f {
+        Fact::TopicProposed { topic }
+        | Fact::TopicUpdated { topic }
+        | Fact::TopicMoved { topic, .. }
+        | Fact::TopicMerged { source: topic, .. } => Some(topic.home()),
+        _ => None,
+    }
 }

@@ -9,14 +9,19 @@ pub mod assets;
 pub mod audit;
 pub mod bootstrap;
 pub mod chains;
+pub mod comments;
 pub mod commit;
 pub mod import;
+pub mod locks;
+pub mod notices;
 pub mod outlets;
+pub mod planning;
 pub mod queue;
 pub mod review;
 pub mod sessions;
 pub mod throttle;
 pub mod tokens;
+pub mod topics;
 pub mod users;
 pub mod writer;
 
@@ -43,6 +48,8 @@ pub struct Core {
     pub config: Arc<Config>,
     /// Bounds concurrent argon2 hashes (each takes ~20 ms of one core).
     pub hashing: Arc<tokio::sync::Semaphore>,
+    /// Who is editing which article (in memory; see `locks`).
+    pub locks: Arc<locks::Locks>,
 }
 
 impl Core {

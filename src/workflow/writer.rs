@@ -60,10 +60,11 @@ impl<'t> Writer<'t> {
     /// Record a fact: project it onto the tables and append it to the log.
     pub fn emit(&mut self, actor: Option<UserId>, fact: Fact) -> Result<Lsn> {
         self.dirty = true;
-        apply::apply(self.txn, &fact)?;
-        let lsn = self.log.append(self.txn, self.now, actor, &fact)?;
-        apply::index_entry(self.txn, lsn.0, actor, &fact)?;
-        Ok(lsn)
+        let (txn, log, now) = (self.txn, &mut *self.log, self.now);
+        let lsn = apply::entry(txn, now, actor, &fact, || {
+            Ok(log.append(txn, now, actor, &fact)?.0)
+        })?;
+        Ok(Lsn(lsn))
     }
 
     /// Allocate the next id of a kind (`outlet`, `user`, `article`, `asset`, `token`).

@@ -17,6 +17,9 @@ const NOT_OUTLET_SCOPED: &[(&str, &str)] = &[
     ("POST", "/api/v1/session/revoke-all"),
     ("PUT", "/api/v1/me/password"),
     ("GET", "/api/v1/instance"),
+    // The caller's own inbox.
+    ("POST", "/api/v1/notifications/read"),
+    ("GET", "/api/v1/notifications/stream"),
 ];
 
 /// (method, route template, concrete path, body, expected status, expected code)
@@ -253,6 +256,141 @@ async fn outlet_a_cannot_touch_outlet_b() {
             "article_not_found",
         ));
     }
+    // B plans a topic with a deadline, discusses it and comments on its article.
+    let (_, topic) = b
+        .post(
+            "/api/v1/topics",
+            json!({"outlets": ["county-app"], "title": "B台选题", "deadline": "2026-12-01"}),
+        )
+        .await;
+    let topic = topic["id"].as_u64().unwrap();
+    let (_, c) = b
+        .post(
+            &format!("/api/v1/articles/{art}/comments"),
+            json!({"body": "B台内部意见"}),
+        )
+        .await;
+    let comment = c["id"].as_u64().unwrap();
+    b.post(
+        &format!("/api/v1/topics/{topic}/comments"),
+        json!({"body": "讨论"}),
+    )
+    .await;
+    for (m, tail, body) in [
+        ("GET", "comments", None),
+        ("POST", "comments", Some(json!({"body": "A的意见"}))),
+        ("GET", "lock", None),
+        ("POST", "lock", Some(json!({}))),
+        ("DELETE", "lock", None),
+        ("POST", "lock/take", Some(json!({"reason": "x"}))),
+        ("GET", "mentionable", None),
+    ] {
+        cases.push((
+            m,
+            Box::leak(format!("/api/v1/articles/{{id}}/{tail}").into_boxed_str()),
+            format!("/api/v1/articles/{art}/{tail}"),
+            body,
+            404,
+            "article_not_found",
+        ));
+    }
+    let topic_body = json!({"revision": 1, "outlets": ["county-tv"], "title": "A改了"});
+    for (m, tpl, path, body) in [
+        (
+            "GET",
+            "/api/v1/topics/{id}",
+            format!("/api/v1/topics/{topic}"),
+            None,
+        ),
+        (
+            "PUT",
+            "/api/v1/topics/{id}",
+            format!("/api/v1/topics/{topic}"),
+            Some(topic_body),
+        ),
+        (
+            "POST",
+            "/api/v1/topics/{id}/move",
+            format!("/api/v1/topics/{topic}/move"),
+            Some(json!({"revision": 1, "move": "approve"})),
+        ),
+        (
+            "POST",
+            "/api/v1/topics/{id}/merge",
+            format!("/api/v1/topics/{topic}/merge"),
+            Some(json!({"revision": 1, "into": topic})),
+        ),
+        (
+            "POST",
+            "/api/v1/topics/{id}/articles",
+            format!("/api/v1/topics/{topic}/articles"),
+            Some(json!({"article": art})),
+        ),
+        (
+            "DELETE",
+            "/api/v1/topics/{id}/articles/{article}",
+            format!("/api/v1/topics/{topic}/articles/{art}"),
+            None,
+        ),
+        (
+            "POST",
+            "/api/v1/topics/{id}/write",
+            format!("/api/v1/topics/{topic}/write"),
+            Some(json!({})),
+        ),
+        (
+            "GET",
+            "/api/v1/topics/{id}/audit",
+            format!("/api/v1/topics/{topic}/audit"),
+            None,
+        ),
+        (
+            "GET",
+            "/api/v1/topics/{id}/comments",
+            format!("/api/v1/topics/{topic}/comments"),
+            None,
+        ),
+        (
+            "POST",
+            "/api/v1/topics/{id}/comments",
+            format!("/api/v1/topics/{topic}/comments"),
+            Some(json!({"body": "A"})),
+        ),
+        (
+            "GET",
+            "/api/v1/topics/{id}/mentionable",
+            format!("/api/v1/topics/{topic}/mentionable"),
+            None,
+        ),
+    ] {
+        cases.push((m, tpl, path, body, 404, "topic_not_found"));
+    }
+    cases.extend([
+        (
+            "PATCH",
+            "/api/v1/comments/{id}",
+            format!("/api/v1/comments/{comment}"),
+            Some(json!({"resolved": true})),
+            404,
+            "comment_not_found",
+        ),
+        (
+            "DELETE",
+            "/api/v1/comments/{id}",
+            format!("/api/v1/comments/{comment}"),
+            None,
+            404,
+            "comment_not_found",
+        ),
+        (
+            "POST",
+            "/api/v1/topics",
+            "/api/v1/topics".into(),
+            Some(json!({"outlets": ["county-app"], "title": "A往B塞选题"})),
+            404,
+            "outlet_not_found",
+        ),
+    ]);
     let chain_body = json!({"base_version": 1, "name": "x", "levels": []});
     cases.extend([
         (
@@ -382,6 +520,43 @@ async fn outlet_a_cannot_touch_outlet_b() {
             "/api/v1/reviews/mine",
             "/api/v1/reviews/mine",
             Box::new(move |v: &Value| v["total"] == 0),
+        ),
+        (
+            "/api/v1/topics/board",
+            "/api/v1/topics/board",
+            Box::new(|v: &Value| {
+                v["columns"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .all(|c| c["count"] == 0)
+            }),
+        ),
+        (
+            "/api/v1/topics/board",
+            "/api/v1/topics/board?outlet=county-app",
+            Box::new(|v: &Value| {
+                v["columns"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .all(|c| c["count"] == 0)
+            }),
+        ),
+        (
+            "/api/v1/topics",
+            "/api/v1/topics?state=proposed",
+            Box::new(|v: &Value| v["topics"].as_array().unwrap().is_empty()),
+        ),
+        (
+            "/api/v1/topics/calendar",
+            "/api/v1/topics/calendar?from=2026-11-15&to=2026-12-15",
+            Box::new(|v: &Value| v["items"].as_array().unwrap().is_empty()),
+        ),
+        (
+            "/api/v1/notifications",
+            "/api/v1/notifications",
+            Box::new(|v: &Value| v["unread"] == 0),
         ),
         (
             "/api/v1/users/{id}/audit",

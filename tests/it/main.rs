@@ -11,12 +11,14 @@
 mod api_accounts;
 mod api_articles;
 mod api_assets;
+mod collab;
 mod crash;
 mod golden;
 mod harness;
 mod isolation;
 mod layering;
 mod openapi;
+mod planning;
 mod review;
 mod review_props;
 mod search;

@@ -339,6 +339,9 @@ async fn update(
         return Err(Error::invalid("outlet", "cannot be changed by an edit"));
     }
     let fields = input.fields().normalized()?;
+    s.core
+        .locks
+        .check_save(&auth.actor, id, s.core.clock.now())?;
     let a = s
         .core
         .committer

@@ -10,7 +10,7 @@ use utoipa_axum::routes;
 
 use super::ts;
 use crate::clock::parse_time;
-use crate::domain::{ArticleId, UserId};
+use crate::domain::{ArticleId, TopicId, UserId};
 use crate::error::{Error, Resource, Result};
 use crate::http::AppState;
 use crate::http::auth::Auth;
@@ -21,6 +21,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(for_article))
         .routes(routes!(for_user))
+        .routes(routes!(for_topic))
 }
 
 /// CSV exports stop after this many rows.
@@ -51,6 +52,7 @@ pub struct AuditRowDto {
     pub actor_name: String,
     pub kind: String,
     pub article: Option<u64>,
+    pub topic: Option<u64>,
     pub subject: String,
     pub revision: Option<u32>,
     pub from: Option<String>,
@@ -68,6 +70,7 @@ impl From<&AuditRow> for AuditRowDto {
             actor_name: r.actor_name.clone(),
             kind: r.kind.to_string(),
             article: r.article,
+            topic: r.topic,
             subject: r.subject.clone(),
             revision: r.revision,
             from: r.from.map(str::to_string),
@@ -236,6 +239,25 @@ async fn for_user(
         let r = s.core.reader()?;
         answer(&q, &format!("user-{id}-audit"), |b, l| {
             audit::for_user(&r, &auth.actor, id, &f, b, l)
+        })
+    })
+    .await
+    .map_err(|e| Error::Internal(e.to_string()))?
+}
+
+#[utoipa::path(get, path = "/api/v1/topics/{id}/audit", tag = "audit", params(("id" = u64, Path), AuditQuery), responses((status = 200, body = AuditDto)))]
+async fn for_topic(
+    State(s): State<AppState>,
+    auth: Auth,
+    Path(raw): Path<String>,
+    Query(q): Query<AuditQuery>,
+) -> Result<Response> {
+    let id = TopicId(parse_id(&raw, Resource::Topic)?);
+    let f = filter(&q)?;
+    tokio::task::spawn_blocking(move || {
+        let r = s.core.reader()?;
+        answer(&q, &format!("topic-{id}-audit"), |b, l| {
+            audit::for_topic(&r, &auth.actor, id, &f, b, l)
         })
     })
     .await

@@ -4,13 +4,17 @@ pub mod articles;
 pub mod assets;
 pub mod audit;
 pub mod chains;
+pub mod comments;
 pub mod instance;
+pub mod locks;
+pub mod notices;
 pub mod ops;
 pub mod outlets;
 pub mod review;
 pub mod search;
 pub mod session;
 pub mod tokens;
+pub mod topics;
 pub mod users;
 
 use crate::clock::{Millis, rfc3339};

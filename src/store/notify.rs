@@ -1,0 +1,261 @@
+//! Notifications as a projection of the log (tables `NOTICES`, `UNREAD`). `derive` runs before
+//! the fact is applied (it compares with the state before: who is newly assigned), `store` after
+//! the entry has its lsn. Both are pure functions of the log, so `check` and a replica rebuild
+//! the same inboxes.
+
+use std::collections::BTreeMap;
+
+use redb::{ReadableTable, WriteTransaction};
+
+use super::access;
+use super::codec::{decode, encode};
+use super::tables::{NOTICES, UNREAD};
+use crate::clock::Millis;
+use crate::domain::UserId;
+use crate::domain::comment::Subject;
+use crate::domain::fact::Fact;
+use crate::domain::notice::{Notice, NoticeKind, excerpt};
+use crate::domain::topic::{Topic, TopicState};
+use crate::error::Result;
+
+/// Collects one notice per user, keeping the most specific kind.
+struct Out {
+    actor: Option<UserId>,
+    at: Millis,
+    by_user: BTreeMap<UserId, Notice>,
+}
+
+impl Out {
+    fn add(&mut self, u: UserId, n: &Notice) {
+        if Some(u) == self.actor {
+            return;
+        }
+        match self.by_user.get(&u) {
+            Some(old) if old.kind.rank() <= n.kind.rank() => {}
+            _ => {
+                let mut n = n.clone();
+                n.at = self.at;
+                self.by_user.insert(u, n);
+            }
+        }
+    }
+}
+
+fn notice(kind: NoticeKind, actor: Option<UserId>, on: Subject, title: &str, text: &str) -> Notice {
+    Notice {
+        kind,
+        actor,
+        at: 0,
+        on,
+        title: excerpt(title),
+        excerpt: excerpt(text),
+        state: None,
+        read: false,
+    }
+}
+
+fn topic_people(t: &Topic) -> impl Iterator<Item = UserId> + '_ {
+    std::iter::once(t.proposed_by).chain(t.assignees())
+}
+
+/// Who this fact notifies, and of what. Call before `apply`.
+pub fn derive(
+    txn: &WriteTransaction,
+    at: Millis,
+    actor: Option<UserId>,
+    fact: &Fact,
+) -> Result<Vec<(UserId, Notice)>> {
+    let mut out = Out {
+        actor,
+        at,
+        by_user: BTreeMap::new(),
+    };
+    match fact {
+        Fact::ReviewReturned(s)
+        | Fact::ReviewApproved(s)
+        | Fact::ArticlePublished(s)
+        | Fact::ArticleRetracted(s) => {
+            let kind = match fact {
+                Fact::ReviewReturned(_) => Some(NoticeKind::Returned),
+                Fact::ReviewApproved(_)
+                    if s.article.status == crate::domain::article::ArticleStatus::Approved =>
+                {
+                    Some(NoticeKind::Approved)
+                }
+                Fact::ArticlePublished(_) => Some(NoticeKind::Published),
+                Fact::ArticleRetracted(_) => Some(NoticeKind::Retracted),
+                _ => None,
+            };
+            if let Some(kind) = kind {
+                let n = notice(
+                    kind,
+                    actor,
+                    Subject::Article(s.article.id),
+                    &s.article.title,
+                    &s.comment,
+                );
+                for u in &s.article.authors {
+                    out.add(*u, &n);
+                }
+            }
+        }
+        Fact::TopicProposed { topic } | Fact::TopicUpdated { topic } => {
+            let before = access::topic(txn, topic.id)?;
+            let n = notice(
+                NoticeKind::Assigned,
+                actor,
+                Subject::Topic(topic.id),
+                &topic.title,
+                "",
+            );
+            for a in &topic.assignments {
+                if !before.as_ref().is_some_and(|b| b.is_assigned(a.user)) {
+                    out.add(a.user, &n);
+                }
+            }
+        }
+        Fact::TopicMoved { topic, comment, .. } => {
+            let mut n = notice(
+                NoticeKind::TopicMoved,
+                actor,
+                Subject::Topic(topic.id),
+                &topic.title,
+                comment,
+            );
+            n.state = Some(topic.state);
+            for u in topic_people(topic) {
+                out.add(u, &n);
+            }
+        }
+        Fact::TopicMerged {
+            source,
+            target,
+            comment,
+        } => {
+            let mut n = notice(
+                NoticeKind::TopicMoved,
+                actor,
+                Subject::Topic(target.id),
+                &source.title,
+                comment,
+            );
+            n.state = Some(TopicState::Merged);
+            for u in topic_people(source) {
+                out.add(u, &n);
+            }
+        }
+        Fact::CommentAdded { comment: c } => {
+            let (title, owners) = match c.on {
+                Subject::Article(a) => match access::article(txn, a)? {
+                    Some(a) => (a.title, a.authors),
+                    None => (String::new(), vec![]),
+                },
+                Subject::Topic(t) => match access::topic(txn, t)? {
+                    Some(t) => (t.title.clone(), topic_people(&t).collect()),
+                    None => (String::new(), vec![]),
+                },
+            };
+            for u in &c.mentions {
+                out.add(
+                    *u,
+                    &notice(NoticeKind::Mention, actor, c.on, &title, &c.body),
+                );
+            }
+            if let Some(parent) = c
+                .reply_to
+                .map(|p| access::comment(txn, p))
+                .transpose()?
+                .flatten()
+            {
+                out.add(
+                    parent.author,
+                    &notice(NoticeKind::Reply, actor, c.on, &title, &c.body),
+                );
+            }
+            let n = notice(NoticeKind::Comment, actor, c.on, &title, &c.body);
+            for u in owners {
+                out.add(u, &n);
+            }
+        }
+        Fact::EditLockTaken {
+            article,
+            from,
+            reason,
+        } => {
+            let title = access::article(txn, *article)?
+                .map(|a| a.title)
+                .unwrap_or_default();
+            out.add(
+                *from,
+                &notice(
+                    NoticeKind::LockTaken,
+                    actor,
+                    Subject::Article(*article),
+                    &title,
+                    reason,
+                ),
+            );
+        }
+        _ => {}
+    }
+    Ok(out.by_user.into_iter().collect())
+}
+
+/// Store what `derive` found under the entry's lsn.
+pub fn store(txn: &WriteTransaction, lsn: u64, notes: Vec<(UserId, Notice)>) -> Result<()> {
+    if notes.is_empty() {
+        return Ok(());
+    }
+    let mut t = txn.open_table(NOTICES)?;
+    let mut unread = txn.open_table(UNREAD)?;
+    for (u, n) in notes {
+        t.insert((u.0, lsn), encode(&n).as_slice())?;
+        let c = unread.get(u.0)?.map(|g| g.value()).unwrap_or(0);
+        unread.insert(u.0, c + 1)?;
+    }
+    Ok(())
+}
+
+/// Mark notices read: the listed lsns, and every one up to `up_to`.
+pub fn mark_read(
+    txn: &WriteTransaction,
+    user: UserId,
+    lsns: &[u64],
+    up_to: Option<u64>,
+) -> Result<()> {
+    let mut t = txn.open_table(NOTICES)?;
+    let mut keys: Vec<u64> = lsns.to_vec();
+    if let Some(hi) = up_to {
+        for row in t.range((user.0, 0)..=(user.0, hi))? {
+            let (k, v) = row?;
+            if !decode::<Notice>(v.value())?.read {
+                keys.push(k.value().1);
+            }
+        }
+    }
+    keys.sort_unstable();
+    keys.dedup();
+    let mut marked = 0u64;
+    for lsn in keys {
+        let Some(bytes) = t.get((user.0, lsn))?.map(|g| g.value().to_vec()) else {
+            continue;
+        };
+        let mut n: Notice = decode(&bytes)?;
+        if !n.read {
+            n.read = true;
+            t.insert((user.0, lsn), encode(&n).as_slice())?;
+            marked += 1;
+        }
+    }
+    if marked > 0 {
+        let mut unread = txn.open_table(UNREAD)?;
+        let c = unread.get(user.0)?.map(|g| g.value()).unwrap_or(0);
+        let left = c.saturating_sub(marked);
+        if left == 0 {
+            unread.remove(user.0)?;
+        } else {
+            unread.insert(user.0, left)?;
+        }
+    }
+    Ok(())
+}
