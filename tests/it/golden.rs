@@ -7,7 +7,10 @@ use rongmei::domain::article::{Article, ArticleStatus};
 use rongmei::domain::asset::{Asset, AssetKind};
 use rongmei::domain::fact::Fact;
 use rongmei::domain::outlet::{Outlet, OutletKind};
+use rongmei::domain::comment::{Anchor, Comment, Subject};
+use rongmei::domain::notice::{Notice, NoticeKind};
 use rongmei::domain::review::{Chain, Quorum, Review, Site};
+use rongmei::domain::topic::{Assignment, Duty, Topic, TopicState};
 use rongmei::domain::user::{Role, User};
 use rongmei::domain::*;
 use rongmei::store::codec;
@@ -102,6 +105,70 @@ fn asset() -> Asset {
     }
 }
 
+fn topic() -> Topic {
+    Topic {
+        id: TopicId(11),
+        outlets: vec![OutletId(3), OutletId(4)],
+        title: "春运首日客流".into(),
+        angle: "车站、高速两条线".into(),
+        channels: vec!["短视频".into()],
+        deadline: Some(1_700_100_000_000),
+        publish_at: Some(1_700_200_000_000),
+        attachments: vec![AssetId(5)],
+        state: TopicState::InProgress,
+        assignments: vec![Assignment {
+            user: UserId(7),
+            duty: Duty::Photo,
+            deadline: Some(1_700_050_000_000),
+            note: "候车厅".into(),
+        }],
+        articles: vec![ArticleId(42)],
+        merged_into: None,
+        merged_from: vec![TopicId(12)],
+        reason: String::new(),
+        proposed_by: UserId(7),
+        proposed_at: 1_700_000_000_000,
+        updated_by: UserId(8),
+        updated_at: 1_700_000_100_000,
+        revision: 4,
+    }
+}
+
+fn comment() -> Comment {
+    Comment {
+        id: CommentId(9),
+        on: Subject::Article(ArticleId(42)),
+        author: UserId(8),
+        body: "@zhangsan 数字请核实".into(),
+        mentions: vec![UserId(7)],
+        anchor: Some(Anchor {
+            revision: 2,
+            start: 3,
+            end: 6,
+            quote: "第一段".into(),
+        }),
+        reply_to: None,
+        created_at: 1_700_000_000_000,
+        edited_at: None,
+        resolved_by: Some(UserId(7)),
+        resolved_at: Some(1_700_000_500_000),
+        deleted: false,
+    }
+}
+
+fn notice() -> Notice {
+    Notice {
+        kind: NoticeKind::Mention,
+        actor: Some(UserId(8)),
+        at: 1_700_000_000_000,
+        on: Subject::Topic(TopicId(11)),
+        title: "春运首日客流".into(),
+        excerpt: "@zhangsan 看一下".into(),
+        state: None,
+        read: false,
+    }
+}
+
 fn check(name: &str, bytes: &[u8]) {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("fixtures/golden")
@@ -129,6 +196,9 @@ fn value_encodings_are_stable_and_decodable() {
     check("asset_v1", &codec::encode(&asset()));
     check("chain_v1", &codec::encode(&chain()));
     check("review_v1", &codec::encode(&review()));
+    check("topic_v1", &codec::encode(&topic()));
+    check("comment_v1", &codec::encode(&comment()));
+    check("notice_v1", &codec::encode(&notice()));
     // The stored goldens decode to the same values (old data stays readable).
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/golden");
     let read = |n: &str| {
@@ -153,6 +223,15 @@ fn value_encodings_are_stable_and_decodable() {
     assert_eq!(
         codec::decode::<Review>(&read("review_v1")).unwrap(),
         review()
+    );
+    assert_eq!(codec::decode::<Topic>(&read("topic_v1")).unwrap(), topic());
+    assert_eq!(
+        codec::decode::<Comment>(&read("comment_v1")).unwrap(),
+        comment()
+    );
+    assert_eq!(
+        codec::decode::<Notice>(&read("notice_v1")).unwrap(),
+        notice()
     );
 }
 
