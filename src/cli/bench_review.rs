@@ -1,6 +1,7 @@
 //! `rongmei bench review`: N articles (People's Daily text) in four outlets, a share of them in
-//! review at different levels of the default 三审 chain, then HTTP latency of the "my reviews"
-//! queue and of an article's review panel for the outlets' editors and chief editors.
+//! review at different levels of the default 三审 chain, and planned topics in every state;
+//! then HTTP latency of the "my reviews" queue, an article's review panel, the planning board
+//! and the planning calendar for the outlets' editors and chief editors.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -27,6 +28,9 @@ pub struct ReviewArgs {
     /// Share of them submitted for review.
     #[arg(long, default_value_t = 0.1)]
     in_review: f64,
+    /// Planned topics (选题), spread over the outlets and every board column.
+    #[arg(long, default_value_t = 10_000)]
+    topics: usize,
     /// Requests per measured endpoint.
     #[arg(long, default_value_t = 2_000)]
     requests: usize,
@@ -170,6 +174,68 @@ async fn put_in_review(core: &Core, share: f64) -> anyhow::Result<Vec<(ArticleId
     Ok(in_review)
 }
 
+/// Plan `n` topics: proposed by reporters, most decided by editors, some assigned, some
+/// moved on to in progress, done, rejected or cancelled; deadlines within ±60 days of now.
+async fn plan(core: &Core, outlets: &[OutletId], n: usize) -> anyhow::Result<()> {
+    use crate::domain::topic::{Assignment, Duty, Move};
+    use crate::workflow::topics::{self, TopicInput};
+    let mut rng = StdRng::seed_from_u64(11);
+    let now = core.clock.now();
+    const DAY: i64 = 86_400_000;
+    for (k, &o) in outlets.iter().enumerate() {
+        let slug = OUTLETS[k];
+        let reporter = actor(core, &format!("{slug}-reporter"))?;
+        let editor = actor(core, &format!("{slug}-editor0"))?;
+        let per = n.div_ceil(outlets.len());
+        let plans: Vec<(i64, u8)> = (0..per)
+            .map(|_| (rng.random_range(-60..60), rng.random_range(0..10u8)))
+            .collect();
+        for chunk in plans.chunks(250) {
+            let (r, e, chunk) = (reporter.clone(), editor.clone(), chunk.to_vec());
+            core.committer
+                .write(move |w| {
+                    for (i, (days, fate)) in chunk.iter().enumerate() {
+                        let deadline = now + days * DAY + i as i64;
+                        let input = TopicInput {
+                            outlets: vec![o],
+                            title: format!("选题 {days} 天 #{i}"),
+                            angle: "报道角度".into(),
+                            channels: vec!["图文".into()],
+                            deadline: Some(deadline),
+                            publish_at: Some(deadline + DAY),
+                            ..TopicInput::default()
+                        };
+                        let mut t = topics::propose(w, &r, input.clone())?;
+                        let moves: &[Move] = match fate {
+                            0 | 1 => &[],
+                            2 => &[Move::Reject],
+                            3 => &[Move::Cancel],
+                            4 | 5 => &[Move::Approve],
+                            6 | 7 => &[Move::Approve, Move::Start],
+                            _ => &[Move::Approve, Move::Start, Move::Complete],
+                        };
+                        for m in moves {
+                            if *m == Move::Start {
+                                let mut assign = input.clone();
+                                assign.assignments = vec![Assignment {
+                                    user: r.id(),
+                                    duty: Duty::Reporter,
+                                    deadline: Some(deadline - DAY),
+                                    note: String::new(),
+                                }];
+                                t = topics::update(w, &e, t.id, t.revision, assign)?;
+                            }
+                            t = topics::move_to(w, &e, t.id, t.revision, *m, "bench")?;
+                        }
+                    }
+                    Ok(())
+                })
+                .await?;
+        }
+    }
+    Ok(())
+}
+
 async fn login(client: &reqwest::Client, base: &str, user: &str) -> anyhow::Result<String> {
     let r = client
         .post(format!("{base}/api/v1/session"))
@@ -206,6 +272,11 @@ async fn measure(
         let v: serde_json::Value = r.json().await?;
         lat.push(sw.elapsed_us());
         items += v["items"].as_array().map_or(0, Vec::len);
+        items += v["columns"].as_array().map_or(0, |cols| {
+            cols.iter()
+                .map(|c| c["topics"].as_array().map_or(0, Vec::len))
+                .sum()
+        });
     }
     lat.sort_unstable();
     println!(
@@ -241,6 +312,13 @@ pub async fn review_bench(args: ReviewArgs) -> anyhow::Result<ExitCode> {
     println!(
         "review: {} submitted, two thirds approved onward, in {:.1} s",
         ids.len(),
+        sw.elapsed().as_secs_f64()
+    );
+    let sw = Stopwatch::start();
+    plan(&core, &outlets, args.topics).await?;
+    println!(
+        "planning: {} topics in all board columns, in {:.1} s",
+        args.topics,
         sw.elapsed().as_secs_f64()
     );
     let client = reqwest::Client::new();
@@ -299,6 +377,36 @@ pub async fn review_bench(args: ReviewArgs) -> anyhow::Result<ExitCode> {
             (
                 cookies[arts[i].1].clone(),
                 format!("/api/v1/articles/{}/review", arts[i].0),
+            )
+        },
+    )
+    .await?;
+    measure(
+        &client,
+        &base,
+        "GET /topics/board (6 columns, 50 per column)",
+        args.requests,
+        |i| (cookies[picks[i]].clone(), "/api/v1/topics/board".into()),
+    )
+    .await?;
+    let from = crate::clock::rfc3339(core.clock.now() - 7 * 86_400_000);
+    let to = crate::clock::rfc3339(core.clock.now() + 24 * 86_400_000);
+    measure(
+        &client,
+        &base,
+        "GET /topics/calendar (one month)",
+        args.requests,
+        |i| {
+            (
+                cookies[picks[i]].clone(),
+                format!(
+                    "/api/v1/topics/calendar?from={}&to={}",
+                    percent_encoding::utf8_percent_encode(
+                        &from,
+                        percent_encoding::NON_ALPHANUMERIC
+                    ),
+                    percent_encoding::utf8_percent_encode(&to, percent_encoding::NON_ALPHANUMERIC)
+                ),
             )
         },
     )

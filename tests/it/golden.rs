@@ -5,10 +5,10 @@ use std::collections::BTreeMap;
 
 use rongmei::domain::article::{Article, ArticleStatus};
 use rongmei::domain::asset::{Asset, AssetKind};
-use rongmei::domain::fact::Fact;
-use rongmei::domain::outlet::{Outlet, OutletKind};
 use rongmei::domain::comment::{Anchor, Comment, Subject};
+use rongmei::domain::fact::Fact;
 use rongmei::domain::notice::{Notice, NoticeKind};
+use rongmei::domain::outlet::{Outlet, OutletKind};
 use rongmei::domain::review::{Chain, Quorum, Review, Site};
 use rongmei::domain::topic::{Assignment, Duty, Topic, TopicState};
 use rongmei::domain::user::{Role, User};
