@@ -322,7 +322,7 @@ mod tests {
         );
         // (Matched exactly: the instance id in the first entry is random and may contain "102".)
         let poisoned = serde_json::to_string(&Fact::AssetDeleted { id: AssetId(102) }).unwrap();
-        assert!(!log.iter().any(|f| *f == poisoned));
+        assert!(!log.contains(&poisoned));
         assert_eq!(opened.appender.committed_head().0 as usize, log.len());
         let report = crate::log::check::check(&opened.db, &|_, _| {}).unwrap();
         assert!(report.ok(), "{:?}", report.problems);
