@@ -87,6 +87,7 @@ async function newPage(browser, base) {
   page.__errors = []
   openPages.push(page)
   page.on('pageerror', (e) => page.__errors.push(String(e)))
+  page.on('console', (m) => { if (process.env.E2E_CONSOLE && ['error', 'warning'].includes(m.type())) console.log('console:', m.text().slice(0, 400)) })
   return { ctx, page }
 }
 
@@ -365,6 +366,67 @@ async function main() {
         await cspClean(x.page, 'review')
         await x.ctx.close()
       }
+    })
+
+    await step('planning board: propose, approve by dragging, assign; the bell rings live; a comment with a mention; the edit lock shows', async () => {
+      // The reporter proposes a topic (选题).
+      await page.goto('/planning')
+      await page.getByTestId('topic-new').click()
+      await page.getByTestId('topic-title').fill('春运首日客流观察')
+      await page.getByTestId('topic-submit').click()
+      await page.getByTestId('column-proposed').getByTestId('topic-card').filter({ hasText: '春运首日客流观察' }).waitFor()
+      // The editor drags the card from 待审 to 已通过.
+      const ed = await newPage(browser, server.url)
+      await login(ed.page, 'editor-a', PW)
+      await ed.page.goto('/planning')
+      const card = ed.page.getByTestId('column-proposed').getByTestId('topic-card').filter({ hasText: '春运首日客流观察' })
+      const moved = ed.page.waitForResponse((r) => r.request().method() === 'POST' && /\/topics\/\d+\/move$/.test(r.url()))
+      await card.dragTo(ed.page.getByTestId('column-approved'))
+      check((await moved).ok(), 'the move by drag failed')
+      const approved = ed.page.getByTestId('column-approved').getByTestId('topic-card').filter({ hasText: '春运首日客流观察' })
+      await approved.waitFor()
+      await ed.page.screenshot({ path: join(artifacts, '06d-planning-board.png') })
+      // The editor assigns the reporter; the reporter's bell shows it without a reload.
+      const unread = async () => Number((await page.getByTestId('unread-badge').locator('sup').innerText().catch(() => '0')) || 0)
+      const before = await unread()
+      const rings = async (n) => {
+        for (let i = 0; i < 150 && (await unread()) < n; i++) await page.waitForTimeout(100)
+        check((await unread()) >= n, `the bell shows ${await unread()}, expected ${n}`)
+      }
+      await approved.click()
+      const drawer = ed.page.getByTestId('topic-drawer')
+      await drawer.getByTestId('add-assignment').click()
+      await drawer.getByTestId('assignment-user').click()
+      await ed.page.locator('.el-select-dropdown__item').filter({ hasText: 'reporter-a' }).first().click()
+      const saved = ed.page.waitForResponse((r) => r.request().method() === 'PUT' && /\/topics\/\d+$/.test(r.url()))
+      await drawer.getByTestId('topic-save').click()
+      check((await saved).ok(), 'saving the assignment failed')
+      await rings(before + 1)
+      // The reporter opens the notification, lands on the topic and starts writing.
+      await page.getByTestId('notifications').click()
+      await page.getByTestId('notice').filter({ hasText: '分派' }).first().click()
+      const mine = page.getByTestId('topic-drawer')
+      await mine.getByTestId('topic-state').filter({ hasText: '已通过' }).waitFor()
+      await mine.getByTestId('topic-write').click()
+      await page.waitForURL(/\/articles\/\d+$/)
+      const topicArticle = page.url().split('/').pop()
+      const beforeMention = await unread()
+      // The editor comments on the draft, mentioning the reporter: the bell rings again.
+      await ed.page.goto(`/articles/${topicArticle}`)
+      await ed.page.getByTestId('comment-thread').locator('textarea').fill('@reporter-a 请补充车站的客流数字')
+      await ed.page.getByTestId('comment-send').click()
+      await ed.page.getByTestId('comment').filter({ hasText: '请补充车站的客流数字' }).waitFor()
+      await rings(beforeMention + 1)
+      await page.reload()
+      await page.getByTestId('comment').filter({ hasText: '请补充车站的客流数字' }).waitFor()
+      // The reporter starts typing: the lock is taken, and the editor sees who is editing.
+      await savedAfter(page, () => page.getByTestId('title').fill('春运首日客流观察：车站篇'))
+      await ed.page.reload()
+      await ed.page.getByTestId('lock-banner').filter({ hasText: '张记者' }).waitFor({ timeout: 15000 })
+      await ed.page.screenshot({ path: join(artifacts, '06e-lock-and-comments.png') })
+      await cspClean(ed.page, 'planning (editor)')
+      await cspClean(page, 'planning (reporter)')
+      await ed.ctx.close()
     })
 
     await step('switch to English and back', async () => {

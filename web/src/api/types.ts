@@ -276,3 +276,141 @@ export interface AuditRow {
   level: string | null
   comment: string
 }
+
+export type TopicState = 'proposed' | 'approved' | 'in_progress' | 'done' | 'rejected' | 'merged' | 'cancelled'
+export type TopicMove = 'approve' | 'reject' | 'start' | 'complete' | 'cancel' | 'reopen'
+export type Duty = 'reporter' | 'photo' | 'video' | 'editor' | 'other'
+
+export interface TopicAssignment {
+  user: number
+  name: string
+  duty: Duty
+  deadline: string | null
+  overdue: boolean
+  note: string
+}
+
+export interface Topic {
+  id: number
+  outlets: number[]
+  title: string
+  angle: string
+  channels: string[]
+  deadline: string | null
+  publish_at: string | null
+  overdue: boolean
+  attachments: number[]
+  state: TopicState
+  assignments: TopicAssignment[]
+  articles: number[]
+  merged_into: number | null
+  merged_from: number[]
+  reason: string
+  proposed_by: number
+  proposed_by_name: string
+  proposed_at: string
+  updated_at: string
+  revision: number
+  moves: TopicMove[]
+  can_edit: boolean
+  can_decide: boolean
+}
+
+export interface TopicColumn {
+  state: TopicState
+  topics: Topic[]
+  count: number
+  capped: boolean
+  next: string | null
+}
+
+export interface TopicBoard {
+  columns: TopicColumn[]
+}
+
+export interface TopicDetail {
+  topic: Topic
+  articles: ArticleSummary[]
+}
+
+export interface CalendarItem {
+  at: string
+  kind: 'deadline' | 'publish' | 'assignment'
+  topic: number
+  people: string[]
+}
+
+export interface TopicCalendar {
+  items: CalendarItem[]
+  topics: Topic[]
+}
+
+export type Subject = { kind: 'article' | 'topic'; id: number }
+
+export interface Person {
+  id: number
+  username: string
+  name: string
+}
+
+export interface CommentAnchor {
+  revision: number
+  start: number
+  end: number
+  quote: string
+}
+
+export interface Comment {
+  id: number
+  on: Subject
+  author: number
+  author_name: string
+  body: string
+  mentions: Person[]
+  anchor: CommentAnchor | null
+  reply_to: number | null
+  created_at: string
+  edited_at: string | null
+  resolved: boolean
+  resolved_by_name: string | null
+  deleted: boolean
+  can_edit: boolean
+  can_resolve: boolean
+}
+
+export type NoticeKind =
+  | 'mention' | 'reply' | 'comment' | 'assigned' | 'topic_moved'
+  | 'returned' | 'approved' | 'published' | 'retracted' | 'lock_taken'
+
+export interface Notice {
+  lsn: number
+  kind: NoticeKind
+  at: string
+  actor: number | null
+  actor_name: string
+  on: Subject
+  title: string
+  excerpt: string
+  state: TopicState | null
+  read: boolean
+}
+
+export interface Inbox {
+  items: Notice[]
+  unread: number
+  next_before: number | null
+}
+
+export interface EditLock {
+  user: number
+  name: string
+  since: string
+  expires: string
+}
+
+export interface LockState {
+  lock: EditLock | null
+  mine: boolean
+  can_take: boolean
+  ttl_seconds: number
+}

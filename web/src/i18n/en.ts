@@ -18,7 +18,7 @@ const en: typeof zh = {
   },
   shell: {
     outlet: 'Outlet', allOutlets: 'All outlets', noOutlets: 'No outlets available',
-    nav: { reviews: 'My reviews', search: 'Search', articles: 'Articles', newArticle: 'Write', assets: 'Assets', admin: 'Administration', outlets: 'Outlets', users: 'Users & roles', tokens: 'API tokens', instance: 'Instance' },
+    nav: { planning: 'Planning', chains: 'Review chains', reviews: 'My reviews', search: 'Search', articles: 'Articles', newArticle: 'Write', assets: 'Assets', admin: 'Administration', outlets: 'Outlets', users: 'Users & roles', tokens: 'API tokens', instance: 'Instance' },
     user: { changePassword: 'Change password', logout: 'Sign out', signedInAs: 'Signed in as' },
     language: 'Language', notifications: 'Notifications', noNotifications: 'No notifications', skipToContent: 'Skip to content',
     toggleMenu: 'Toggle menu',
@@ -116,9 +116,41 @@ const en: typeof zh = {
   },
   audit: {
     title: 'Audit trail', time: 'Time', actor: 'By', action: 'Action', change: 'Status', level: 'Level', comment: 'Comment', exportCsv: 'Export CSV', empty: 'No entries',
-    kinds: { ArticleCreated: 'Created', ArticleUpdated: 'Saved', ArticleRestored: 'Restored', ArticleSubmitted: 'Submitted', ReviewApproved: 'Approved', ReviewReturned: 'Sent back', ReviewEscalated: 'Escalated', ArticleWithdrawn: 'Withdrawn', ArticlePublished: 'Published', CorrectionStarted: 'Correction', ArticleRetracted: 'Retracted' },
+    kinds: { ArticleCreated: 'Created', ArticleUpdated: 'Saved', ArticleRestored: 'Restored', ArticleSubmitted: 'Submitted', ReviewApproved: 'Approved', ReviewReturned: 'Sent back', ReviewEscalated: 'Escalated', ArticleWithdrawn: 'Withdrawn', ArticlePublished: 'Published', CorrectionStarted: 'Correction', ArticleRetracted: 'Retracted', TopicProposed: 'Proposed', TopicUpdated: 'Topic edited', TopicMoved: 'Topic moved', TopicMerged: 'Topics merged', CommentAdded: 'Comment', CommentUpdated: 'Comment changed', EditLockTaken: 'Took over editing' },
+  },
+  planning: {
+    title: 'Planning', board: 'Topic board', calendar: 'Calendar', new: 'Propose topic', edit: 'Edit topic', empty: 'No topics', more: 'Load more',
+    states: { proposed: 'Proposed', approved: 'Approved', in_progress: 'In progress', done: 'Done', rejected: 'Rejected', merged: 'Merged', cancelled: 'Cancelled' },
+    moves: { approve: 'Approve', reject: 'Reject', start: 'Start', complete: 'Complete', cancel: 'Cancel topic', reopen: 'Reopen' },
+    duties: { reporter: 'Text', photo: 'Photo', video: 'Video', editor: 'Editor', other: 'Other' },
+    fields: { title: 'Topic', angle: 'Angle', outlets: 'Outlets', channels: 'Formats', deadline: 'Deadline', publishAt: 'Planned publication', assignments: 'Assignments', person: 'Person', duty: 'Duty', note: 'Note', proposer: 'Proposed by', articles: 'Articles' },
+    addAssignment: 'Add person', write: 'Write article', linkArticle: 'Link article', articleId: 'Article ID', unlink: 'Unlink', merge: 'Merge into…', mergeInto: 'Merge into topic (ID)',
+    reason: 'Reason', reasonRequired: 'Please give a reason', overdue: 'Overdue', proposed: 'Topic proposed', saved: 'Saved', moved: 'Now “{state}”', merged: 'Merged',
+    dropNotAllowed: 'Cannot move to “{state}”', week: 'Week', month: 'Month', today: 'Today', prev: 'Previous', next: 'Next',
+    kinds: { deadline: 'Deadline', publish: 'Publication', assignment: 'Assignment due' }, discussion: 'Discussion', history: 'History', mergedInto: 'Merged into topic #{id}', reasonShown: 'Reason: {reason}',
+    count: '{n}', countCapped: '{n}+',
+  },
+  comments: {
+    title: 'Comments', placeholder: "Write a comment; {'@'}username mentions a colleague", send: 'Send', reply: 'Reply', resolve: 'Resolve', reopen: 'Reopen',
+    resolved: 'Resolved', deleted: 'This comment was deleted', edited: 'edited', anchorOn: 'On: “{quote}”', commentSelection: 'Comment on selection',
+    empty: 'No comments yet', replyingTo: 'Replying to {name}', mention: 'Mention',
+  },
+  notice: {
+    title: 'Notifications', markAll: 'Mark all read', empty: 'No notifications', more: 'More',
+    kinds: {
+      mention: '{who} mentioned you', reply: '{who} replied to your comment', comment: '{who} commented', assigned: '{who} assigned you to a topic',
+      topic_moved: '{who} moved the topic to “{state}”', returned: '{who} sent your article back', approved: 'Your article passed review', published: '{who} published your article',
+      retracted: '{who} retracted your article', lock_taken: '{who} took over the article you were editing',
+    },
+  },
+  lock: {
+    editing: '{name} is editing this article (since {since}); you can only read it for now', take: 'Take over', takeReason: 'Why (recorded; they are told)',
+    taken: 'You are editing now', lost: '{name} took over editing this article', reasonRequired: 'Please give a reason',
   },
   errors: {
+    topic_not_found: 'Topic not found, or you may not see it',
+    comment_not_found: 'Comment not found',
+    article_locked: 'Someone else is editing: {message}',
     invalid_transition: "Not possible in the article's current state",
     review_level_changed: 'The review moved on; refresh and try again',
     already_decided: 'You already approved this level',

@@ -16,7 +16,7 @@ export default {
   },
   shell: {
     outlet: '当前渠道', allOutlets: '全部渠道', noOutlets: '暂无可用渠道',
-    nav: { reviews: '我的审核', search: '全文检索', articles: '稿件库', newArticle: '写稿', assets: '素材库', admin: '系统管理', outlets: '渠道管理', users: '用户与角色', tokens: 'API 令牌', instance: '实例信息' },
+    nav: { planning: '选题策划', chains: '审核流程', reviews: '我的审核', search: '全文检索', articles: '稿件库', newArticle: '写稿', assets: '素材库', admin: '系统管理', outlets: '渠道管理', users: '用户与角色', tokens: 'API 令牌', instance: '实例信息' },
     user: { changePassword: '修改密码', logout: '退出登录', signedInAs: '当前用户' },
     language: '语言', notifications: '通知', noNotifications: '暂无通知', skipToContent: '跳到主要内容',
     toggleMenu: '展开/收起菜单',
@@ -114,9 +114,41 @@ export default {
   },
   audit: {
     title: '操作记录', time: '时间', actor: '操作人', action: '操作', change: '状态变化', level: '审级', comment: '意见', exportCsv: '导出 CSV', empty: '暂无记录',
-    kinds: { ArticleCreated: '创建', ArticleUpdated: '保存', ArticleRestored: '恢复版本', ArticleSubmitted: '送审', ReviewApproved: '通过', ReviewReturned: '退回', ReviewEscalated: '升级流程', ArticleWithdrawn: '撤回', ArticlePublished: '签发', CorrectionStarted: '发起更正', ArticleRetracted: '撤稿' },
+    kinds: { ArticleCreated: '创建', ArticleUpdated: '保存', ArticleRestored: '恢复版本', ArticleSubmitted: '送审', ReviewApproved: '通过', ReviewReturned: '退回', ReviewEscalated: '升级流程', ArticleWithdrawn: '撤回', ArticlePublished: '签发', CorrectionStarted: '发起更正', ArticleRetracted: '撤稿', TopicProposed: '报题', TopicUpdated: '修改选题', TopicMoved: '选题状态变更', TopicMerged: '合并选题', CommentAdded: '评论', CommentUpdated: '修改评论', EditLockTaken: '接手编辑' },
+  },
+  planning: {
+    title: '选题策划', board: '选题看板', calendar: '选题日历', new: '报选题', edit: '编辑选题', empty: '暂无选题', more: '加载更多',
+    states: { proposed: '待审', approved: '已通过', in_progress: '采写中', done: '已完成', rejected: '未通过', merged: '已合并', cancelled: '已取消' },
+    moves: { approve: '通过', reject: '不通过', start: '开始采写', complete: '完成', cancel: '取消选题', reopen: '重新打开' },
+    duties: { reporter: '文字', photo: '摄影', video: '摄像', editor: '编辑', other: '其他' },
+    fields: { title: '选题名称', angle: '报道角度', outlets: '发布渠道', channels: '报道形式', deadline: '截稿时间', publishAt: '计划发布', assignments: '任务分派', person: '人员', duty: '分工', note: '备注', proposer: '报题人', articles: '关联稿件' },
+    addAssignment: '添加人员', write: '写稿', linkArticle: '关联稿件', articleId: '稿件 ID', unlink: '取消关联', merge: '合并到…', mergeInto: '合并到选题（ID）',
+    reason: '原因', reasonRequired: '请填写原因', overdue: '已超期', proposed: '已报题', saved: '已保存', moved: '已更新为“{state}”', merged: '已合并',
+    dropNotAllowed: '不能移到“{state}”', week: '周', month: '月', today: '今天', prev: '上一页', next: '下一页',
+    kinds: { deadline: '截稿', publish: '发布', assignment: '任务截止' }, discussion: '讨论', history: '记录', mergedInto: '已合并到选题 #{id}', reasonShown: '原因：{reason}',
+    count: '{n} 项', countCapped: '{n}+ 项',
+  },
+  comments: {
+    title: '批注与讨论', placeholder: "输入意见，{'@'}用户名 提及同事", send: '发送', reply: '回复', resolve: '标为已解决', reopen: '重新打开',
+    resolved: '已解决', deleted: '该评论已删除', edited: '已编辑', anchorOn: '批注：“{quote}”', commentSelection: '批注所选文字',
+    empty: '暂无评论', replyingTo: '回复 {name}', mention: '提及',
+  },
+  notice: {
+    title: '通知', markAll: '全部已读', empty: '暂无通知', more: '更多',
+    kinds: {
+      mention: '{who} 在评论中提到了你', reply: '{who} 回复了你的评论', comment: '{who} 发表了评论', assigned: '{who} 给你分派了选题任务',
+      topic_moved: '{who} 将选题改为“{state}”', returned: '{who} 退回了你的稿件', approved: '你的稿件已通过审核', published: '{who} 签发了你的稿件',
+      retracted: '{who} 撤下了你的稿件', lock_taken: '{who} 接手了你正在编辑的稿件',
+    },
+  },
+  lock: {
+    editing: '{name} 正在编辑此稿件（{since} 起），您暂时只能查看', take: '接手编辑', takeReason: '接手原因（将记录并通知对方）',
+    taken: '已接手编辑', lost: '{name} 已接手编辑此稿件', reasonRequired: '请填写接手原因',
   },
   errors: {
+    topic_not_found: '选题不存在，或您没有权限查看',
+    comment_not_found: '评论不存在',
+    article_locked: '他人正在编辑：{message}',
     invalid_transition: '当前状态下不能执行此操作',
     review_level_changed: '审核已进入下一环节，请刷新后再操作',
     already_decided: '您已审核过本环节',

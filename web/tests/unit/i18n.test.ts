@@ -16,3 +16,17 @@ describe('translations', () => {
     expect(empty(en)).toEqual([])
   })
 })
+
+describe('every message', () => {
+  it('compiles (a bare @ or | is syntax in vue-i18n messages)', async () => {
+    const { baseCompile } = await import('@intlify/message-compiler')
+    for (const [name, msgs] of [['zh-CN', zh], ['en', en]] as const) {
+      for (const k of keys(msgs)) {
+        const text = k.split('.').reduce((x: any, p) => x[p], msgs) as string
+        const errors: string[] = []
+        baseCompile(text, { onError: (e) => errors.push(String(e.message)) })
+        expect(errors, `${name} ${k}: ${text}`).toEqual([])
+      }
+    }
+  })
+})
