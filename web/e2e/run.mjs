@@ -468,6 +468,20 @@ async function main() {
       }
       await a.page.getByTestId('instance-info').waitFor()
       await a.page.getByTestId('index-status').waitFor()
+      // The chain editor: the default 三审 chain of the TV outlet, saved as a new version.
+      await a.page.goto('/admin/chains')
+      await a.page.getByTestId('chains').getByText('初审 → 复审 → 终审').first().waitFor()
+      await a.page.getByTestId('chain-edit-normal').click()
+      check((await a.page.getByTestId('chain-level').count()) === 3, 'the default chain does not show three levels')
+      const saved = a.page.waitForResponse((r) => r.request().method() === 'PUT' && /\/chains\/\d+$/.test(r.url()))
+      await a.page.getByTestId('chain-save').click()
+      check((await saved).ok(), 'saving the chain failed')
+      await a.page.screenshot({ path: join(artifacts, '14-admin-chains.png') })
+      // A user's audit trail: what the reporter did, including proposing the topic.
+      await a.page.goto('/admin/users')
+      await a.page.getByTestId('user-audit-reporter-a').click()
+      await a.page.getByTestId('audit-trail').getByText('春运首日客流观察').first().waitFor()
+      await a.page.screenshot({ path: join(artifacts, '15-user-audit.png') })
       await cspClean(a.page, 'admin pages')
       await a.ctx.close()
     })

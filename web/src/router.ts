@@ -22,6 +22,7 @@ export const router = createRouter({
         { path: 'assets', name: 'assets', component: () => import('./views/AssetsView.vue') },
         { path: 'admin/outlets', name: 'admin-outlets', component: () => import('./views/admin/OutletsView.vue'), meta: { admin: true } },
         { path: 'admin/users', name: 'admin-users', component: () => import('./views/admin/UsersView.vue'), meta: { admin: true } },
+        { path: 'admin/users/:id/audit', name: 'user-audit', component: () => import('./views/admin/UserAuditView.vue'), props: true },
         { path: 'admin/chains', name: 'admin-chains', component: () => import('./views/admin/ChainsView.vue') },
         { path: 'admin/tokens', name: 'admin-tokens', component: () => import('./views/admin/TokensView.vue') },
         { path: 'admin/instance', name: 'admin-instance', component: () => import('./views/admin/InstanceView.vue'), meta: { admin: true } },
