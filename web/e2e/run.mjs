@@ -473,10 +473,10 @@ async function main() {
       await a.page.getByTestId('chains').getByText('初审 → 复审 → 终审').first().waitFor()
       await a.page.getByTestId('chain-edit-normal').click()
       check((await a.page.getByTestId('chain-level').count()) === 3, 'the default chain does not show three levels')
+      await a.page.screenshot({ path: join(artifacts, '14-admin-chain-editor.png') })
       const saved = a.page.waitForResponse((r) => r.request().method() === 'PUT' && /\/chains\/\d+$/.test(r.url()))
       await a.page.getByTestId('chain-save').click()
       check((await saved).ok(), 'saving the chain failed')
-      await a.page.screenshot({ path: join(artifacts, '14-admin-chains.png') })
       // A user's audit trail: what the reporter did, including proposing the topic.
       await a.page.goto('/admin/users')
       await a.page.getByTestId('user-audit-reporter-a').click()

@@ -269,6 +269,7 @@ export interface AuditRow {
   actor_name: string
   kind: string
   article: number | null
+  topic?: number | null
   subject: string
   revision: number | null
   from: string | null

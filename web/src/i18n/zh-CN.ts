@@ -114,7 +114,7 @@ export default {
   },
   audit: {
     title: '操作记录', time: '时间', actor: '操作人', action: '操作', change: '状态变化', level: '审级', comment: '意见', exportCsv: '导出 CSV', empty: '暂无记录',
-    kinds: { ArticleCreated: '创建', ArticleUpdated: '保存', ArticleRestored: '恢复版本', ArticleSubmitted: '送审', ReviewApproved: '通过', ReviewReturned: '退回', ReviewEscalated: '升级流程', ArticleWithdrawn: '撤回', ArticlePublished: '签发', CorrectionStarted: '发起更正', ArticleRetracted: '撤稿', TopicProposed: '报题', TopicUpdated: '修改选题', TopicMoved: '选题状态变更', TopicMerged: '合并选题', CommentAdded: '评论', CommentUpdated: '修改评论', EditLockTaken: '接手编辑' },
+    kinds: { ArticleCreated: '创建', ArticleUpdated: '保存', ArticleRestored: '恢复版本', ArticleSubmitted: '送审', ReviewApproved: '通过', ReviewReturned: '退回', ReviewEscalated: '升级流程', ArticleWithdrawn: '撤回', ArticlePublished: '签发', CorrectionStarted: '发起更正', ArticleRetracted: '撤稿', TopicProposed: '报题', TopicUpdated: '修改选题', TopicMoved: '选题状态变更', TopicMerged: '合并选题', CommentAdded: '评论', CommentUpdated: '修改评论', EditLockTaken: '接手编辑', InstanceCreated: '创建实例', OutletCreated: '新建渠道', OutletUpdated: '修改渠道', UserCreated: '新建用户', UserUpdated: '修改用户', PasswordSet: '设置密码', TokenCreated: '创建令牌', TokenRevoked: '吊销令牌', AssetAdded: '上传素材', AssetDeleted: '删除素材', ChainSaved: '保存审核流程' },
   },
   planning: {
     title: '选题策划', board: '选题看板', calendar: '选题日历', new: '报选题', edit: '编辑选题', empty: '暂无选题', more: '加载更多',
