@@ -118,18 +118,20 @@ impl Locks {
         }
     }
 
-    /// Take over another user's lock (a use case: logged, and the holder is notified).
+    /// Take over another user's lock (a use case: logged, and the holder is notified). Returns
+    /// whether the caller may now hold the lock; `install` it once the write has committed, so
+    /// a write that fails leaves the lock where it was.
     pub fn take(
         &self,
         w: &mut Writer<'_>,
         actor: &Actor,
         id: ArticleId,
         reason: &str,
-    ) -> Result<Lock> {
+    ) -> Result<()> {
         let art = may_write(w.tx(), actor, id)?;
         let now = w.now();
         let Some(prev) = self.current(id, now).filter(|l| l.user != actor.id()) else {
-            return self.acquire(w.tx(), actor, id, now);
+            return Ok(()); // free, or already ours: nothing to take over
         };
         if !actor.can(art.outlet, Permission::LockSteal) {
             return Err(locked(&prev));
@@ -149,6 +151,11 @@ impl Locks {
                 reason: reason.to_string(),
             },
         )?;
+        Ok(())
+    }
+
+    /// Give the lock to the actor (after a committed `take`).
+    pub fn install(&self, actor: &Actor, id: ArticleId, now: Millis) -> Lock {
         let l = Lock {
             user: actor.id(),
             name: actor.user.display_name.clone(),
@@ -156,6 +163,6 @@ impl Locks {
             expires: now + LOCK_TTL_MS,
         };
         self.map().insert(id, l.clone());
-        Ok(l)
+        l
     }
 }

@@ -120,11 +120,11 @@ async fn take(
     Json(i): Json<TakeInput>,
 ) -> Result<Json<LockDto>> {
     let id = id(&raw)?;
-    let locks = s.core.locks.clone();
-    let l = s
-        .core
+    let (locks, actor) = (s.core.locks.clone(), auth.actor.clone());
+    s.core
         .committer
-        .write(move |w| locks.take(w, &auth.actor, id, &i.reason))
+        .write(move |w| locks.take(w, &actor, id, &i.reason))
         .await?;
+    let l = s.core.locks.install(&auth.actor, id, s.core.clock.now());
     Ok(Json(LockDto::from(&l)))
 }
