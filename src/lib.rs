@@ -2,7 +2,7 @@
 //!
 //! Layers, each depending only on the ones above it in this list:
 //! `domain` → `store` → `log` → `media` → `workflow` → `search` → `http` → `app` / `cli`.
-//! `clock`, `config` and `error` are shared leaves. `tests/it/layering.rs` keeps this true.
+//! `clock`, `config` and `error` are shared leaves; `screen` (text screening) uses only `error`. `tests/it/layering.rs` keeps this true.
 
 pub mod app;
 pub mod cli;
@@ -13,6 +13,7 @@ pub mod error;
 pub mod http;
 pub mod log;
 pub mod media;
+pub mod screen;
 pub mod search;
 pub mod store;
 pub mod workflow;

@@ -3,6 +3,7 @@
 mod admin;
 mod bench;
 mod bench_review;
+mod bench_screen;
 mod bench_search;
 mod import;
 mod index;
@@ -143,6 +144,8 @@ enum BenchCmd {
     Search(bench_search::SearchArgs),
     /// Review: "my reviews" queue and review panel latency with N articles in the store.
     Review(bench_review::ReviewArgs),
+    /// Content screening: scanning throughput and per-article latency with a word list.
+    Screen(bench_screen::ScreenArgs),
 }
 
 pub fn main() -> ExitCode {
@@ -243,6 +246,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Cmd::Bench {
             cmd: BenchCmd::Review(args),
         } => runtime()?.block_on(bench_review::review_bench(args)),
+        Cmd::Bench {
+            cmd: BenchCmd::Screen(args),
+        } => bench_screen::screen(args),
     }
 }
 

@@ -8,22 +8,24 @@ fn allowed(module: &str) -> &'static [&'static str] {
         "store" => &["domain", "clock", "error"],
         "log" => &["store", "domain", "clock", "error"],
         "media" => &["domain", "clock", "error"],
+        "screen" => &["error"],
         "workflow" => &[
-            "log", "store", "media", "domain", "clock", "config", "error",
+            "log", "store", "media", "screen", "domain", "clock", "config", "error",
         ],
         "search" => &[
             "workflow", "log", "store", "domain", "clock", "config", "error",
         ],
         "http" => &[
-            "search", "workflow", "log", "store", "media", "domain", "clock", "config", "error",
-        ],
-        "app" => &[
-            "http", "search", "workflow", "log", "store", "media", "domain", "clock", "config",
+            "search", "workflow", "log", "store", "media", "screen", "domain", "clock", "config",
             "error",
         ],
-        "cli" => &[
-            "app", "http", "search", "workflow", "log", "store", "media", "domain", "clock",
+        "app" => &[
+            "http", "search", "workflow", "log", "store", "media", "screen", "domain", "clock",
             "config", "error",
+        ],
+        "cli" => &[
+            "app", "http", "search", "workflow", "log", "store", "media", "screen", "domain",
+            "clock", "config", "error",
         ],
         _ => &[],
     }

@@ -21,6 +21,7 @@ mod openapi;
 mod planning;
 mod review;
 mod review_props;
+mod screen;
 mod search;
 mod search_crash;
 mod search_recall;
