@@ -23,6 +23,8 @@ pub struct Folded {
     pub text: String,
     /// Indexed by byte offset in `text`; meaningful where a character starts.
     pub origin: Vec<(u32, u32)>,
+    /// Scratch: the text after Traditional → Simplified.
+    simplified: String,
 }
 
 impl Folded {
@@ -77,10 +79,11 @@ fn fold_slow(c: char) -> String {
 #[inline]
 fn push(out: &mut Folded, c: char, span: (u32, u32)) {
     let mut put = |x: char| {
-        let at = out.text.len();
         out.text.push(x);
-        out.origin.resize(out.text.len(), (0, 0));
-        out.origin[at] = span;
+        out.origin.push(span);
+        for _ in 1..x.len_utf8() {
+            out.origin.push((0, 0));
+        }
     };
     if c.is_ascii() {
         if c.is_ascii_alphanumeric() {
@@ -104,12 +107,17 @@ pub fn fold_into(text: &str, out: &mut Folded) {
     out.text.clear();
     out.origin.clear();
     out.text.reserve(text.len());
-    // fast2s maps character for character, so the two walk in step.
-    let simplified = fast2s::convert(text);
+    out.origin.reserve(text.len());
+    // fast2s maps character for character (in place, same lengths), so the two walk in step.
+    out.simplified.clear();
+    out.simplified.push_str(text);
+    fast2s::replace(&mut out.simplified);
+    let simplified = std::mem::take(&mut out.simplified);
     for ((at, orig), c) in text.char_indices().zip(simplified.chars()) {
         let span = (at as u32, (at + orig.len_utf8()) as u32);
         push(out, c, span);
     }
+    out.simplified = simplified;
 }
 
 pub fn fold(text: &str) -> Folded {
