@@ -177,33 +177,6 @@ pub fn comment(a: &impl Access, id: CommentId) -> Result<Option<Comment>> {
 pub fn topic_of(a: &impl Access, article: ArticleId) -> Result<Option<TopicId>> {
     Ok(a.number(ARTICLE_TOPIC, article.0)?.map(TopicId))
 }
-/// How many of the user's notices among `lsns`, and up to `up_to`, are unread.
-pub fn unread_among(
-    txn: &redb::WriteTransaction,
-    user: UserId,
-    lsns: &[u64],
-    up_to: Option<u64>,
-) -> Result<u64> {
-    let t = txn.open_table(NOTICES)?;
-    let unread =
-        |v: &[u8]| -> Result<bool> { Ok(!codec::decode::<crate::domain::notice::Notice>(v)?.read) };
-    let mut n = 0;
-    if let Some(hi) = up_to {
-        for row in t.range((user.0, 0)..=(user.0, hi))? {
-            if unread(row?.1.value())? {
-                n += 1;
-            }
-        }
-    }
-    for l in lsns.iter().filter(|l| up_to.is_none_or(|hi| **l > hi)) {
-        if let Some(v) = t.get((user.0, *l))?
-            && unread(v.value())?
-        {
-            n += 1;
-        }
-    }
-    Ok(n)
-}
 pub fn session(a: &impl Access, key: &[u8]) -> Result<Option<Session>> {
     typed(a.bytes(SESSIONS, key)?)
 }

@@ -216,6 +216,36 @@ pub fn store(txn: &WriteTransaction, lsn: u64, notes: Vec<(UserId, Notice)>) -> 
     Ok(())
 }
 
+/// Which of the user's notices among `lsns`, and up to `up_to`, are unread (sorted, unique).
+pub fn unread_lsns(
+    txn: &WriteTransaction,
+    user: UserId,
+    lsns: &[u64],
+    up_to: Option<u64>,
+) -> Result<Vec<u64>> {
+    let t = txn.open_table(NOTICES)?;
+    let unread = |v: &[u8]| -> Result<bool> { Ok(!decode::<Notice>(v)?.read) };
+    let mut out = Vec::new();
+    if let Some(hi) = up_to {
+        for row in t.range((user.0, 0)..=(user.0, hi))? {
+            let (k, v) = row?;
+            if unread(v.value())? {
+                out.push(k.value().1);
+            }
+        }
+    }
+    for l in lsns.iter().filter(|l| up_to.is_none_or(|hi| **l > hi)) {
+        if let Some(v) = t.get((user.0, *l))?
+            && unread(v.value())?
+        {
+            out.push(*l);
+        }
+    }
+    out.sort_unstable();
+    out.dedup();
+    Ok(out)
+}
+
 /// Mark notices read: the listed lsns, and every one up to `up_to`.
 pub fn mark_read(
     txn: &WriteTransaction,
@@ -223,39 +253,26 @@ pub fn mark_read(
     lsns: &[u64],
     up_to: Option<u64>,
 ) -> Result<()> {
+    let keys = unread_lsns(txn, user, lsns, up_to)?;
+    if keys.is_empty() {
+        return Ok(());
+    }
     let mut t = txn.open_table(NOTICES)?;
-    let mut keys: Vec<u64> = lsns.to_vec();
-    if let Some(hi) = up_to {
-        for row in t.range((user.0, 0)..=(user.0, hi))? {
-            let (k, v) = row?;
-            if !decode::<Notice>(v.value())?.read {
-                keys.push(k.value().1);
-            }
-        }
-    }
-    keys.sort_unstable();
-    keys.dedup();
-    let mut marked = 0u64;
-    for lsn in keys {
-        let Some(bytes) = t.get((user.0, lsn))?.map(|g| g.value().to_vec()) else {
-            continue;
-        };
-        let mut n: Notice = decode(&bytes)?;
-        if !n.read {
+    for lsn in &keys {
+        let bytes = t.get((user.0, *lsn))?.map(|g| g.value().to_vec());
+        if let Some(bytes) = bytes {
+            let mut n: Notice = decode(&bytes)?;
             n.read = true;
-            t.insert((user.0, lsn), encode(&n).as_slice())?;
-            marked += 1;
+            t.insert((user.0, *lsn), encode(&n).as_slice())?;
         }
     }
-    if marked > 0 {
-        let mut unread = txn.open_table(UNREAD)?;
-        let c = unread.get(user.0)?.map(|g| g.value()).unwrap_or(0);
-        let left = c.saturating_sub(marked);
-        if left == 0 {
-            unread.remove(user.0)?;
-        } else {
-            unread.insert(user.0, left)?;
-        }
+    let mut unread = txn.open_table(UNREAD)?;
+    let c = unread.get(user.0)?.map(|g| g.value()).unwrap_or(0);
+    let left = c.saturating_sub(keys.len() as u64);
+    if left == 0 {
+        unread.remove(user.0)?;
+    } else {
+        unread.insert(user.0, left)?;
     }
     Ok(())
 }

@@ -120,12 +120,7 @@ fn editable(w: &Writer<'_>, actor: &Actor, id: ArticleId, base_revision: u32) ->
     } else if !may_edit(actor, &cur) {
         return Err(Error::Forbidden);
     }
-    if cur.revision != base_revision {
-        return Err(Error::RevisionConflict {
-            expected: base_revision,
-            current: cur.revision,
-        });
-    }
+    super::same_revision(base_revision, cur.revision)?;
     Ok(cur)
 }
 

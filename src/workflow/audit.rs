@@ -2,8 +2,6 @@
 //! (who, when, what, from → to, comment). The log is the record; the audit tables only index
 //! it by article and by actor, so nothing here can disagree with it.
 
-use std::collections::HashMap;
-
 use crate::clock::Millis;
 use crate::domain::fact::Fact;
 use crate::domain::notice;
@@ -16,6 +14,7 @@ use crate::store::{Reader, access};
 
 use super::Actor;
 use super::articles::get;
+use super::names::Names;
 
 #[derive(Debug, Clone, Default)]
 pub struct AuditFilter {
@@ -72,18 +71,9 @@ fn subject(f: &Fact) -> String {
     }
 }
 
-fn row(e: Entry, names: &mut HashMap<UserId, String>, r: &Reader) -> Result<AuditRow> {
+fn row(e: Entry, names: &mut Names<'_>) -> Result<AuditRow> {
     let actor_name = match e.actor {
-        Some(u) => match names.get(&u) {
-            Some(n) => n.clone(),
-            None => {
-                let n = access::user(&r.0, u)?
-                    .map(|x| x.display_name)
-                    .unwrap_or_default();
-                names.insert(u, n.clone());
-                n
-            }
-        },
+        Some(u) => names.name(u)?,
         None => String::new(),
     };
     let step = e.fact.step();
@@ -141,7 +131,7 @@ fn page(
     keep: &dyn Fn(&Entry) -> bool,
 ) -> Result<AuditPage> {
     let mut rows = Vec::new();
-    let mut names = HashMap::new();
+    let mut names = Names::new(r);
     let mut cursor = before;
     let mut exhausted = false;
     'scan: while rows.len() < limit {
@@ -157,7 +147,7 @@ fn page(
             }
             let kind_ok = f.kinds.is_empty() || f.kinds.iter().any(|k| k == e.fact.kind());
             if kind_ok && f.to.is_none_or(|t| e.at <= t) && keep(&e) {
-                rows.push(row(e, &mut names, r)?);
+                rows.push(row(e, &mut names)?);
                 if rows.len() == limit {
                     break 'scan;
                 }

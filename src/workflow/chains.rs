@@ -152,12 +152,7 @@ pub fn update(
         Error::NotFound(_) => Error::NotFound(Resource::Chain),
         e => e,
     })?;
-    if cur.version != base_version {
-        return Err(Error::RevisionConflict {
-            expected: base_version,
-            current: cur.version,
-        });
-    }
+    super::same_revision(base_version, cur.version)?;
     if cur.is_default && !input.is_default {
         return Err(Error::invalid(
             "is_default",

@@ -11,9 +11,9 @@ use crate::store::access::{self, Access};
 
 use super::{Actor, Writer};
 
-/// Check the subject exists for the actor; returns whether the actor moderates it (may resolve
-/// and delete others' comments).
-fn subject(a: &impl Access, actor: &Actor, on: Subject) -> Result<bool> {
+/// Check the subject exists for the actor (`*_not_found` otherwise); returns whether the actor
+/// moderates it (may resolve and delete others' comments).
+pub fn moderates(a: &impl Access, actor: &Actor, on: Subject) -> Result<bool> {
     match on {
         Subject::Article(id) => {
             let art = super::articles::get(a, actor, id)?;
@@ -62,7 +62,7 @@ pub fn add(
     anchor: Option<Anchor>,
     reply_to: Option<CommentId>,
 ) -> Result<Comment> {
-    subject(w.tx(), actor, on)?;
+    moderates(w.tx(), actor, on)?;
     if !actor.writes() {
         return Err(Error::Forbidden);
     }
@@ -111,7 +111,7 @@ pub enum Change {
 pub fn change(w: &mut Writer<'_>, actor: &Actor, id: CommentId, ch: Change) -> Result<Comment> {
     let cur = access::comment(w.tx(), id)?.ok_or(Error::NotFound(Resource::Comment))?;
     let moderator =
-        subject(w.tx(), actor, cur.on).map_err(|_| Error::NotFound(Resource::Comment))?;
+        moderates(w.tx(), actor, cur.on).map_err(|_| Error::NotFound(Resource::Comment))?;
     if !actor.writes() {
         return Err(Error::Forbidden);
     }
@@ -157,13 +157,13 @@ pub fn change(w: &mut Writer<'_>, actor: &Actor, id: CommentId, ch: Change) -> R
 
 /// The thread of an article or topic, oldest first.
 pub fn thread(r: &Reader, actor: &Actor, on: Subject) -> Result<(Vec<Comment>, bool)> {
-    let moderator = subject(&r.0, actor, on)?;
+    let moderator = moderates(&r.0, actor, on)?;
     Ok((r.thread(on)?, moderator && actor.writes()))
 }
 
 /// Users who could be @mentioned on a subject (for the editor's autocomplete).
 pub fn mentionable(r: &Reader, actor: &Actor, on: Subject) -> Result<Vec<User>> {
-    subject(&r.0, actor, on)?;
+    moderates(&r.0, actor, on)?;
     let mut out = Vec::new();
     for u in r.users()? {
         if user_reads(&r.0, &u, on)? {

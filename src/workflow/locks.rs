@@ -18,7 +18,6 @@ use super::{Actor, Writer};
 
 /// A lock lives this long after its last heartbeat.
 pub const LOCK_TTL_MS: Millis = 90_000;
-const MAX_REASON: usize = 500;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Lock {
@@ -54,6 +53,11 @@ fn may_write(
     } else {
         Err(Error::Forbidden)
     }
+}
+
+/// May the actor take over someone else's lock on this article?
+pub fn may_take(actor: &Actor, art: &crate::domain::article::Article) -> bool {
+    actor.writes() && actor.can(art.outlet, Permission::LockSteal)
 }
 
 impl Locks {
@@ -133,22 +137,16 @@ impl Locks {
         let Some(prev) = self.current(id, now).filter(|l| l.user != actor.id()) else {
             return Ok(()); // free, or already ours: nothing to take over
         };
-        if !actor.can(art.outlet, Permission::LockSteal) {
+        if !may_take(actor, &art) {
             return Err(locked(&prev));
         }
-        let reason = reason.trim();
-        if reason.is_empty() || reason.chars().count() > MAX_REASON {
-            return Err(Error::invalid(
-                "reason",
-                format!("say why, in at most {MAX_REASON} characters"),
-            ));
-        }
+        let reason = super::comment(reason, true)?;
         w.emit(
             Some(actor.id()),
             Fact::EditLockTaken {
                 article: id,
                 from: prev.user,
-                reason: reason.to_string(),
+                reason,
             },
         )?;
         Ok(())

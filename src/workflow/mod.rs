@@ -13,6 +13,7 @@ pub mod comments;
 pub mod commit;
 pub mod import;
 pub mod locks;
+pub mod names;
 pub mod notices;
 pub mod outlets;
 pub mod planning;
@@ -50,6 +51,38 @@ pub struct Core {
     pub hashing: Arc<tokio::sync::Semaphore>,
     /// Who is editing which article (in memory; see `locks`).
     pub locks: Arc<locks::Locks>,
+}
+
+/// Optimistic concurrency: the revision (or version) the caller saw must still be the current
+/// one, else `409 revision_conflict` naming both.
+pub(crate) fn same_revision(seen: u32, current: u32) -> Result<()> {
+    if seen == current {
+        Ok(())
+    } else {
+        Err(crate::error::Error::RevisionConflict {
+            expected: seen,
+            current,
+        })
+    }
+}
+
+/// Longest comment or reason a step records.
+pub(crate) const MAX_COMMENT: usize = 2_000;
+
+/// A step's comment or reason: trimmed, at most `MAX_COMMENT` characters, present if required.
+pub(crate) fn comment(s: &str, required: bool) -> Result<String> {
+    use crate::error::Error;
+    let t = s.trim();
+    if required && t.is_empty() {
+        return Err(Error::invalid("comment", "say why"));
+    }
+    if t.chars().count() > MAX_COMMENT {
+        return Err(Error::invalid(
+            "comment",
+            format!("must be at most {MAX_COMMENT} characters"),
+        ));
+    }
+    Ok(t.to_string())
 }
 
 impl Core {

@@ -46,7 +46,7 @@ pub fn mark_read(
     let mut lsns = lsns;
     lsns.sort_unstable();
     lsns.dedup();
-    let unread = crate::store::access::unread_among(w.tx(), actor.id(), &lsns, up_to)?;
+    let unread = crate::store::notify::unread_lsns(w.tx(), actor.id(), &lsns, up_to)?.len() as u64;
     if unread > 0 {
         w.emit(
             Some(actor.id()),

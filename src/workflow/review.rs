@@ -14,23 +14,7 @@ use crate::error::{Error, Resource, Result};
 use crate::store::access::{self, Access};
 
 use super::articles::{get, may_edit};
-use super::{Actor, Writer};
-
-const MAX_COMMENT: usize = 2_000;
-
-fn comment(s: &str, required: bool) -> Result<String> {
-    let t = s.trim();
-    if required && t.is_empty() {
-        return Err(Error::invalid("comment", "say why"));
-    }
-    if t.chars().count() > MAX_COMMENT {
-        return Err(Error::invalid(
-            "comment",
-            format!("must be at most {MAX_COMMENT} characters"),
-        ));
-    }
-    Ok(t.to_string())
-}
+use super::{Actor, Writer, comment, same_revision};
 
 fn chain_of(a: &impl Access, r: &Review) -> Result<Chain> {
     access::chain_version(a, r.chain, r.chain_version)?.ok_or(Error::NotFound(Resource::Chain))
@@ -125,17 +109,6 @@ fn pick_chain(w: &Writer<'_>, art: &Article, slug: Option<&str>) -> Result<Chain
     }
 }
 
-fn revision_matches(art: &Article, revision: u32) -> Result<()> {
-    if art.revision == revision {
-        Ok(())
-    } else {
-        Err(Error::RevisionConflict {
-            expected: revision,
-            current: art.revision,
-        })
-    }
-}
-
 /// Send an article into review (again, after a return: same chain version, from level 1).
 pub fn submit(
     w: &mut Writer<'_>,
@@ -150,7 +123,7 @@ pub fn submit(
     if !may_edit(actor, &art) {
         return Err(Error::Forbidden);
     }
-    revision_matches(&art, revision)?;
+    same_revision(revision, art.revision)?;
     let note = comment(note, false)?;
     let old = access::review(w.tx(), id)?;
     let (review, chain) = match old {
@@ -191,7 +164,7 @@ fn decision(
     let r = access::review(w.tx(), id)?.ok_or(Error::NotFound(Resource::Review))?;
     let chain = chain_of(w.tx(), &r)?;
     r.check_actor(&chain, level, &actor.user, &art)?;
-    revision_matches(&art, revision)?;
+    same_revision(revision, art.revision)?;
     Ok((art, r, chain))
 }
 
@@ -305,7 +278,7 @@ pub fn publish(w: &mut Writer<'_>, actor: &Actor, id: ArticleId, revision: u32) 
     if !actor.can(art.outlet, Permission::ArticlePublish) {
         return Err(Error::Forbidden);
     }
-    revision_matches(&art, revision)?;
+    same_revision(revision, art.revision)?;
     let review = access::review(w.tx(), id)?;
     let from = art.status;
     art.status = ArticleStatus::Published;

@@ -7,11 +7,11 @@ use crate::domain::article::{Article, ArticleFields};
 use crate::domain::fact::Fact;
 use crate::domain::topic::{self, Assignment, Move, Topic, TopicState, Who};
 use crate::domain::user::Permission;
-use crate::domain::{ArticleId, AssetId, OutletId, TopicId, UserId};
+use crate::domain::{ArticleId, AssetId, OutletId, TopicId};
 use crate::error::{Error, Resource, Result};
 use crate::store::access::{self, Access};
 
-use super::{Actor, Writer};
+use super::{Actor, Writer, comment, same_revision};
 
 /// The editable fields of a topic.
 #[derive(Debug, Clone, Default)]
@@ -120,28 +120,6 @@ fn check_refs(w: &Writer<'_>, actor: &Actor, t: &Topic) -> Result<()> {
     Ok(())
 }
 
-fn comment(s: &str, required: bool) -> Result<String> {
-    let t = s.trim();
-    if required && t.is_empty() {
-        return Err(Error::invalid("comment", "say why"));
-    }
-    if t.chars().count() > 2_000 {
-        return Err(Error::invalid("comment", "must be at most 2000 characters"));
-    }
-    Ok(t.to_string())
-}
-
-fn revision_matches(t: &Topic, revision: u32) -> Result<()> {
-    if t.revision == revision {
-        Ok(())
-    } else {
-        Err(Error::RevisionConflict {
-            expected: revision,
-            current: t.revision,
-        })
-    }
-}
-
 fn apply_input(t: &mut Topic, i: TopicInput) {
     t.outlets = i.outlets;
     t.title = i.title.trim().to_string();
@@ -226,7 +204,7 @@ pub fn update(
     if !may_edit(actor, &cur) {
         return Err(Error::Forbidden);
     }
-    revision_matches(&cur, revision)?;
+    same_revision(revision, cur.revision)?;
     let mut t = cur.clone();
     apply_input(&mut t, i);
     topic::validate(&t)?;
@@ -259,7 +237,7 @@ pub fn move_to(
     if !may_move(actor, &cur, m) {
         return Err(Error::Forbidden);
     }
-    revision_matches(&cur, revision)?;
+    same_revision(revision, cur.revision)?;
     let text = comment(text, reason_required)?;
     let mut t = cur.clone();
     t.state = to;
@@ -311,7 +289,7 @@ pub fn merge(
     if !is_decider(actor, &src) || !is_decider(actor, &dst) {
         return Err(Error::Forbidden);
     }
-    revision_matches(&src, revision)?;
+    same_revision(revision, src.revision)?;
     let text = comment(text, false)?;
     let now = w.now();
     let mut target = dst.clone();
@@ -435,12 +413,4 @@ pub fn write(
     let art = super::articles::create(w, actor, outlet, &fields, None)?;
     link(w, actor, id, art.id, true)?;
     Ok(art)
-}
-
-/// Users assigned to a topic, as ids (for the board cards).
-pub fn people(t: &Topic) -> Vec<UserId> {
-    let mut v: Vec<UserId> = t.assignees().collect();
-    v.sort();
-    v.dedup();
-    v
 }

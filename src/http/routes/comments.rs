@@ -14,9 +14,9 @@ use crate::error::{Error, Resource, Result};
 use crate::http::AppState;
 use crate::http::auth::Auth;
 use crate::http::error::{Json, parse_id};
-use crate::store::{Reader, access};
 use crate::workflow::Actor;
 use crate::workflow::comments::{self, Change};
+use crate::workflow::names::Names;
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -54,37 +54,34 @@ pub struct CommentDto {
     pub can_resolve: bool,
 }
 
-fn person(r: &Reader, u: crate::domain::UserId) -> Result<PersonDto> {
-    let x = access::user(&r.0, u)?;
+fn person(names: &mut Names<'_>, u: crate::domain::UserId) -> Result<PersonDto> {
+    let x = names.user(u)?;
     Ok(PersonDto {
         id: u.0,
-        username: x.as_ref().map(|x| x.username.clone()).unwrap_or_default(),
-        name: x.map(|x| x.display_name).unwrap_or_default(),
+        username: x.map(|x| x.username.clone()).unwrap_or_default(),
+        name: x.map(|x| x.display_name.clone()).unwrap_or_default(),
     })
 }
 
-fn dto(r: &Reader, c: &Comment, actor: &Actor, moderator: bool) -> Result<CommentDto> {
+fn dto(names: &mut Names<'_>, c: &Comment, actor: &Actor, moderator: bool) -> Result<CommentDto> {
     let own = c.author == actor.id() && actor.writes();
     Ok(CommentDto {
         id: c.id.0,
         on: c.on,
         author: c.author.0,
-        author_name: person(r, c.author)?.name,
+        author_name: names.name(c.author)?,
         body: c.body.clone(),
         mentions: c
             .mentions
             .iter()
-            .map(|u| person(r, *u))
+            .map(|u| person(names, *u))
             .collect::<Result<_>>()?,
         anchor: c.anchor.clone(),
         reply_to: c.reply_to.map(|x| x.0),
         created_at: ts(c.created_at),
         edited_at: c.edited_at.map(ts),
         resolved: c.resolved_by.is_some(),
-        resolved_by_name: c
-            .resolved_by
-            .map(|u| person(r, u).map(|p| p.name))
-            .transpose()?,
+        resolved_by_name: c.resolved_by.map(|u| names.name(u)).transpose()?,
         deleted: c.deleted,
         can_edit: own && !c.deleted,
         can_resolve: (own || moderator) && !c.deleted,
@@ -99,10 +96,11 @@ pub struct ThreadDto {
 fn thread(s: &AppState, actor: &Actor, on: Subject) -> Result<Json<ThreadDto>> {
     let r = s.core.reader()?;
     let (cs, moderator) = comments::thread(&r, actor, on)?;
+    let mut names = Names::new(&r);
     Ok(Json(ThreadDto {
         comments: cs
             .iter()
-            .map(|c| dto(&r, c, actor, moderator))
+            .map(|c| dto(&mut names, c, actor, moderator))
             .collect::<Result<_>>()?,
     }))
 }
@@ -139,7 +137,8 @@ async fn add(
         })
         .await?;
     let r = s.core.reader()?;
-    Ok((StatusCode::CREATED, Json(dto(&r, &c, &auth.actor, false)?)))
+    let d = dto(&mut Names::new(&r), &c, &auth.actor, false)?;
+    Ok((StatusCode::CREATED, Json(d)))
 }
 
 fn article(raw: &str) -> Result<Subject> {
@@ -208,8 +207,8 @@ async fn run(s: &AppState, auth: Auth, id: CommentId, ch: Change) -> Result<Json
         .write(move |w| comments::change(w, &actor, id, ch.clone()))
         .await?;
     let r = s.core.reader()?;
-    let (_, moderator) = comments::thread(&r, &auth.actor, c.on)?;
-    Ok(Json(dto(&r, &c, &auth.actor, moderator)?))
+    let moderator = comments::moderates(&r.0, &auth.actor, c.on)? && auth.actor.writes();
+    Ok(Json(dto(&mut Names::new(&r), &c, &auth.actor, moderator)?))
 }
 
 #[utoipa::path(patch, path = "/api/v1/comments/{id}", tag = "comments", params(("id" = u64, Path)), request_body = ChangeInput, responses((status = 200, body = CommentDto)))]

@@ -9,13 +9,12 @@ use utoipa_axum::routes;
 
 use super::ts;
 use crate::domain::ArticleId;
-use crate::domain::user::Permission;
 use crate::error::{Resource, Result};
 use crate::http::AppState;
 use crate::http::auth::Auth;
 use crate::http::error::{Json, parse_id};
 use crate::workflow::articles;
-use crate::workflow::locks::{LOCK_TTL_MS, Lock};
+use crate::workflow::locks::{self, LOCK_TTL_MS, Lock};
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -68,10 +67,7 @@ async fn show(
     let l = s.core.locks.current(id, s.core.clock.now());
     let mine = l.as_ref().is_some_and(|l| l.user == auth.actor.id());
     Ok(Json(LockState {
-        can_take: l.is_some()
-            && !mine
-            && auth.actor.writes()
-            && auth.actor.can(art.outlet, Permission::LockSteal),
+        can_take: l.is_some() && !mine && locks::may_take(&auth.actor, &art),
         mine,
         lock: l.as_ref().map(LockDto::from),
         ttl_seconds: LOCK_TTL_MS / 1000,

@@ -22,7 +22,8 @@ use crate::error::{Error, Result};
 use crate::http::AppState;
 use crate::http::auth::Auth;
 use crate::http::error::{Json, Query};
-use crate::store::{Reader, access};
+use crate::store::Reader;
+use crate::workflow::names::Names;
 use crate::workflow::notices;
 
 pub fn routes() -> OpenApiRouter<AppState> {
@@ -47,11 +48,9 @@ pub struct NoticeDto {
     pub read: bool,
 }
 
-fn dto(r: &Reader, lsn: u64, n: Notice) -> Result<NoticeDto> {
+fn dto(names: &mut Names<'_>, lsn: u64, n: Notice) -> Result<NoticeDto> {
     let actor_name = match n.actor {
-        Some(u) => access::user(&r.0, u)?
-            .map(|x| x.display_name)
-            .unwrap_or_default(),
+        Some(u) => names.name(u)?,
         None => String::new(),
     };
     Ok(NoticeDto {
@@ -96,11 +95,12 @@ async fn list(
     }
     let r = s.core.reader()?;
     let inbox = notices::inbox(&r, &auth.actor, q.before, limit)?;
+    let mut names = Names::new(&r);
     Ok(Json(InboxDto {
         items: inbox
             .items
             .into_iter()
-            .map(|(l, n)| dto(&r, l, n))
+            .map(|(l, n)| dto(&mut names, l, n))
             .collect::<Result<_>>()?,
         unread: inbox.unread,
         next_before: inbox.next_before,
@@ -160,8 +160,9 @@ impl Feed {
         let r = Reader::begin(&self.db)?;
         let mut fresh = r.notices(self.user, None, Some(self.seen), 100)?;
         fresh.reverse();
+        let mut names = Names::new(&r);
         for (lsn, n) in fresh {
-            let d = dto(&r, lsn, n)?;
+            let d = dto(&mut names, lsn, n)?;
             self.queue.push_back(json_event("notification", &d));
         }
         let unread = r.unread(self.user)?;

@@ -1,8 +1,6 @@
 //! Topic planning (选题): the board and calendar, proposing and editing topics, moves, merges,
 //! linking articles and starting to write.
 
-use std::collections::HashMap;
-
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
@@ -19,7 +17,8 @@ use crate::error::{Error, Resource, Result};
 use crate::http::AppState;
 use crate::http::auth::Auth;
 use crate::http::error::{Json, Query, parse_id};
-use crate::store::{Reader, access};
+use crate::store::Reader;
+use crate::workflow::names::Names;
 use crate::workflow::planning::{self, Column};
 use crate::workflow::topics::{self, TopicInput as UseCaseInput};
 use crate::workflow::{Actor, outlets};
@@ -77,32 +76,13 @@ pub struct TopicDto {
     pub can_decide: bool,
 }
 
-/// Display names, looked up once per response.
-struct Names<'r> {
-    r: &'r Reader,
-    cache: HashMap<UserId, String>,
-}
-
-impl Names<'_> {
-    fn of(&mut self, u: UserId) -> Result<String> {
-        if let Some(n) = self.cache.get(&u) {
-            return Ok(n.clone());
-        }
-        let n = access::user(&self.r.0, u)?
-            .map(|x| x.display_name)
-            .unwrap_or_default();
-        self.cache.insert(u, n.clone());
-        Ok(n)
-    }
-}
-
 fn dto(t: &Topic, actor: &Actor, now: Millis, names: &mut Names<'_>) -> Result<TopicDto> {
     let open = t.state.is_open();
     let mut assignments = Vec::new();
     for a in &t.assignments {
         assignments.push(AssignmentDto {
             user: a.user.0,
-            name: names.of(a.user)?,
+            name: names.name(a.user)?,
             duty: a.duty,
             deadline: a.deadline.map(ts),
             overdue: open && a.deadline.is_some_and(|d| d < now),
@@ -126,7 +106,7 @@ fn dto(t: &Topic, actor: &Actor, now: Millis, names: &mut Names<'_>) -> Result<T
         merged_from: t.merged_from.iter().map(|x| x.0).collect(),
         reason: t.reason.clone(),
         proposed_by: t.proposed_by.0,
-        proposed_by_name: names.of(t.proposed_by)?,
+        proposed_by_name: names.name(t.proposed_by)?,
         proposed_at: ts(t.proposed_at),
         updated_at: ts(t.updated_at),
         revision: t.revision,
@@ -145,10 +125,7 @@ async fn read<T: Send + 'static>(
     tokio::task::spawn_blocking(move || {
         let r = core.reader()?;
         let now = core.clock.now();
-        let mut names = Names {
-            r: &r,
-            cache: HashMap::new(),
-        };
+        let mut names = Names::new(&r);
         f(&r, &mut names, now)
     })
     .await
@@ -306,7 +283,7 @@ async fn calendar(
                     .assignments
                     .iter()
                     .filter(|a| a.deadline == Some(i.at))
-                    .map(|a| names.of(a.user))
+                    .map(|a| names.name(a.user))
                     .collect::<Result<_>>()?,
                 _ => vec![],
             };
@@ -398,9 +375,8 @@ fn input(r: &Reader, i: TopicInput) -> Result<UseCaseInput> {
 async fn write_topic(
     s: &AppState,
     auth: Auth,
-    f: impl FnMut(&mut crate::workflow::Writer<'_>, &Actor) -> Result<Topic> + Send + 'static,
+    mut f: impl FnMut(&mut crate::workflow::Writer<'_>, &Actor) -> Result<Topic> + Send + 'static,
 ) -> Result<Json<TopicDto>> {
-    let mut f = f;
     let actor = auth.actor.clone();
     let t = s.core.committer.write(move |w| f(w, &actor)).await?;
     read(s, move |_, names, now| {
