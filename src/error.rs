@@ -17,6 +17,7 @@ pub enum Resource {
     Review,
     Topic,
     Comment,
+    Lexicon,
     Route,
 }
 
@@ -57,6 +58,10 @@ pub enum Error {
     ReviewUnsatisfiable(String),
     #[error("{holder} is editing this article (lock held until {until})")]
     ArticleLocked { holder: String, until: String },
+    #[error("the article contains blocked terms ({}); a chief editor may override them with a reason", .terms.join("、"))]
+    ScreeningBlocked { terms: Vec<String> },
+    #[error("the article contains terms reviewers must acknowledge ({}); approve again acknowledging them", .terms.join("、"))]
+    ScreeningUnacknowledged { terms: Vec<String> },
     #[error("the asset is used by {articles} article(s) and cannot be deleted")]
     AssetInUse { articles: u64 },
     #[error("upload exceeds the limit of {limit} bytes")]
@@ -137,6 +142,8 @@ impl Error {
             Error::AlreadyDecided => row("already_decided", 409, Debug),
             Error::ReviewUnsatisfiable(_) => row("review_unsatisfiable", 409, Info),
             Error::ArticleLocked { .. } => row("article_locked", 423, Debug),
+            Error::ScreeningBlocked { .. } => row("screening_blocked", 422, Debug),
+            Error::ScreeningUnacknowledged { .. } => row("screening_unacknowledged", 422, Debug),
             Error::AssetInUse { .. } => row("asset_in_use", 409, Debug),
             Error::AssetTooLarge { .. } => row("asset_too_large", 413, Info),
             Error::AssetTypeNotAllowed { .. } => row("asset_type_not_allowed", 415, Info),
@@ -197,6 +204,7 @@ fn not_found_code(r: Resource) -> &'static str {
         Resource::Review => "review_not_found",
         Resource::Topic => "topic_not_found",
         Resource::Comment => "comment_not_found",
+        Resource::Lexicon => "lexicon_not_found",
         Resource::Route => "route_not_found",
     }
 }

@@ -145,7 +145,7 @@ async fn put_in_review(core: &Core, share: f64) -> anyhow::Result<Vec<(ArticleId
             core.committer
                 .write(move |w| {
                     for id in &chunk {
-                        review::submit(w, &a, *id, 1, None, "")?;
+                        review::submit(w, &a, *id, 1, None, "", &Default::default())?;
                     }
                     Ok(())
                 })
@@ -162,7 +162,7 @@ async fn put_in_review(core: &Core, share: f64) -> anyhow::Result<Vec<(ArticleId
                 core.committer
                     .write(move |w| {
                         for id in &chunk {
-                            review::approve(w, &a, *id, level, 1, "")?;
+                            review::approve(w, &a, *id, level, 1, "", &Default::default())?;
                         }
                         Ok(())
                     })

@@ -1,6 +1,8 @@
 //! Domain facts: the entries of the replication log. Each is a complete statement of what became
 //! true (full snapshots, not diffs), so any follower — the store's own projection, the search index,
-//! the DR replica, the hub — can apply it idempotently without reading anything else.
+//! the DR replica, the hub — can apply it idempotently without reading anything else. The one
+//! exception is a lexicon's entries, which change as a set of writes and removals (a list can hold
+//! 200,000 terms); applying it twice still leaves the same state.
 
 use serde::{Deserialize, Serialize};
 
@@ -8,8 +10,10 @@ use super::article::{Article, ArticleStatus};
 use super::asset::Asset;
 use super::comment::{Comment, Subject};
 use super::credentials::ApiToken;
+use super::lexicon::{Entry as LexEntry, Lexicon};
 use super::outlet::Outlet;
 use super::review::{Chain, Review};
+use super::screening::Screening;
 use super::topic::{Topic, TopicState};
 use super::user::User;
 use super::{ArticleId, AssetId, InstanceId, TokenId, TopicId, UserId};
@@ -115,6 +119,40 @@ pub enum Fact {
         lsns: Vec<u64>,
         up_to: Option<u64>,
     },
+    /// A lexicon created, or its settings changed (`lexicon` is the state after).
+    LexiconSaved {
+        lexicon: Lexicon,
+    },
+    /// Entries written (added or changed) and removed, e.g. by an import; `lexicon` after.
+    LexiconEntriesChanged {
+        lexicon: Lexicon,
+        set: Vec<LexEntry>,
+        removed: Vec<String>,
+    },
+    /// A lexicon and its entries removed (`lexicon` as it was, with the new generation).
+    LexiconDeleted {
+        lexicon: Lexicon,
+    },
+    /// What the lexicons found in one revision of an article (after every save).
+    ArticleScreened {
+        screening: Screening,
+    },
+    /// Blocked terms let through on an article, with the reason.
+    ScreeningOverridden {
+        article: ArticleId,
+        revision: u32,
+        terms: Vec<String>,
+        reason: String,
+        by: UserId,
+        at: Millis,
+    },
+    /// A reviewer acknowledged the `review` findings of the revision they approve.
+    ScreeningAcknowledged {
+        article: ArticleId,
+        revision: u32,
+        level: u8,
+        terms: Vec<String>,
+    },
 }
 
 /// A lifecycle step: the article and its review cycle as they are after it, and what happened.
@@ -163,6 +201,12 @@ impl Fact {
             Fact::CommentUpdated { .. } => "CommentUpdated",
             Fact::EditLockTaken { .. } => "EditLockTaken",
             Fact::NoticesRead { .. } => "NoticesRead",
+            Fact::LexiconSaved { .. } => "LexiconSaved",
+            Fact::LexiconEntriesChanged { .. } => "LexiconEntriesChanged",
+            Fact::LexiconDeleted { .. } => "LexiconDeleted",
+            Fact::ArticleScreened { .. } => "ArticleScreened",
+            Fact::ScreeningOverridden { .. } => "ScreeningOverridden",
+            Fact::ScreeningAcknowledged { .. } => "ScreeningAcknowledged",
         }
     }
 
@@ -197,7 +241,9 @@ impl Fact {
                 Subject::Article(a) => Some(a),
                 Subject::Topic(_) => None,
             },
-            Fact::EditLockTaken { article, .. } => Some(*article),
+            Fact::EditLockTaken { article, .. }
+            | Fact::ScreeningOverridden { article, .. }
+            | Fact::ScreeningAcknowledged { article, .. } => Some(*article),
             _ => self.article().map(|a| a.id),
         }
     }
@@ -218,8 +264,11 @@ impl Fact {
     }
 
     /// Does this fact belong in the acting user's audit trail? (Reading one's notifications
-    /// is bookkeeping, not an action.)
+    /// is bookkeeping, not an action; a screening follows the save that caused it.)
     pub fn is_action(&self) -> bool {
-        !matches!(self, Fact::NoticesRead { .. })
+        !matches!(
+            self,
+            Fact::NoticesRead { .. } | Fact::ArticleScreened { .. }
+        )
     }
 }

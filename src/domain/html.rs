@@ -196,6 +196,27 @@ pub fn to_text(html: &str) -> String {
         .join("\n")
 }
 
+/// The alt texts of the images of a sanitized body, in order (entities decoded).
+pub fn alt_texts(html: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut rest = html;
+    while let Some(i) = rest.find("<img") {
+        rest = &rest[i + 4..];
+        let end = rest.find('>').unwrap_or(rest.len());
+        let tag = &rest[..end];
+        if let Some(a) = tag.find(" alt=\"") {
+            let v = &tag[a + 6..];
+            let v = &v[..v.find('"').unwrap_or(v.len())];
+            let t = to_text(v);
+            if !t.is_empty() {
+                out.push(t);
+            }
+        }
+        rest = &rest[end..];
+    }
+    out
+}
+
 /// Asset ids referenced by `/api/v1/assets/{id}/...` URLs in a sanitized body.
 pub fn asset_refs(html: &str) -> BTreeSet<AssetId> {
     let mut ids = BTreeSet::new();
@@ -241,6 +262,13 @@ mod tests {
                 && clean.contains("figcaption")
         );
         assert_eq!(asset_refs(&clean), [AssetId(7)].into_iter().collect());
+        assert_eq!(alt_texts(&clean), vec!["图"]);
+        assert_eq!(
+            alt_texts(&sanitize(
+                r#"<img src="a" alt="甲 &amp; 乙"><img src="b"><img alt='丙' src="c">"#
+            )),
+            vec!["甲 & 乙", "丙"]
+        );
     }
 
     #[test]

@@ -33,6 +33,8 @@ id!(/// A planned topic (选题).
     TopicId);
 id!(/// A comment on an article or a topic.
     CommentId);
+id!(/// A word list (lexicon) for screening or proofreading.
+    LexiconId);
 id!(/// Position in the replication log; dense, starting at 1.
     Lsn);
 

@@ -1,6 +1,7 @@
 //! Pure types and rules: ids, outlets, users and their permissions, articles and assets, and the
 //! domain facts the log records. No I/O, no async, no clock reads (time arrives as `Millis`).
-//! Must not use any other crate module except `clock` (for the `Millis` type) and `error`.
+//! Must not use any other crate module except `clock` (for the `Millis` type), `error` and the
+//! pure `screen` (the severity of a listed term).
 
 pub mod article;
 pub mod asset;
@@ -9,10 +10,12 @@ pub mod credentials;
 pub mod fact;
 pub mod html;
 pub mod ids;
+pub mod lexicon;
 pub mod lifecycle;
 pub mod notice;
 pub mod outlet;
 pub mod review;
+pub mod screening;
 pub mod topic;
 pub mod user;
 

@@ -72,6 +72,10 @@ pub enum Permission {
     TopicDecide,
     /// Take over another user's edit lock on an article (recorded).
     LockSteal,
+    /// Let an article with blocked terms through, with a recorded reason.
+    ScreenOverride,
+    /// Switch the instance's word lists on or off for the outlet.
+    ScreenSettings,
 }
 
 use Permission::*;
@@ -122,6 +126,8 @@ pub const PERMISSIONS: &[(Role, &[Permission])] = &[
             TopicPropose,
             TopicDecide,
             LockSteal,
+            ScreenOverride,
+            ScreenSettings,
         ],
     ),
     (
@@ -142,6 +148,8 @@ pub const PERMISSIONS: &[(Role, &[Permission])] = &[
             TopicPropose,
             TopicDecide,
             LockSteal,
+            ScreenOverride,
+            ScreenSettings,
         ],
     ),
 ];

@@ -26,6 +26,9 @@ pub struct ErrorBody {
     /// For `revision_conflict`: the article's current revision.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub current_revision: Option<u32>,
+    /// For `screening_blocked` and `screening_unacknowledged`: the terms concerned.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub terms: Option<Vec<String>>,
 }
 
 impl IntoResponse for Error {
@@ -42,11 +45,18 @@ impl IntoResponse for Error {
             Error::RevisionConflict { current, .. } => Some(*current),
             _ => None,
         };
+        let terms = match &self {
+            Error::ScreeningBlocked { terms } | Error::ScreeningUnacknowledged { terms } => {
+                Some(terms.clone())
+            }
+            _ => None,
+        };
         let body = ErrorBody {
             code: row.code,
             message: self.public_message(),
             request_id,
             current_revision,
+            terms,
         };
         let status = StatusCode::from_u16(row.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         let mut resp = (status, axum::Json(body)).into_response();

@@ -63,6 +63,8 @@ pub fn api() -> OpenApiRouter<AppState> {
         .merge(routes::notices::routes())
         .merge(routes::comments::routes())
         .merge(routes::locks::routes())
+        .merge(routes::lexicons::routes())
+        .merge(routes::screening::routes())
 }
 
 /// The whole HTTP surface.

@@ -157,6 +157,10 @@ fn compare_all(
     compare(real, rebuilt, COMMENTS_BY_SUBJECT, r)?;
     compare(real, rebuilt, NOTICES, r)?;
     compare(real, rebuilt, UNREAD, r)?;
+    compare(real, rebuilt, LEXICONS, r)?;
+    compare(real, rebuilt, LEXICON_ENTRIES, r)?;
+    compare(real, rebuilt, SCREENINGS, r)?;
+    compare(real, rebuilt, SCREEN_OVERRIDES, r)?;
     Ok(())
 }
 

@@ -13,11 +13,15 @@ use crate::domain::article::Article;
 use crate::domain::asset::Asset;
 use crate::domain::comment::Comment;
 use crate::domain::credentials::{ApiToken, Session};
+use crate::domain::lexicon::{Entry as LexEntry, Lexicon};
 use crate::domain::outlet::Outlet;
 use crate::domain::review::{Chain, Review};
+use crate::domain::screening::{Override, Screening};
 use crate::domain::topic::Topic;
 use crate::domain::user::User;
-use crate::domain::{ArticleId, AssetId, ChainId, CommentId, OutletId, TokenId, TopicId, UserId};
+use crate::domain::{
+    ArticleId, AssetId, ChainId, CommentId, LexiconId, OutletId, TokenId, TopicId, UserId,
+};
 use crate::error::Result;
 
 pub trait Access {
@@ -38,6 +42,13 @@ pub trait Access {
 
     /// Ids of the chains of an outlet, by slug.
     fn chain_ids(&self, outlet: OutletId) -> Result<Vec<u64>>;
+
+    /// Values of a table keyed by (id, text) for one id, in text order.
+    fn values_of(
+        &self,
+        t: TableDefinition<(u64, &'static str), &'static [u8]>,
+        id: u64,
+    ) -> Result<Vec<Vec<u8>>>;
 }
 
 macro_rules! impl_access {
@@ -75,6 +86,19 @@ macro_rules! impl_access {
                 let mut out = Vec::new();
                 for row in table.range((outlet.0, "")..(outlet.0 + 1, ""))? {
                     out.push(row?.1.value());
+                }
+                Ok(out)
+            }
+
+            fn values_of(
+                &self,
+                t: TableDefinition<(u64, &'static str), &'static [u8]>,
+                id: u64,
+            ) -> Result<Vec<Vec<u8>>> {
+                let table = self.open_table(t)?;
+                let mut out = Vec::new();
+                for row in table.range((id, "")..(id + 1, ""))? {
+                    out.push(row?.1.value().to_vec());
                 }
                 Ok(out)
             }
@@ -176,6 +200,33 @@ pub fn comment(a: &impl Access, id: CommentId) -> Result<Option<Comment>> {
 /// The topic an article is linked to.
 pub fn topic_of(a: &impl Access, article: ArticleId) -> Result<Option<TopicId>> {
     Ok(a.number(ARTICLE_TOPIC, article.0)?.map(TopicId))
+}
+pub fn lexicon(a: &impl Access, id: LexiconId) -> Result<Option<Lexicon>> {
+    typed(a.bytes(LEXICONS, id.0)?)
+}
+pub fn lexicons(a: &impl Access) -> Result<Vec<Lexicon>> {
+    a.all_values(LEXICONS)?
+        .iter()
+        .map(|b| codec::decode(b))
+        .collect()
+}
+pub fn lexicon_entries(a: &impl Access, id: LexiconId) -> Result<Vec<LexEntry>> {
+    a.values_of(LEXICON_ENTRIES, id.0)?
+        .iter()
+        .map(|b| codec::decode(b))
+        .collect()
+}
+pub fn lexicon_entry(a: &impl Access, id: LexiconId, text: &str) -> Result<Option<LexEntry>> {
+    typed(a.bytes(LEXICON_ENTRIES, (id.0, text))?)
+}
+pub fn screening(a: &impl Access, article: ArticleId, revision: u32) -> Result<Option<Screening>> {
+    typed(a.bytes(SCREENINGS, (article.0, revision))?)
+}
+pub fn overrides(a: &impl Access, article: ArticleId) -> Result<Vec<Override>> {
+    a.values_of(SCREEN_OVERRIDES, article.0)?
+        .iter()
+        .map(|b| codec::decode(b))
+        .collect()
 }
 pub fn session(a: &impl Access, key: &[u8]) -> Result<Option<Session>> {
     typed(a.bytes(SESSIONS, key)?)

@@ -44,6 +44,10 @@ pub fn ensure_tables(txn: &WriteTransaction) -> Result<()> {
     txn.open_table(COMMENTS_BY_SUBJECT)?;
     txn.open_table(NOTICES)?;
     txn.open_table(UNREAD)?;
+    txn.open_table(LEXICONS)?;
+    txn.open_table(LEXICON_ENTRIES)?;
+    txn.open_table(SCREENINGS)?;
+    txn.open_table(SCREEN_OVERRIDES)?;
     txn.open_table(SESSIONS)?;
     Ok(())
 }
@@ -151,6 +155,58 @@ pub fn apply(txn: &WriteTransaction, fact: &Fact) -> Result<()> {
         Fact::NoticesRead { user, lsns, up_to } => {
             super::notify::mark_read(txn, *user, lsns, *up_to)?;
         }
+        Fact::LexiconSaved { lexicon } => save_lexicon(txn, lexicon)?,
+        Fact::LexiconEntriesChanged {
+            lexicon,
+            set,
+            removed,
+        } => {
+            {
+                let mut t = txn.open_table(LEXICON_ENTRIES)?;
+                for text in removed {
+                    t.remove((lexicon.id.0, text.as_str()))?;
+                }
+                for e in set {
+                    t.insert((lexicon.id.0, e.text.as_str()), encode(e).as_slice())?;
+                }
+            }
+            save_lexicon(txn, lexicon)?;
+        }
+        Fact::LexiconDeleted { lexicon } => {
+            txn.open_table(LEXICONS)?.remove(lexicon.id.0)?;
+            let id = lexicon.id.0;
+            txn.open_table(LEXICON_ENTRIES)?
+                .retain_in((id, "")..(id + 1, ""), |_, _| false)?;
+            bump(txn, "lexicon_gen", lexicon.generation)?;
+        }
+        Fact::ArticleScreened { screening } => {
+            txn.open_table(SCREENINGS)?.insert(
+                (screening.article.0, screening.revision),
+                encode(screening).as_slice(),
+            )?;
+        }
+        Fact::ScreeningOverridden {
+            article,
+            revision,
+            terms,
+            reason,
+            by,
+            at,
+        } => {
+            let mut t = txn.open_table(SCREEN_OVERRIDES)?;
+            for term in terms {
+                let o = crate::domain::screening::Override {
+                    article: *article,
+                    term: term.clone(),
+                    revision: *revision,
+                    by: *by,
+                    at: *at,
+                    reason: reason.clone(),
+                };
+                t.insert((article.0, term.as_str()), encode(&o).as_slice())?;
+            }
+        }
+        Fact::ScreeningAcknowledged { .. } => {}
     }
     Ok(())
 }
@@ -191,6 +247,13 @@ fn index_entry(
         txn.open_table(AUDIT_BY_USER)?.insert((u.0, lsn), ())?;
     }
     Ok(())
+}
+
+fn save_lexicon(txn: &WriteTransaction, l: &crate::domain::lexicon::Lexicon) -> Result<()> {
+    txn.open_table(LEXICONS)?
+        .insert(l.id.0, encode(l).as_slice())?;
+    bump(txn, "lexicon", l.id.0)?;
+    bump(txn, "lexicon_gen", l.generation)
 }
 
 fn save_review(

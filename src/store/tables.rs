@@ -121,5 +121,23 @@ pub const NOTICES: TableDefinition<(u64, u64), &[u8]> = TableDefinition::new("no
 /// Replicated. key: UserId; value: number of unread NOTICES rows of the user (absent = 0).
 pub const UNREAD: TableDefinition<u64, u64> = TableDefinition::new("unread");
 
+/// Replicated. key: LexiconId; value: enc<Lexicon>. COUNTERS `lexicon_gen` ≥ every row's
+/// generation (a deleted list's generation too).
+pub const LEXICONS: TableDefinition<u64, &[u8]> = TableDefinition::new("lexicons");
+
+/// Replicated. key: (LexiconId, entry text); value: enc<Entry>. Invariant: rows exist only for
+/// LEXICONS rows, and their count is the lexicon's `entries`.
+pub const LEXICON_ENTRIES: TableDefinition<(u64, &str), &[u8]> =
+    TableDefinition::new("lexicon_entries");
+
+/// Replicated. key: (ArticleId, revision); value: enc<Screening>, the newest check of that
+/// revision.
+pub const SCREENINGS: TableDefinition<(u64, u32), &[u8]> = TableDefinition::new("screenings");
+
+/// Replicated. key: (ArticleId, term); value: enc<Override>. A blocked term with a row here no
+/// longer stops the article.
+pub const SCREEN_OVERRIDES: TableDefinition<(u64, &str), &[u8]> =
+    TableDefinition::new("screen_overrides");
+
 /// Local. key: SHA-256 of the session cookie; value: enc<Session>.
 pub const SESSIONS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("sessions");

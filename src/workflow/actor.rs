@@ -17,7 +17,9 @@ pub struct Actor {
 fn scope_for(p: Permission) -> Scope {
     match p {
         Permission::ArticleRead | Permission::AssetRead | Permission::AuditRead => Scope::Read,
-        Permission::MembersManage | Permission::ChainManage => Scope::Admin,
+        Permission::MembersManage | Permission::ChainManage | Permission::ScreenSettings => {
+            Scope::Admin
+        }
         _ => Scope::Write,
     }
 }

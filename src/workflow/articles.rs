@@ -101,6 +101,7 @@ pub fn create(
         Some(actor.id()),
         Fact::ArticleCreated { article: a.clone() },
     )?;
+    super::screening::record(w, actor, &a)?;
     Ok(a)
 }
 
@@ -159,6 +160,7 @@ pub fn update(
         Some(actor.id()),
         Fact::ArticleUpdated { article: a.clone() },
     )?;
+    super::screening::record(w, actor, &a)?;
     Ok(a)
 }
 
@@ -190,6 +192,7 @@ pub fn restore(
         Some(actor.id()),
         Fact::ArticleRestored { article: a.clone() },
     )?;
+    super::screening::record(w, actor, &a)?;
     Ok(a)
 }
 

@@ -67,6 +67,12 @@ fn subject(f: &Fact) -> String {
         | Fact::TopicUpdated { topic }
         | Fact::TopicMoved { topic, .. } => topic.title.clone(),
         Fact::TopicMerged { source, target, .. } => format!("{} → {}", source.title, target.title),
+        Fact::LexiconSaved { lexicon }
+        | Fact::LexiconEntriesChanged { lexicon, .. }
+        | Fact::LexiconDeleted { lexicon } => lexicon.name.clone(),
+        Fact::ScreeningOverridden { terms, .. } | Fact::ScreeningAcknowledged { terms, .. } => {
+            terms.join("、")
+        }
         _ => String::new(),
     }
 }
@@ -98,6 +104,7 @@ fn row(e: Entry, names: &mut Names<'_>) -> Result<AuditRow> {
             (None, None, notice::excerpt(&comment.body))
         }
         Fact::EditLockTaken { reason, .. } => (None, None, reason.clone()),
+        Fact::ScreeningOverridden { reason, .. } => (None, None, reason.clone()),
         _ => (
             step.map(|s| s.from.as_str()),
             art.map(|a| a.status.as_str()),

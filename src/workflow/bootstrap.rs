@@ -77,6 +77,7 @@ pub fn open_or_init(data_dir: &Path, role: &str, now: Millis) -> Result<Opened> 
                 role: m.role.clone(),
             },
         )?;
+        super::lexicons::ensure_builtin(w)?;
         users::create_initial_admin(w, &phc)
     })?;
     Ok(Opened {

@@ -13,6 +13,7 @@ use std::sync::Arc;
 
 use tokio::sync::{mpsc, oneshot, watch};
 
+use super::screening::Screens;
 use super::writer::Writer;
 use crate::clock::SharedClock;
 use crate::domain::Lsn;
@@ -73,6 +74,8 @@ pub struct Committer {
     tx: mpsc::Sender<Box<dyn Job>>,
     watch: watch::Receiver<Lsn>,
     pub stats: Arc<CommitStats>,
+    /// The word lists compiled per outlet, shared by the writer and the request handlers.
+    pub screens: Arc<Screens>,
 }
 
 impl Committer {
@@ -85,16 +88,18 @@ impl Committer {
         let (tx, rx) = mpsc::channel(QUEUE);
         let (wtx, wrx) = watch::channel(appender.committed_head());
         let stats = Arc::new(CommitStats::default());
-        let s2 = stats.clone();
+        let screens = Arc::new(Screens::default());
+        let (s2, sc2) = (stats.clone(), screens.clone());
         let handle = std::thread::Builder::new()
             .name("rongmei-writer".into())
-            .spawn(move || writer_loop(&db, appender, &clock, rx, &wtx, &s2))
+            .spawn(move || writer_loop(&db, appender, &clock, rx, &wtx, &s2, &sc2))
             .map_err(|e| Error::Internal(format!("cannot start the writer thread: {e}")))?;
         Ok((
             Self {
                 tx,
                 watch: wrx,
                 stats,
+                screens,
             },
             handle,
         ))
@@ -129,6 +134,7 @@ fn writer_loop(
     mut rx: mpsc::Receiver<Box<dyn Job>>,
     watch: &watch::Sender<Lsn>,
     stats: &CommitStats,
+    screens: &Screens,
 ) {
     while let Some(first) = rx.blocking_recv() {
         let mut batch = vec![first];
@@ -144,7 +150,7 @@ fn writer_loop(
         stats
             .commits
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        run_batch(db, &mut log, clock, batch, stats, watch);
+        run_batch(db, &mut log, clock, batch, stats, watch, screens);
     }
 }
 
@@ -155,6 +161,7 @@ fn run_batch(
     mut batch: Vec<Box<dyn Job>>,
     stats: &CommitStats,
     watch: &watch::Sender<Lsn>,
+    screens: &Screens,
 ) {
     use std::sync::atomic::Ordering::Relaxed;
     let mut reserved = HashMap::new();
@@ -170,7 +177,7 @@ fn run_batch(
         let sw = crate::clock::Stopwatch::start();
         let mut poisoned = None;
         for (i, job) in batch.iter_mut().enumerate() {
-            let mut w = Writer::new(&txn, log, &mut reserved, now);
+            let mut w = Writer::new(&txn, log, &mut reserved, now, screens);
             if job.run(&mut w) {
                 poisoned = Some(i);
                 break;
@@ -225,8 +232,9 @@ pub fn run_once<T>(
     let mut txn = db.begin_write()?;
     txn.set_quick_repair(true);
     let mut reserved = HashMap::new();
+    let screens = Screens::default();
     let r = {
-        let mut w = Writer::new(&txn, log, &mut reserved, now);
+        let mut w = Writer::new(&txn, log, &mut reserved, now, &screens);
         f(&mut w)
     };
     match r {
@@ -307,6 +315,7 @@ mod tests {
             batch,
             &stats,
             &watch,
+            &Screens::default(),
         );
         assert_eq!(*seen.borrow(), opened.appender.committed_head());
         let results: Vec<_> = rxs.iter_mut().map(|rx| rx.try_recv().unwrap()).collect();

@@ -14,6 +14,7 @@ use crate::error::{Error, Resource, Result};
 use crate::store::access::{self, Access};
 
 use super::articles::{get, may_edit};
+use super::screening::{self, Clearance};
 use super::{Actor, Writer, comment, same_revision};
 
 fn chain_of(a: &impl Access, r: &Review) -> Result<Chain> {
@@ -117,6 +118,7 @@ pub fn submit(
     revision: u32,
     chain: Option<&str>,
     note: &str,
+    clearance: &Clearance,
 ) -> Result<Article> {
     let mut art = get(w.tx(), actor, id)?;
     lifecycle::check(&art, Action::Submit)?;
@@ -125,6 +127,7 @@ pub fn submit(
     }
     same_revision(revision, art.revision)?;
     let note = comment(note, false)?;
+    screening::clear_blocked(w, actor, &art, clearance)?;
     let old = access::review(w.tx(), id)?;
     let (review, chain) = match old {
         Some(mut r) if r.state == ReviewState::Returned && chain.is_none() => {
@@ -175,9 +178,11 @@ pub fn approve(
     level: u8,
     revision: u32,
     note: &str,
+    clearance: &Clearance,
 ) -> Result<Article> {
     let (mut art, mut r, chain) = decision(w, actor, id, level, revision, Action::Approve)?;
     let note = comment(note, false)?;
+    screening::clear_review(w, actor, &art, level, clearance)?;
     let l = chain
         .levels
         .get(usize::from(level))
@@ -272,13 +277,20 @@ pub fn withdraw(w: &mut Writer<'_>, actor: &Actor, id: ArticleId, note: &str) ->
 }
 
 /// 签发: make the approved revision the live one.
-pub fn publish(w: &mut Writer<'_>, actor: &Actor, id: ArticleId, revision: u32) -> Result<Article> {
+pub fn publish(
+    w: &mut Writer<'_>,
+    actor: &Actor,
+    id: ArticleId,
+    revision: u32,
+    clearance: &Clearance,
+) -> Result<Article> {
     let mut art = get(w.tx(), actor, id)?;
     lifecycle::check(&art, Action::Publish)?;
     if !actor.can(art.outlet, Permission::ArticlePublish) {
         return Err(Error::Forbidden);
     }
     same_revision(revision, art.revision)?;
+    screening::clear_blocked(w, actor, &art, clearance)?;
     let review = access::review(w.tx(), id)?;
     let from = art.status;
     art.status = ArticleStatus::Published;

@@ -14,12 +14,15 @@ use crate::error::Result;
 use crate::log::Appender;
 use crate::store::{access, apply};
 
+use super::screening::Screens;
+
 pub struct Writer<'t> {
     txn: &'t WriteTransaction,
     log: &'t mut Appender,
     reserved: &'t mut HashMap<&'static str, u64>,
     now: Millis,
     dirty: bool,
+    screens: &'t Screens,
 }
 
 impl<'t> Writer<'t> {
@@ -28,6 +31,7 @@ impl<'t> Writer<'t> {
         log: &'t mut Appender,
         reserved: &'t mut HashMap<&'static str, u64>,
         now: Millis,
+        screens: &'t Screens,
     ) -> Self {
         Self {
             txn,
@@ -35,7 +39,13 @@ impl<'t> Writer<'t> {
             reserved,
             now,
             dirty: false,
+            screens,
         }
+    }
+
+    /// The compiled word lists (shared with the request handlers).
+    pub fn screens(&self) -> &'t Screens {
+        self.screens
     }
 
     /// Time of this write (one value for the whole transaction).

@@ -7,12 +7,15 @@ use rongmei::domain::article::{Article, ArticleStatus};
 use rongmei::domain::asset::{Asset, AssetKind};
 use rongmei::domain::comment::{Anchor, Comment, Subject};
 use rongmei::domain::fact::Fact;
+use rongmei::domain::lexicon::{Entry as LexEntry, Lexicon, LexiconKind};
 use rongmei::domain::notice::{Notice, NoticeKind};
 use rongmei::domain::outlet::{Outlet, OutletKind};
 use rongmei::domain::review::{Chain, Quorum, Review, Site};
+use rongmei::domain::screening::{Field, Finding, Override, Screening};
 use rongmei::domain::topic::{Assignment, Duty, Topic, TopicState};
 use rongmei::domain::user::{Role, User};
 use rongmei::domain::*;
+use rongmei::screen::Severity;
 use rongmei::store::codec;
 
 fn outlet() -> Outlet {
@@ -169,6 +172,67 @@ fn notice() -> Notice {
     }
 }
 
+fn lexicon() -> Lexicon {
+    Lexicon {
+        id: LexiconId(3),
+        name: "广告法禁用词".into(),
+        kind: LexiconKind::Screen,
+        category: "advertising".into(),
+        description: "极限用语".into(),
+        source: "市场监管局".into(),
+        default_severity: Severity::Review,
+        enabled: true,
+        disabled_outlets: vec![OutletId(2)],
+        entries: 2,
+        revision: 4,
+        generation: 9,
+        created_by: Some(UserId(1)),
+        created_at: 1_700_000_000_000,
+        updated_by: None,
+        updated_at: 1_700_000_100_000,
+    }
+}
+
+fn lex_entry() -> LexEntry {
+    LexEntry {
+        text: "按装".into(),
+        severity: Severity::Hint,
+        replacement: Some("安装".into()),
+        note: "常见错字".into(),
+    }
+}
+
+fn screening() -> Screening {
+    Screening {
+        article: ArticleId(5),
+        revision: 2,
+        generation: 9,
+        at: 1_700_000_000_000,
+        findings: vec![Finding {
+            field: Field::Alt,
+            index: 1,
+            start: 3,
+            end: 7,
+            matched: "博^彩網站".into(),
+            term: "博彩网站".into(),
+            category: "gambling_drugs".into(),
+            severity: Severity::Block,
+            lexicon: LexiconId(3),
+        }],
+    }
+}
+
+fn an_override() -> Override {
+    Override {
+        article: ArticleId(5),
+        term: "博彩网站".into(),
+        revision: 2,
+        by: UserId(4),
+        at: 1_700_000_000_000,
+        reason: "报道打击行动".into(),
+    }
+}
+
 fn check(name: &str, bytes: &[u8]) {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("fixtures/golden")
@@ -199,6 +263,10 @@ fn value_encodings_are_stable_and_decodable() {
     check("topic_v1", &codec::encode(&topic()));
     check("comment_v1", &codec::encode(&comment()));
     check("notice_v1", &codec::encode(&notice()));
+    check("lexicon_v1", &codec::encode(&lexicon()));
+    check("lexicon_entry_v1", &codec::encode(&lex_entry()));
+    check("screening_v1", &codec::encode(&screening()));
+    check("override_v1", &codec::encode(&an_override()));
     // The stored goldens decode to the same values (old data stays readable).
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/golden");
     let read = |n: &str| {
@@ -232,6 +300,22 @@ fn value_encodings_are_stable_and_decodable() {
     assert_eq!(
         codec::decode::<Notice>(&read("notice_v1")).unwrap(),
         notice()
+    );
+    assert_eq!(
+        codec::decode::<Lexicon>(&read("lexicon_v1")).unwrap(),
+        lexicon()
+    );
+    assert_eq!(
+        codec::decode::<LexEntry>(&read("lexicon_entry_v1")).unwrap(),
+        lex_entry()
+    );
+    assert_eq!(
+        codec::decode::<Screening>(&read("screening_v1")).unwrap(),
+        screening()
+    );
+    assert_eq!(
+        codec::decode::<Override>(&read("override_v1")).unwrap(),
+        an_override()
     );
 }
 

@@ -96,6 +96,7 @@ impl TestServer {
     }
 }
 
+#[derive(Clone)]
 pub struct Client {
     pub http: reqwest::Client,
     pub base: String,

@@ -20,6 +20,12 @@ const NOT_OUTLET_SCOPED: &[(&str, &str)] = &[
     // The caller's own inbox.
     ("POST", "/api/v1/notifications/read"),
     ("GET", "/api/v1/notifications/stream"),
+    // Word lists belong to the instance (outlets only switch them off); reading them is for
+    // anyone who manages screening somewhere, which outlet A's admin does.
+    ("GET", "/api/v1/lexicons"),
+    ("GET", "/api/v1/lexicons/{id}"),
+    ("GET", "/api/v1/lexicons/{id}/entries"),
+    ("GET", "/api/v1/lexicons/{id}/export"),
 ];
 
 /// (method, route template, concrete path, body, expected status, expected code)
@@ -448,6 +454,74 @@ async fn outlet_a_cannot_touch_outlet_b() {
             None,
             404,
             "chain_not_found",
+        ),
+    ]);
+    // Screening: B's article and outlet do not exist for A; only instance admins edit lists.
+    let lex = json!({"base_revision": 1, "name": "x", "kind": "screen", "category": "custom"});
+    cases.extend([
+        (
+            "GET",
+            "/api/v1/articles/{id}/screening",
+            format!("/api/v1/articles/{art}/screening"),
+            None,
+            404,
+            "article_not_found",
+        ),
+        (
+            "POST",
+            "/api/v1/outlets/{id}/screen",
+            "/api/v1/outlets/county-app/screen".into(),
+            Some(json!({"title": "x"})),
+            404,
+            "outlet_not_found",
+        ),
+        (
+            "PUT",
+            "/api/v1/lexicons/{id}/outlets/{outlet}",
+            "/api/v1/lexicons/1/outlets/county-app".into(),
+            Some(json!({"enabled": false})),
+            404,
+            "outlet_not_found",
+        ),
+        (
+            "POST",
+            "/api/v1/lexicons",
+            "/api/v1/lexicons".into(),
+            Some(lex.clone()),
+            403,
+            "forbidden",
+        ),
+        (
+            "PUT",
+            "/api/v1/lexicons/{id}",
+            "/api/v1/lexicons/1".into(),
+            Some(lex),
+            403,
+            "forbidden",
+        ),
+        (
+            "DELETE",
+            "/api/v1/lexicons/{id}",
+            "/api/v1/lexicons/1?revision=1".into(),
+            None,
+            403,
+            "forbidden",
+        ),
+        (
+            "POST",
+            "/api/v1/lexicons/{id}/entries",
+            "/api/v1/lexicons/1/entries".into(),
+            Some(json!({"base_revision": 1, "remove": ["按装"]})),
+            403,
+            "forbidden",
+        ),
+        (
+            "POST",
+            "/api/v1/lexicons/{id}/import",
+            "/api/v1/lexicons/1/import?format=txt&mode=replace&revision=1".into(),
+            Some(json!("x")),
+            403,
+            "forbidden",
         ),
     ]);
     let mut covered: BTreeSet<(String, String)> = BTreeSet::new();

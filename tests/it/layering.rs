@@ -4,7 +4,7 @@ fn allowed(module: &str) -> &'static [&'static str] {
     match module {
         "clock" | "error" => &[],
         "config" => &["error"],
-        "domain" => &["clock", "error"],
+        "domain" => &["screen", "clock", "error"],
         "store" => &["domain", "clock", "error"],
         "log" => &["store", "domain", "clock", "error"],
         "media" => &["domain", "clock", "error"],

@@ -22,6 +22,7 @@ mod planning;
 mod review;
 mod review_props;
 mod screen;
+mod screening;
 mod search;
 mod search_crash;
 mod search_recall;

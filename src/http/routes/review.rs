@@ -21,6 +21,7 @@ use crate::http::AppState;
 use crate::http::auth::Auth;
 use crate::http::error::{Json, Query, parse_id};
 use crate::workflow::queue::{self, LevelState};
+use crate::workflow::screening::Clearance;
 use crate::workflow::{Actor, Writer, review};
 
 pub fn routes() -> OpenApiRouter<AppState> {
@@ -50,9 +51,20 @@ pub struct StepInput {
     /// Comment; required to return, escalate, start a correction and retract.
     #[serde(default)]
     pub comment: String,
+    /// Submit, publish: let blocked terms through with this reason (needs the override right).
+    pub override_reason: Option<String>,
+    /// Approve: the reviewer acknowledges the terms screening asks reviewers to look at.
+    #[serde(default)]
+    pub acknowledge_screening: bool,
 }
 
 impl StepInput {
+    fn clearance(&self) -> Clearance {
+        Clearance {
+            override_reason: self.override_reason.clone(),
+            acknowledge: self.acknowledge_screening,
+        }
+    }
     fn revision(&self) -> Result<u32> {
         self.revision
             .ok_or_else(|| Error::invalid("revision", "required: the revision you saw"))
@@ -76,7 +88,7 @@ fn id(raw: &str) -> Result<ArticleId> {
 }
 
 #[utoipa::path(post, path = "/api/v1/articles/{id}/submit", tag = "review", params(("id" = u64, Path)), request_body = StepInput,
-    responses((status = 200, body = ArticleDto), (status = 409, description = "invalid_transition, revision_conflict, review_unsatisfiable", body = crate::http::error::ErrorBody)))]
+    responses((status = 200, body = ArticleDto), (status = 409, description = "invalid_transition, revision_conflict, review_unsatisfiable", body = crate::http::error::ErrorBody), (status = 422, description = "screening_blocked: the terms are in `terms`", body = crate::http::error::ErrorBody)))]
 async fn submit(
     State(s): State<AppState>,
     auth: Auth,
@@ -87,13 +99,23 @@ async fn submit(
     run(
         &s,
         auth,
-        Box::new(move |w, a| review::submit(w, a, id, rev, i.chain.as_deref(), &i.comment)),
+        Box::new(move |w, a| {
+            review::submit(
+                w,
+                a,
+                id,
+                rev,
+                i.chain.as_deref(),
+                &i.comment,
+                &i.clearance(),
+            )
+        }),
     )
     .await
 }
 
 #[utoipa::path(post, path = "/api/v1/articles/{id}/approve", tag = "review", params(("id" = u64, Path)), request_body = StepInput,
-    responses((status = 200, body = ArticleDto), (status = 409, description = "invalid_transition, review_level_changed, already_decided, revision_conflict", body = crate::http::error::ErrorBody)))]
+    responses((status = 200, body = ArticleDto), (status = 409, description = "invalid_transition, review_level_changed, already_decided, revision_conflict", body = crate::http::error::ErrorBody), (status = 422, description = "screening_unacknowledged", body = crate::http::error::ErrorBody)))]
 async fn approve(
     State(s): State<AppState>,
     auth: Auth,
@@ -104,7 +126,7 @@ async fn approve(
     run(
         &s,
         auth,
-        Box::new(move |w, a| review::approve(w, a, id, level, rev, &i.comment)),
+        Box::new(move |w, a| review::approve(w, a, id, level, rev, &i.comment, &i.clearance())),
     )
     .await
 }
@@ -172,7 +194,7 @@ async fn publish(
     run(
         &s,
         auth,
-        Box::new(move |w, a| review::publish(w, a, id, rev)),
+        Box::new(move |w, a| review::publish(w, a, id, rev, &i.clearance())),
     )
     .await
 }

@@ -1,0 +1,365 @@
+//! Screening articles against the word lists: on every save (stored with the revision it
+//! checked, as `ArticleScreened`), enforced on submit and publish (`block` needs an override by a
+//! role allowed to override, with a reason) and on approval (`review` findings must be
+//! acknowledged), and on demand for the editor (findings and proofreading suggestions for text
+//! not saved yet).
+//!
+//! The lists applying to an outlet are compiled once per lexicon generation and shared
+//! (`Screens`); a change of any list bumps the generation and the next use recompiles.
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::{Arc, Mutex};
+
+use crate::domain::article::Article;
+use crate::domain::fact::Fact;
+use crate::domain::html;
+use crate::domain::lexicon::LexiconKind;
+use crate::domain::screening::{Field, Finding, Override, Screening};
+use crate::domain::user::Permission;
+use crate::domain::{ArticleId, LexiconId, OutletId};
+use crate::error::{Error, Result};
+use crate::screen::proof::{Proofreader, Suggestion};
+use crate::screen::{Folded, Matcher, Severity, Term};
+use crate::store::access::{self, Access};
+
+use super::{Actor, Writer, comment};
+
+/// The lists of one set of lexicons, compiled.
+pub struct Compiled {
+    pub generation: u64,
+    matcher: Matcher,
+    /// The lexicon of each matcher term.
+    term_lexicon: Vec<LexiconId>,
+    proof: Proofreader,
+    /// Does any screening term apply? (Nothing is stored when no list is in use.)
+    pub screens: bool,
+}
+
+/// Compiled lists, by the set of lexicons that apply (outlets with the same lists share one).
+#[derive(Default)]
+pub struct Screens {
+    cache: Mutex<HashMap<Vec<LexiconId>, Arc<Compiled>>>,
+}
+
+fn compile(a: &impl Access, lists: &[LexiconId], generation: u64) -> Result<Compiled> {
+    let mut terms = Vec::new();
+    let mut term_lexicon = Vec::new();
+    let mut allow = Vec::new();
+    let mut pairs = Vec::new();
+    for &id in lists {
+        let Some(l) = access::lexicon(a, id)? else {
+            continue;
+        };
+        for e in access::lexicon_entries(a, id)? {
+            match l.kind {
+                LexiconKind::Screen => {
+                    terms.push(Term {
+                        text: e.text,
+                        category: l.category.clone(),
+                        severity: e.severity,
+                    });
+                    term_lexicon.push(id);
+                }
+                LexiconKind::Allow => allow.push(e.text),
+                LexiconKind::Proof => {
+                    if let Some(r) = e.replacement {
+                        pairs.push((e.text, r, l.category.clone()));
+                    }
+                }
+            }
+        }
+    }
+    Ok(Compiled {
+        generation,
+        screens: !terms.is_empty(),
+        matcher: Matcher::new(terms, &allow)?,
+        term_lexicon,
+        proof: Proofreader::new(pairs)?,
+    })
+}
+
+impl Screens {
+    /// The compiled lists for an outlet, as of the generation `a` sees.
+    pub fn for_outlet(&self, a: &impl Access, outlet: OutletId) -> Result<Arc<Compiled>> {
+        let generation = access::counter(a, "lexicon_gen")?;
+        let lists: Vec<LexiconId> = access::lexicons(a)?
+            .into_iter()
+            .filter(|l| l.applies_to(outlet))
+            .map(|l| l.id)
+            .collect();
+        let mut cache = self
+            .cache
+            .lock()
+            .map_err(|_| Error::Internal("screening cache poisoned".into()))?;
+        if let Some(c) = cache.get(&lists).filter(|c| c.generation == generation) {
+            return Ok(c.clone());
+        }
+        // Compiling a large list takes a while: not under the lock's other users' feet for
+        // long, and only once per generation.
+        let c = Arc::new(compile(a, &lists, generation)?);
+        cache.retain(|_, v| v.generation == generation);
+        cache.insert(lists, c.clone());
+        Ok(c)
+    }
+}
+
+/// The texts of an article that are screened: (field, index, text).
+pub fn texts(
+    title: &str,
+    subtitle: &str,
+    summary: &str,
+    body: &str,
+    tags: &[String],
+) -> Vec<(Field, u32, String)> {
+    let mut out = vec![
+        (Field::Title, 0, title.to_string()),
+        (Field::Subtitle, 0, subtitle.to_string()),
+        (Field::Summary, 0, summary.to_string()),
+        (Field::Body, 0, html::to_text(body)),
+    ];
+    for (i, alt) in html::alt_texts(body).into_iter().enumerate() {
+        out.push((Field::Alt, i as u32, alt));
+    }
+    for (i, t) in tags.iter().enumerate() {
+        out.push((Field::Tag, i as u32, t.clone()));
+    }
+    out.retain(|(_, _, t)| !t.is_empty());
+    out
+}
+
+fn article_texts(a: &Article) -> Vec<(Field, u32, String)> {
+    texts(&a.title, &a.subtitle, &a.summary, &a.body, &a.tags)
+}
+
+pub fn findings(c: &Compiled, texts: &[(Field, u32, String)]) -> Vec<Finding> {
+    let mut buf = Folded::default();
+    let mut out = Vec::new();
+    for (field, index, text) in texts {
+        for h in c.matcher.scan(text, &mut buf) {
+            let t = &c.matcher.terms()[h.term];
+            out.push(Finding {
+                field: *field,
+                index: *index,
+                start: h.char_start as u32,
+                end: h.char_end as u32,
+                matched: h.matched,
+                term: t.text.clone(),
+                category: t.category.clone(),
+                severity: t.severity,
+                lexicon: c.term_lexicon[h.term],
+            });
+        }
+    }
+    out
+}
+
+/// Proofreading suggestions for each text, tagged with where they are.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct Placed {
+    pub field: Field,
+    pub index: u32,
+    #[serde(flatten)]
+    pub suggestion: Suggestion,
+}
+
+pub fn suggestions(c: &Compiled, texts: &[(Field, u32, String)]) -> Vec<Placed> {
+    let mut out = Vec::new();
+    for (field, index, text) in texts {
+        // Tags are names, not prose: only the word list applies to them.
+        let prose = !matches!(field, Field::Tag);
+        for s in c.proof.check(text, prose) {
+            out.push(Placed {
+                field: *field,
+                index: *index,
+                suggestion: s,
+            });
+        }
+    }
+    out
+}
+
+fn screen(w: &Writer<'_>, art: &Article) -> Result<Option<Screening>> {
+    let c = w.screens().for_outlet(w.tx(), art.outlet)?;
+    if !c.screens {
+        return Ok(None);
+    }
+    Ok(Some(Screening {
+        article: art.id,
+        revision: art.revision,
+        generation: c.generation,
+        at: w.now(),
+        findings: findings(&c, &article_texts(art)),
+    }))
+}
+
+/// Screen a revision just saved and store the result with it (nothing when no list applies).
+pub fn record(w: &mut Writer<'_>, actor: &Actor, art: &Article) -> Result<()> {
+    if let Some(s) = screen(w, art)? {
+        w.emit(Some(actor.id()), Fact::ArticleScreened { screening: s })?;
+    }
+    Ok(())
+}
+
+/// The screening of the article's current revision under the current lists: the stored one if
+/// it is up to date, else a fresh check (stored).
+fn current(w: &mut Writer<'_>, actor: &Actor, art: &Article) -> Result<Option<Screening>> {
+    let generation = access::counter(w.tx(), "lexicon_gen")?;
+    if let Some(s) = access::screening(w.tx(), art.id, art.revision)?
+        && s.generation == generation
+    {
+        return Ok(Some(s));
+    }
+    let fresh = screen(w, art)?;
+    if let Some(s) = &fresh {
+        w.emit(
+            Some(actor.id()),
+            Fact::ArticleScreened {
+                screening: s.clone(),
+            },
+        )?;
+    }
+    Ok(fresh)
+}
+
+/// What the person submitting, approving or publishing says about the findings.
+#[derive(Debug, Clone, Default)]
+pub struct Clearance {
+    /// Override blocked terms with this reason (needs `ScreenOverride`).
+    pub override_reason: Option<String>,
+    /// The reviewer acknowledges the `review` findings.
+    pub acknowledge: bool,
+}
+
+/// Blocked terms of an article that no override lets through.
+pub fn unoverridden(a: &impl Access, id: ArticleId, s: &Screening) -> Result<Vec<String>> {
+    let done: BTreeSet<String> = access::overrides(a, id)?
+        .into_iter()
+        .map(|o| o.term)
+        .collect();
+    Ok(s.terms(Severity::Block)
+        .into_iter()
+        .filter(|t| !done.contains(t))
+        .collect())
+}
+
+/// Submit and publish: blocked terms stop the article unless overridden now (recorded).
+pub fn clear_blocked(
+    w: &mut Writer<'_>,
+    actor: &Actor,
+    art: &Article,
+    c: &Clearance,
+) -> Result<()> {
+    let Some(s) = current(w, actor, art)? else {
+        return Ok(());
+    };
+    let terms = unoverridden(w.tx(), art.id, &s)?;
+    if terms.is_empty() {
+        return Ok(());
+    }
+    let Some(reason) = &c.override_reason else {
+        return Err(Error::ScreeningBlocked { terms });
+    };
+    if !actor.can(art.outlet, Permission::ScreenOverride) {
+        return Err(Error::Forbidden);
+    }
+    let reason = comment(reason, true)?;
+    w.emit(
+        Some(actor.id()),
+        Fact::ScreeningOverridden {
+            article: art.id,
+            revision: art.revision,
+            terms,
+            reason,
+            by: actor.id(),
+            at: w.now(),
+        },
+    )?;
+    Ok(())
+}
+
+/// Approve: `review` findings must be acknowledged (recorded with the level).
+pub fn clear_review(
+    w: &mut Writer<'_>,
+    actor: &Actor,
+    art: &Article,
+    level: u8,
+    c: &Clearance,
+) -> Result<()> {
+    let Some(s) = current(w, actor, art)? else {
+        return Ok(());
+    };
+    let terms = s.terms(Severity::Review);
+    if terms.is_empty() {
+        return Ok(());
+    }
+    if !c.acknowledge {
+        return Err(Error::ScreeningUnacknowledged { terms });
+    }
+    w.emit(
+        Some(actor.id()),
+        Fact::ScreeningAcknowledged {
+            article: art.id,
+            revision: art.revision,
+            level,
+            terms,
+        },
+    )?;
+    Ok(())
+}
+
+/// Everything the editor shows about an article's screening.
+#[derive(Debug, Clone)]
+pub struct Report {
+    pub revision: u32,
+    pub generation: u64,
+    /// Was this revision's result stored (else it was computed for this request)?
+    pub stored: bool,
+    pub findings: Vec<Finding>,
+    pub suggestions: Vec<Placed>,
+    pub overrides: Vec<Override>,
+    /// Blocked terms no override covers.
+    pub blocked: Vec<String>,
+}
+
+/// The screening report of an article the actor may read.
+pub fn report(a: &impl Access, screens: &Screens, actor: &Actor, id: ArticleId) -> Result<Report> {
+    let art = super::articles::get(a, actor, id)?;
+    let c = screens.for_outlet(a, art.outlet)?;
+    let texts = article_texts(&art);
+    let stored = access::screening(a, id, art.revision)?.filter(|s| s.generation == c.generation);
+    let findings = match &stored {
+        Some(s) => s.findings.clone(),
+        None => findings(&c, &texts),
+    };
+    let s = Screening {
+        article: id,
+        revision: art.revision,
+        generation: c.generation,
+        at: 0,
+        findings,
+    };
+    Ok(Report {
+        revision: art.revision,
+        generation: c.generation,
+        stored: stored.is_some(),
+        blocked: unoverridden(a, id, &s)?,
+        findings: s.findings,
+        suggestions: suggestions(&c, &texts),
+        overrides: access::overrides(a, id)?,
+    })
+}
+
+/// Check text being written (not saved yet) with the lists of an outlet the actor writes in.
+pub fn check_draft(
+    a: &impl Access,
+    screens: &Screens,
+    actor: &Actor,
+    outlet: OutletId,
+    texts: &[(Field, u32, String)],
+) -> Result<(Vec<Finding>, Vec<Placed>)> {
+    if access::outlet(a, outlet)?.is_none() || !actor.can(outlet, Permission::ArticleRead) {
+        return Err(Error::NotFound(crate::error::Resource::Outlet));
+    }
+    let c = screens.for_outlet(a, outlet)?;
+    Ok((findings(&c, texts), suggestions(&c, texts)))
+}
