@@ -92,16 +92,7 @@ const COMPLEMENTED: &[char] = &[
 ];
 
 /// Degree words of a 得 complement.
-const DEGREE: &[&str] = &[
-    "非常",
-    "十分",
-    "特别",
-    "格外",
-    "极其",
-    "很",
-    "更",
-    "越来越",
-];
+const DEGREE: &[&str] = &["非常", "十分", "特别", "格外", "极其", "很", "更", "越来越"];
 
 fn is_han(c: char) -> bool {
     matches!(c, '\u{4E00}'..='\u{9FFF}' | '\u{3400}'..='\u{4DBF}' | '\u{F900}'..='\u{FAFF}')

@@ -7,6 +7,8 @@ export class ApiError extends Error {
   readonly requestId: string | null
   readonly currentRevision: number | null
   readonly retryAfterSecs: number | null
+  /** `screening_blocked` / `screening_unacknowledged`: the terms concerned. */
+  readonly terms: string[]
 
   constructor(init: {
     status: number
@@ -15,6 +17,7 @@ export class ApiError extends Error {
     requestId?: string | null
     currentRevision?: number | null
     retryAfterSecs?: number | null
+    terms?: string[]
   }) {
     super(init.message)
     this.name = 'ApiError'
@@ -23,6 +26,7 @@ export class ApiError extends Error {
     this.requestId = init.requestId ?? null
     this.currentRevision = init.currentRevision ?? null
     this.retryAfterSecs = init.retryAfterSecs ?? null
+    this.terms = init.terms ?? []
   }
 }
 
@@ -185,6 +189,7 @@ export function parseError(status: number, text: string, retryAfter: string | nu
       requestId: typeof body.request_id === 'string' ? body.request_id : null,
       currentRevision: typeof body.current_revision === 'number' ? body.current_revision : null,
       retryAfterSecs: retry,
+      terms: Array.isArray(body.terms) ? body.terms.filter((x): x is string => typeof x === 'string') : [],
     })
   }
   return new ApiError({ status, code: `http_${status}`, message: text.slice(0, 200) || `HTTP ${status}`, retryAfterSecs: retry })

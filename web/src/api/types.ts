@@ -415,3 +415,68 @@ export interface LockState {
   can_take: boolean
   ttl_seconds: number
 }
+
+export type Severity = 'hint' | 'review' | 'block'
+export type ScreenField = 'title' | 'subtitle' | 'summary' | 'body' | 'alt' | 'tag'
+export interface Finding {
+  field: ScreenField
+  index: number
+  /** Character offsets in the field's text. */
+  start: number
+  end: number
+  matched: string
+  term: string
+  category: string
+  severity: Severity
+  lexicon: number
+}
+export type ProofRule = 'wordlist' | 'doubled' | 'punct_width' | 'unpaired' | 'de' | 'number' | 'date'
+export interface Suggestion {
+  field: ScreenField
+  index: number
+  rule: ProofRule
+  start: number
+  end: number
+  text: string
+  replacement: string | null
+  category: string
+}
+export interface DraftCheck {
+  findings: Finding[]
+  suggestions: Suggestion[]
+}
+export type LexiconKind = 'screen' | 'allow' | 'proof'
+export interface Lexicon {
+  id: number
+  name: string
+  kind: LexiconKind
+  category: string
+  description: string
+  source: string
+  default_severity: Severity
+  enabled: boolean
+  disabled_outlets: number[]
+  entries: number
+  revision: number
+  updated_by: number | null
+  updated_at: string
+}
+export interface LexEntry {
+  text: string
+  severity: Severity
+  replacement?: string | null
+  note?: string
+}
+export interface ImportLine {
+  line: number
+  text: string
+  reason: string
+}
+export interface ImportReport {
+  added: string[]
+  changed: { text: string; before: LexEntry; after: LexEntry }[]
+  unchanged: number
+  removed: string[]
+  rejected: ImportLine[]
+  adjusted: ImportLine[]
+}
