@@ -87,20 +87,36 @@ impl Screens {
             .filter(|l| l.applies_to(outlet))
             .map(|l| l.id)
             .collect();
+        let cached = self
+            .cache
+            .lock()
+            .map_err(|_| Error::Internal("screening cache poisoned".into()))?
+            .get(&lists)
+            .filter(|c| c.generation == generation)
+            .cloned();
+        if let Some(c) = cached {
+            return Ok(c);
+        }
+        // Compiling a large list takes ~100 ms: outside the lock, so other outlets' checks go
+        // on; two callers may both compile once after a change, and the last one is kept.
+        let c = Arc::new(compile(a, &lists, generation)?);
         let mut cache = self
             .cache
             .lock()
             .map_err(|_| Error::Internal("screening cache poisoned".into()))?;
-        if let Some(c) = cache.get(&lists).filter(|c| c.generation == generation) {
-            return Ok(c.clone());
-        }
-        // Compiling a large list takes a while: not under the lock's other users' feet for
-        // long, and only once per generation.
-        let c = Arc::new(compile(a, &lists, generation)?);
-        cache.retain(|_, v| v.generation == generation);
+        cache.retain(|_, v| v.generation >= generation);
         cache.insert(lists, c.clone());
         Ok(c)
     }
+}
+
+/// Compile the lists of every outlet now (after a list changed), so that the next save does not
+/// wait for it on the writer thread.
+pub fn warm(r: &crate::store::Reader, screens: &Screens) -> Result<()> {
+    for o in r.outlets()? {
+        screens.for_outlet(&r.0, o.id)?;
+    }
+    Ok(())
 }
 
 /// The texts of an article that are screened: (field, index, text).

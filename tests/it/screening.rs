@@ -479,7 +479,7 @@ async fn proofreading_suggests_while_writing() {
     let r = ok(&reporter
         .post(
             "/api/v1/outlets/tv/screen",
-            json!({"title": "工人正在按装设备", "body": "<p>这是我的的书,大家认真的学习。</p><p>他说：“出发。</p>"}),
+            json!({"title": "工人正在按装设备", "body": "<p>这是我的的书,大家认真的落实。</p><p>他说：“出发。</p>"}),
         )
         .await);
     let got: Vec<(String, String, String, Value)> = r["suggestions"]

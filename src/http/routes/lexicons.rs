@@ -106,6 +106,19 @@ impl LexiconInput {
     }
 }
 
+/// After a list changed: compile the new lists in the background, off the writer thread.
+fn warm(s: &AppState) {
+    let core = s.core.clone();
+    tokio::task::spawn_blocking(move || {
+        if let Err(e) = core
+            .reader()
+            .and_then(|r| crate::workflow::screening::warm(&r, &core.committer.screens))
+        {
+            tracing::warn!("compiling the word lists: {e}");
+        }
+    });
+}
+
 fn lexicon_id(raw: &str) -> Result<LexiconId> {
     Ok(LexiconId(parse_id(raw, Resource::Lexicon)?))
 }
@@ -136,6 +149,7 @@ async fn create(
         .committer
         .write(move |w| lexicons::create(w, &auth.actor, kind, &input))
         .await?;
+    warm(&s);
     Ok((StatusCode::CREATED, Json(LexiconDto::from(&l))))
 }
 
@@ -170,6 +184,7 @@ async fn update(
         .committer
         .write(move |w| lexicons::update(w, &auth.actor, id, base, &input))
         .await?;
+    warm(&s);
     Ok(Json(LexiconDto::from(&l)))
 }
 
@@ -192,6 +207,7 @@ async fn delete(
         .committer
         .write(move |w| lexicons::delete(w, &auth.actor, id, q.revision))
         .await?;
+    warm(&s);
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -215,6 +231,7 @@ async fn set_outlet(
         .committer
         .write(move |w| lexicons::set_outlet(w, &auth.actor, id, outlet, i.enabled))
         .await?;
+    warm(&s);
     Ok(Json(LexiconDto::from(&l)))
 }
 
@@ -296,6 +313,7 @@ async fn edit_entries(
             )
         })
         .await?;
+    warm(&s);
     Ok(Json(LexiconDto::from(&l)))
 }
 
@@ -358,6 +376,7 @@ async fn import(
         .committer
         .write(move |w| lexicons::import(w, &actor, id, rev, &text, format, replace))
         .await?;
+    warm(&s);
     Ok(Json(ImportResult {
         lexicon: LexiconDto::from(&l),
         report,
