@@ -152,16 +152,9 @@ pub fn screen(args: ScreenArgs) -> anyhow::Result<ExitCode> {
 /// recall on the SIGHAN-2015 pairs (character level: a flagged character is right when the
 /// pair differs there; a correction is right when the replacement gives the right text).
 fn proofreading(texts: &[String], sighan: &str) -> anyhow::Result<()> {
-    use crate::domain::lexicon::{Format, LexiconKind, parse};
-    let (lines, _) = parse(
-        crate::workflow::lexicons::BUILTIN_TYPOS,
-        Format::Txt,
-        LexiconKind::Proof,
-        Severity::Hint,
-    );
-    let pairs: Vec<(String, String, String)> = lines
+    let pairs: Vec<(String, String, String)> = crate::workflow::lexicons::builtin_entries()?
         .into_iter()
-        .filter_map(|(_, e)| Some((e.text, e.replacement?, "typo".to_string())))
+        .filter_map(|e| Some((e.text, e.replacement?, "typo".to_string())))
         .collect();
     let n_pairs = pairs.len();
     let p = crate::screen::proof::Proofreader::new(pairs)?;

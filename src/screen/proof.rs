@@ -8,6 +8,7 @@
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 use serde::Serialize;
 
+use super::normalize::is_cjk as is_han;
 use crate::error::{Error, Result};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
@@ -93,10 +94,6 @@ const COMPLEMENTED: &[char] = &[
 
 /// Degree words of a 得 complement.
 const DEGREE: &[&str] = &["非常", "十分", "特别", "格外", "极其", "很", "更", "越来越"];
-
-fn is_han(c: char) -> bool {
-    matches!(c, '\u{4E00}'..='\u{9FFF}' | '\u{3400}'..='\u{4DBF}' | '\u{F900}'..='\u{FAFF}')
-}
 
 fn full_width(c: char) -> Option<char> {
     Some(match c {

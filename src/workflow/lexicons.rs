@@ -353,12 +353,8 @@ pub fn export(
 /// ordinary list on a new instance so editors can change them.
 pub const BUILTIN_TYPOS: &str = include_str!("../screen/typos_zh.txt");
 
-/// Create the built-in proofreading list on an instance that never had a list.
-pub fn ensure_builtin(w: &mut Writer<'_>) -> Result<bool> {
-    if access::counter(w.tx(), "lexicon")? > 0 {
-        return Ok(false);
-    }
-    let now = w.now();
+/// The built-in pairs as entries (checked like any import).
+pub fn builtin_entries() -> Result<Vec<Entry>> {
     let (lines, rejected) = lexicon::parse(
         BUILTIN_TYPOS,
         Format::Txt,
@@ -367,12 +363,21 @@ pub fn ensure_builtin(w: &mut Writer<'_>) -> Result<bool> {
     );
     let (report, set, _) =
         lexicon::plan_import(LexiconKind::Proof, &BTreeMap::new(), lines, rejected, false);
-    if let Some(r) = report.rejected.first() {
-        let Rejected { line, reason, .. } = r;
+    if let Some(Rejected { line, reason, .. }) = report.rejected.first() {
         return Err(Error::Internal(format!(
             "built-in list line {line}: {reason}"
         )));
     }
+    Ok(set)
+}
+
+/// Create the built-in proofreading list on an instance that never had a list.
+pub fn ensure_builtin(w: &mut Writer<'_>) -> Result<bool> {
+    if access::counter(w.tx(), "lexicon")? > 0 {
+        return Ok(false);
+    }
+    let now = w.now();
+    let set = builtin_entries()?;
     let l = Lexicon {
         id: LexiconId(w.next_id("lexicon")?),
         name: "常见易错词".into(),

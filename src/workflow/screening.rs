@@ -209,11 +209,17 @@ fn screen(w: &Writer<'_>, art: &Article) -> Result<Option<Screening>> {
 }
 
 /// Screen a revision just saved and store the result with it (nothing when no list applies).
-pub fn record(w: &mut Writer<'_>, actor: &Actor, art: &Article) -> Result<()> {
-    if let Some(s) = screen(w, art)? {
-        w.emit(Some(actor.id()), Fact::ArticleScreened { screening: s })?;
+pub fn record(w: &mut Writer<'_>, actor: &Actor, art: &Article) -> Result<Option<Screening>> {
+    let s = screen(w, art)?;
+    if let Some(s) = &s {
+        w.emit(
+            Some(actor.id()),
+            Fact::ArticleScreened {
+                screening: s.clone(),
+            },
+        )?;
     }
-    Ok(())
+    Ok(s)
 }
 
 /// The screening of the article's current revision under the current lists: the stored one if
@@ -225,16 +231,7 @@ fn current(w: &mut Writer<'_>, actor: &Actor, art: &Article) -> Result<Option<Sc
     {
         return Ok(Some(s));
     }
-    let fresh = screen(w, art)?;
-    if let Some(s) = &fresh {
-        w.emit(
-            Some(actor.id()),
-            Fact::ArticleScreened {
-                screening: s.clone(),
-            },
-        )?;
-    }
-    Ok(fresh)
+    record(w, actor, art)
 }
 
 /// What the person submitting, approving or publishing says about the findings.

@@ -9,12 +9,6 @@ use serde_json::{Value, json};
 
 use crate::harness::*;
 
-#[track_caller]
-fn ok(r: &(StatusCode, Value)) -> Value {
-    assert!(r.0.is_success(), "{} {}", r.0, r.1);
-    r.1.clone()
-}
-
 struct Team {
     s: TestServer,
     reporter: Client,

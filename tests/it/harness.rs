@@ -160,6 +160,13 @@ impl Client {
     }
 }
 
+/// Assert success and return the body.
+#[track_caller]
+pub fn ok(r: &(StatusCode, Value)) -> Value {
+    assert!(r.0.is_success(), "{} {}", r.0, r.1);
+    r.1.clone()
+}
+
 /// Assert a status and a stable error code.
 #[track_caller]
 pub fn assert_err(got: &(StatusCode, Value), status: u16, code: &str) {

@@ -8,12 +8,6 @@ use crate::harness::*;
 
 const DAY: i64 = 86_400_000;
 
-#[track_caller]
-fn ok(r: &(StatusCode, Value)) -> Value {
-    assert!(r.0.is_success(), "{} {}", r.0, r.1);
-    r.1.clone()
-}
-
 fn day(n: i64) -> String {
     rongmei::clock::rfc3339(T0 + n * DAY)
 }

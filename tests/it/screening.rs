@@ -8,12 +8,6 @@ use serde_json::{Value, json};
 
 use crate::harness::*;
 
-#[track_caller]
-fn ok(r: &(StatusCode, Value)) -> Value {
-    assert!(r.0.is_success(), "{} {}", r.0, r.1);
-    r.1.clone()
-}
-
 async fn raw(c: &Client, path: &str, body: Vec<u8>) -> (StatusCode, Value) {
     let resp = c
         .request(Method::POST, path)
