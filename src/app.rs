@@ -92,6 +92,11 @@ pub async fn start(config: Config, clock: SharedClock) -> Result<Running> {
     let listen = config.listen_addr().map_err(Error::Config)?;
     let (core, writer, opened) = build_core(config, clock)?;
     let (search, indexer) = start_search(&core)?;
+    core.committer
+        .screens
+        .set_speller(Arc::new(crate::screen::spell::Speller::new(
+            search.analyzers().jieba(),
+        )))?;
     let purged = core.committer.write(|w| w.purge_sessions()).await?;
     if purged > 0 {
         tracing::info!(purged, "expired sessions removed");

@@ -6,6 +6,7 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use super::bench::percentile;
 use crate::clock::Stopwatch;
@@ -28,6 +29,9 @@ pub struct ScreenArgs {
     /// recall.
     #[arg(long, default_value = "../shared/corpus/wordlists/sighan2015_test.tsv")]
     sighan: PathBuf,
+    /// Look-alike confusion sets (形近字) to evaluate as an instance's addition.
+    #[arg(long, default_value = "../shared/corpus/wordlists/same_stroke.txt")]
+    same_stroke: PathBuf,
 }
 
 fn read(p: &PathBuf) -> anyhow::Result<String> {
@@ -144,20 +148,47 @@ pub fn screen(args: ScreenArgs) -> anyhow::Result<ExitCode> {
     println!(
         "  of which from terms of two or more characters: {long_hits} in {with_long} articles"
     );
-    proofreading(&texts, &read(&args.sighan)?)?;
+    let sighan = read(&args.sighan)?;
+    let jieba = crate::search::analyze::Analyzers::load(None)?.jieba();
+    let sw = Stopwatch::start();
+    let speller = crate::screen::spell::Speller::new(jieba.clone());
+    println!(
+        "spelling model (jieba dictionary + same-sound sets): built in {} ms",
+        sw.elapsed_us() / 1000
+    );
+    proofreading("list and rules", &texts, &sighan, None)?;
+    proofreading(
+        "+ spelling (same sound)",
+        &texts,
+        &sighan,
+        Some(Arc::new(speller)),
+    )?;
+    let mut with_shapes = crate::screen::spell::Speller::new(jieba);
+    let n = with_shapes.add_confusions(&read(&args.same_stroke)?);
+    proofreading(
+        &format!("+ spelling (same sound + {n} look-alike sets)"),
+        &texts,
+        &sighan,
+        Some(Arc::new(with_shapes)),
+    )?;
     Ok(ExitCode::SUCCESS)
 }
 
 /// The built-in proofreading list and rules: throughput over the corpus, and precision and
 /// recall on the SIGHAN-2015 pairs (character level: a flagged character is right when the
 /// pair differs there; a correction is right when the replacement gives the right text).
-fn proofreading(texts: &[String], sighan: &str) -> anyhow::Result<()> {
+fn proofreading(
+    label: &str,
+    texts: &[String],
+    sighan: &str,
+    speller: Option<Arc<crate::screen::spell::Speller>>,
+) -> anyhow::Result<()> {
     let pairs: Vec<(String, String, String)> = crate::workflow::lexicons::builtin_entries()?
         .into_iter()
         .filter_map(|e| Some((e.text, e.replacement?, "typo".to_string())))
         .collect();
     let n_pairs = pairs.len();
-    let p = crate::screen::proof::Proofreader::new(pairs)?;
+    let p = crate::screen::proof::Proofreader::new(pairs)?.with_speller(speller);
     let (mut bytes, mut us, mut found) = (0usize, 0u64, 0usize);
     let mut by_rule: BTreeMap<String, usize> = BTreeMap::new();
     let mut samples: BTreeMap<String, Vec<String>> = BTreeMap::new();
@@ -182,7 +213,7 @@ fn proofreading(texts: &[String], sighan: &str) -> anyhow::Result<()> {
         }
     }
     println!(
-        "proofreading ({n_pairs} built-in pairs + rules): {:.1} MB/s; {found} suggestions in {} published articles ({:.2} per article)",
+        "proofreading, {label} ({n_pairs} built-in pairs): {:.1} MB/s; {found} suggestions in {} published articles ({:.2} per article)",
         bytes as f64 / 1e6 / (us.max(1) as f64 / 1e6),
         texts.len(),
         found as f64 / texts.len() as f64

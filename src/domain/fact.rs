@@ -146,6 +146,16 @@ pub enum Fact {
         by: UserId,
         at: Millis,
     },
+    /// A proofreading suggestion ignored on an article (by the one who may edit it).
+    ProofIgnored {
+        ignored: crate::domain::screening::Ignored,
+    },
+    /// An ignored suggestion is suggested again.
+    ProofUnignored {
+        article: ArticleId,
+        rule: String,
+        text: String,
+    },
     /// A reviewer acknowledged the `review` findings of the revision they approve.
     ScreeningAcknowledged {
         article: ArticleId,
@@ -207,6 +217,8 @@ impl Fact {
             Fact::ArticleScreened { .. } => "ArticleScreened",
             Fact::ScreeningOverridden { .. } => "ScreeningOverridden",
             Fact::ScreeningAcknowledged { .. } => "ScreeningAcknowledged",
+            Fact::ProofIgnored { .. } => "ProofIgnored",
+            Fact::ProofUnignored { .. } => "ProofUnignored",
         }
     }
 
@@ -243,7 +255,9 @@ impl Fact {
             },
             Fact::EditLockTaken { article, .. }
             | Fact::ScreeningOverridden { article, .. }
-            | Fact::ScreeningAcknowledged { article, .. } => Some(*article),
+            | Fact::ScreeningAcknowledged { article, .. }
+            | Fact::ProofUnignored { article, .. } => Some(*article),
+            Fact::ProofIgnored { ignored } => Some(ignored.article),
             _ => self.article().map(|a| a.id),
         }
     }

@@ -69,6 +69,32 @@ impl Screening {
     }
 }
 
+/// A proofreading suggestion someone chose to ignore on one article: the same rule on the same
+/// text is not suggested again there (every occurrence, every later revision).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Ignored {
+    #[schema(value_type = u64)]
+    pub article: ArticleId,
+    /// The proofreading rule (`wordlist`, `spelling` ...).
+    pub rule: String,
+    pub text: String,
+    #[schema(value_type = u64)]
+    pub by: UserId,
+    #[schema(value_type = u64)]
+    pub at: Millis,
+}
+
+impl Ignored {
+    /// The row key within the article.
+    pub fn key(&self) -> String {
+        ignore_key(&self.rule, &self.text)
+    }
+}
+
+pub fn ignore_key(rule: &str, text: &str) -> String {
+    format!("{rule}|{text}")
+}
+
 /// Permission to go ahead despite a blocked term on one article.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Override {

@@ -161,6 +161,7 @@ fn compare_all(
     compare(real, rebuilt, LEXICON_ENTRIES, r)?;
     compare(real, rebuilt, SCREENINGS, r)?;
     compare(real, rebuilt, SCREEN_OVERRIDES, r)?;
+    compare(real, rebuilt, PROOF_IGNORES, r)?;
     Ok(())
 }
 

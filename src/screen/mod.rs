@@ -7,6 +7,7 @@ pub mod lists;
 pub mod matcher;
 pub mod normalize;
 pub mod proof;
+pub mod spell;
 
 pub use matcher::{Hit, Matcher, Severity, Term};
 pub use normalize::{Folded, fold, fold_into};

@@ -8,10 +8,13 @@
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 use serde::Serialize;
 
+use std::sync::Arc;
+
 use super::normalize::is_cjk as is_han;
+use super::spell::Speller;
 use crate::error::{Error, Result};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Rule {
     /// A wrong form from a proofreading list (易错词, house style).
@@ -28,6 +31,24 @@ pub enum Rule {
     Number,
     /// Dates: 日 rather than 号.
     Date,
+    /// A character that makes no word where it stands, where one that sounds (or looks) alike
+    /// would (错别字, statistical: `spell`).
+    Spelling,
+}
+
+impl Rule {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Rule::Wordlist => "wordlist",
+            Rule::Doubled => "doubled",
+            Rule::PunctWidth => "punct_width",
+            Rule::Unpaired => "unpaired",
+            Rule::De => "de",
+            Rule::Number => "number",
+            Rule::Date => "date",
+            Rule::Spelling => "spelling",
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
@@ -46,6 +67,7 @@ pub struct Suggestion {
 pub struct Proofreader {
     ac: Option<AhoCorasick>,
     pairs: Vec<(String, String, String)>,
+    speller: Option<Arc<Speller>>,
 }
 
 /// Particles that are never right twice in a row.
@@ -133,7 +155,17 @@ impl Proofreader {
                     .map_err(|e| Error::Internal(format!("building the proofreading list: {e}")))?,
             )
         };
-        Ok(Self { ac, pairs })
+        Ok(Self {
+            ac,
+            pairs,
+            speller: None,
+        })
+    }
+
+    /// Also look for wrong characters statistically (in prose).
+    pub fn with_speller(mut self, speller: Option<Arc<Speller>>) -> Self {
+        self.speller = speller;
+        self
     }
 
     /// Suggestions for `text`, in order of position. `prose`: run the rules for running text
@@ -167,8 +199,26 @@ impl Proofreader {
             numbers(&chars, &mut out);
         }
         out.sort_by_key(|s| (s.start, s.end));
-        // One suggestion per span: the word list wins over the rules.
+        // One suggestion per span: the word list wins over the rules, and both over the
+        // statistical guess.
         out.dedup_by(|b, a| b.start < a.end && a.rule == Rule::Wordlist);
+        if prose && let Some(sp) = &self.speller {
+            let before = out.len();
+            for m in sp.check(&chars) {
+                let at = m.at as u32;
+                if out[..before].iter().all(|s| at < s.start || at >= s.end) {
+                    out.push(Suggestion {
+                        rule: Rule::Spelling,
+                        start: at,
+                        end: at + 1,
+                        text: m.wrong.to_string(),
+                        replacement: Some(m.right.to_string()),
+                        category: String::new(),
+                    });
+                }
+            }
+            out.sort_by_key(|s| (s.start, s.end));
+        }
         out
     }
 }

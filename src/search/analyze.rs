@@ -352,6 +352,11 @@ impl Analyzers {
         })
     }
 
+    /// The segmenter and its dictionary (proofreading scores text with it).
+    pub fn jieba(&self) -> Arc<Jieba> {
+        self.jieba.clone()
+    }
+
     fn analyzer(&self, name: &str) -> TextAnalyzer {
         match name {
             GRAM => TextAnalyzer::from(NgramTokenizer {

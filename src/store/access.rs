@@ -228,6 +228,15 @@ pub fn overrides(a: &impl Access, article: ArticleId) -> Result<Vec<Override>> {
         .map(|b| codec::decode(b))
         .collect()
 }
+pub fn proof_ignores(
+    a: &impl Access,
+    article: ArticleId,
+) -> Result<Vec<crate::domain::screening::Ignored>> {
+    a.values_of(PROOF_IGNORES, article.0)?
+        .iter()
+        .map(|b| codec::decode(b))
+        .collect()
+}
 pub fn session(a: &impl Access, key: &[u8]) -> Result<Option<Session>> {
     typed(a.bytes(SESSIONS, key)?)
 }

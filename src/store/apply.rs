@@ -48,6 +48,7 @@ pub fn ensure_tables(txn: &WriteTransaction) -> Result<()> {
     txn.open_table(LEXICON_ENTRIES)?;
     txn.open_table(SCREENINGS)?;
     txn.open_table(SCREEN_OVERRIDES)?;
+    txn.open_table(PROOF_IGNORES)?;
     txn.open_table(SESSIONS)?;
     Ok(())
 }
@@ -207,6 +208,22 @@ pub fn apply(txn: &WriteTransaction, fact: &Fact) -> Result<()> {
             }
         }
         Fact::ScreeningAcknowledged { .. } => {}
+        Fact::ProofIgnored { ignored } => {
+            txn.open_table(PROOF_IGNORES)?.insert(
+                (ignored.article.0, ignored.key().as_str()),
+                encode(ignored).as_slice(),
+            )?;
+        }
+        Fact::ProofUnignored {
+            article,
+            rule,
+            text,
+        } => {
+            txn.open_table(PROOF_IGNORES)?.remove((
+                article.0,
+                crate::domain::screening::ignore_key(rule, text).as_str(),
+            ))?;
+        }
     }
     Ok(())
 }

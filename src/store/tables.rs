@@ -139,5 +139,10 @@ pub const SCREENINGS: TableDefinition<(u64, u32), &[u8]> = TableDefinition::new(
 pub const SCREEN_OVERRIDES: TableDefinition<(u64, &str), &[u8]> =
     TableDefinition::new("screen_overrides");
 
+/// Replicated. key: (ArticleId, "rule|text"); value: enc<Ignored>. Proofreading does not suggest
+/// that rule on that text in that article again.
+pub const PROOF_IGNORES: TableDefinition<(u64, &str), &[u8]> =
+    TableDefinition::new("proof_ignores");
+
 /// Local. key: SHA-256 of the session cookie; value: enc<Session>.
 pub const SESSIONS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("sessions");

@@ -73,6 +73,8 @@ fn subject(f: &Fact) -> String {
         Fact::ScreeningOverridden { terms, .. } | Fact::ScreeningAcknowledged { terms, .. } => {
             terms.join("、")
         }
+        Fact::ProofIgnored { ignored } => format!("{}: {}", ignored.rule, ignored.text),
+        Fact::ProofUnignored { rule, text, .. } => format!("{rule}: {text}"),
         _ => String::new(),
     }
 }

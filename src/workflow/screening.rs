@@ -14,11 +14,12 @@ use crate::domain::article::Article;
 use crate::domain::fact::Fact;
 use crate::domain::html;
 use crate::domain::lexicon::LexiconKind;
-use crate::domain::screening::{Field, Finding, Override, Screening};
+use crate::domain::screening::{Field, Finding, Ignored, Override, Screening, ignore_key};
 use crate::domain::user::Permission;
 use crate::domain::{ArticleId, LexiconId, OutletId};
 use crate::error::{Error, Result};
-use crate::screen::proof::{Proofreader, Suggestion};
+use crate::screen::proof::{Proofreader, Rule, Suggestion};
+use crate::screen::spell::Speller;
 use crate::screen::{Folded, Matcher, Severity, Term};
 use crate::store::access::{self, Access};
 
@@ -39,9 +40,16 @@ pub struct Compiled {
 #[derive(Default)]
 pub struct Screens {
     cache: Mutex<HashMap<Vec<LexiconId>, Arc<Compiled>>>,
+    /// Statistical spelling detection, once the dictionary it scores with is loaded.
+    speller: Mutex<Option<Arc<Speller>>>,
 }
 
-fn compile(a: &impl Access, lists: &[LexiconId], generation: u64) -> Result<Compiled> {
+fn compile(
+    a: &impl Access,
+    lists: &[LexiconId],
+    generation: u64,
+    speller: Option<Arc<Speller>>,
+) -> Result<Compiled> {
     let mut terms = Vec::new();
     let mut term_lexicon = Vec::new();
     let mut allow = Vec::new();
@@ -74,11 +82,24 @@ fn compile(a: &impl Access, lists: &[LexiconId], generation: u64) -> Result<Comp
         screens: !terms.is_empty(),
         matcher: Matcher::new(terms, &allow)?,
         term_lexicon,
-        proof: Proofreader::new(pairs)?,
+        proof: Proofreader::new(pairs)?.with_speller(speller),
     })
 }
 
 impl Screens {
+    /// Use `speller` in proofreading from now on.
+    pub fn set_speller(&self, speller: Arc<Speller>) -> Result<()> {
+        *self
+            .speller
+            .lock()
+            .map_err(|_| Error::Internal("screening cache poisoned".into()))? = Some(speller);
+        self.cache
+            .lock()
+            .map_err(|_| Error::Internal("screening cache poisoned".into()))?
+            .clear();
+        Ok(())
+    }
+
     /// The compiled lists for an outlet, as of the generation `a` sees.
     pub fn for_outlet(&self, a: &impl Access, outlet: OutletId) -> Result<Arc<Compiled>> {
         let generation = access::counter(a, "lexicon_gen")?;
@@ -99,7 +120,12 @@ impl Screens {
         }
         // Compiling a large list takes ~100 ms: outside the lock, so other outlets' checks go
         // on; two callers may both compile once after a change, and the last one is kept.
-        let c = Arc::new(compile(a, &lists, generation)?);
+        let speller = self
+            .speller
+            .lock()
+            .map_err(|_| Error::Internal("screening cache poisoned".into()))?
+            .clone();
+        let c = Arc::new(compile(a, &lists, generation, speller)?);
         let mut cache = self
             .cache
             .lock()
@@ -332,6 +358,17 @@ pub struct Report {
     pub overrides: Vec<Override>,
     /// Blocked terms no override covers.
     pub blocked: Vec<String>,
+    /// Suggestions ignored on this article (left out of `suggestions`).
+    pub ignored: Vec<Ignored>,
+}
+
+/// Leave out the suggestions ignored on the article.
+fn without_ignored(mut s: Vec<Placed>, ignored: &[Ignored]) -> Vec<Placed> {
+    if !ignored.is_empty() {
+        let keys: BTreeSet<String> = ignored.iter().map(Ignored::key).collect();
+        s.retain(|p| !keys.contains(&ignore_key(p.suggestion.rule.as_str(), &p.suggestion.text)));
+    }
+    s
 }
 
 /// The screening report of an article the actor may read.
@@ -351,28 +388,122 @@ pub fn report(a: &impl Access, screens: &Screens, actor: &Actor, id: ArticleId) 
         at: 0,
         findings,
     };
+    let ignored = access::proof_ignores(a, id)?;
     Ok(Report {
         revision: art.revision,
         generation: c.generation,
         stored: stored.is_some(),
         blocked: unoverridden(a, id, &s)?,
         findings: s.findings,
-        suggestions: suggestions(&c, &texts),
+        suggestions: without_ignored(suggestions(&c, &texts), &ignored),
         overrides: access::overrides(a, id)?,
+        ignored,
     })
 }
 
-/// Check text being written (not saved yet) with the lists of an outlet the actor writes in.
+/// Check text being written (not saved yet) with the lists of an outlet the actor writes in;
+/// `article`: the saved article it is a new version of (its ignored suggestions stay hidden).
 pub fn check_draft(
     a: &impl Access,
     screens: &Screens,
     actor: &Actor,
     outlet: OutletId,
+    article: Option<ArticleId>,
     texts: &[(Field, u32, String)],
-) -> Result<(Vec<Finding>, Vec<Placed>)> {
+) -> Result<DraftReport> {
     if access::outlet(a, outlet)?.is_none() || !actor.can(outlet, Permission::ArticleRead) {
         return Err(Error::NotFound(crate::error::Resource::Outlet));
     }
+    let ignored = match article {
+        Some(id) => {
+            super::articles::get(a, actor, id)?;
+            access::proof_ignores(a, id)?
+        }
+        None => Vec::new(),
+    };
     let c = screens.for_outlet(a, outlet)?;
-    Ok((findings(&c, texts), suggestions(&c, texts)))
+    Ok(DraftReport {
+        findings: findings(&c, texts),
+        suggestions: without_ignored(suggestions(&c, texts), &ignored),
+        ignored,
+    })
+}
+
+pub struct DraftReport {
+    pub findings: Vec<Finding>,
+    pub suggestions: Vec<Placed>,
+    pub ignored: Vec<Ignored>,
+}
+
+/// Stop suggesting `rule` on `text` in an article (someone who may edit it). Ignoring twice is
+/// one row.
+pub fn ignore(
+    w: &mut Writer<'_>,
+    actor: &Actor,
+    id: ArticleId,
+    rule: Rule,
+    text: &str,
+) -> Result<Vec<Ignored>> {
+    let art = editable_by(w, actor, id)?;
+    let text = proof_text(text)?;
+    let ig = Ignored {
+        article: art.id,
+        rule: rule.as_str().to_string(),
+        text,
+        by: actor.id(),
+        at: w.now(),
+    };
+    if access::proof_ignores(w.tx(), id)?
+        .iter()
+        .all(|x| x.key() != ig.key())
+    {
+        w.emit(Some(actor.id()), Fact::ProofIgnored { ignored: ig })?;
+    }
+    access::proof_ignores(w.tx(), id)
+}
+
+/// Suggest `rule` on `text` again.
+pub fn unignore(
+    w: &mut Writer<'_>,
+    actor: &Actor,
+    id: ArticleId,
+    rule: Rule,
+    text: &str,
+) -> Result<Vec<Ignored>> {
+    let art = editable_by(w, actor, id)?;
+    let key = ignore_key(rule.as_str(), text);
+    if access::proof_ignores(w.tx(), id)?
+        .iter()
+        .any(|x| x.key() == key)
+    {
+        w.emit(
+            Some(actor.id()),
+            Fact::ProofUnignored {
+                article: art.id,
+                rule: rule.as_str().to_string(),
+                text: text.to_string(),
+            },
+        )?;
+    }
+    access::proof_ignores(w.tx(), id)
+}
+
+fn editable_by(w: &Writer<'_>, actor: &Actor, id: ArticleId) -> Result<Article> {
+    let art = super::articles::get(w.tx(), actor, id)?;
+    if !super::articles::may_edit(actor, &art) {
+        return Err(Error::Forbidden);
+    }
+    Ok(art)
+}
+
+/// The text of an ignored suggestion: what a suggestion can span (1–200 characters).
+fn proof_text(text: &str) -> Result<String> {
+    let n = text.chars().count();
+    if n == 0 || n > 200 || text.chars().any(char::is_control) {
+        return Err(Error::invalid(
+            "text",
+            "1 to 200 characters, no control characters",
+        ));
+    }
+    Ok(text.to_string())
 }

@@ -11,7 +11,7 @@ use rongmei::domain::lexicon::{Entry as LexEntry, Lexicon, LexiconKind};
 use rongmei::domain::notice::{Notice, NoticeKind};
 use rongmei::domain::outlet::{Outlet, OutletKind};
 use rongmei::domain::review::{Chain, Quorum, Review, Site};
-use rongmei::domain::screening::{Field, Finding, Override, Screening};
+use rongmei::domain::screening::{Field, Finding, Ignored, Override, Screening};
 use rongmei::domain::topic::{Assignment, Duty, Topic, TopicState};
 use rongmei::domain::user::{Role, User};
 use rongmei::domain::*;
@@ -233,6 +233,16 @@ fn an_override() -> Override {
     }
 }
 
+fn an_ignore() -> Ignored {
+    Ignored {
+        article: ArticleId(5),
+        rule: "spelling".into(),
+        text: "放".into(),
+        by: UserId(4),
+        at: 1_700_000_000_000,
+    }
+}
+
 fn check(name: &str, bytes: &[u8]) {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("fixtures/golden")
@@ -267,6 +277,7 @@ fn value_encodings_are_stable_and_decodable() {
     check("lexicon_entry_v1", &codec::encode(&lex_entry()));
     check("screening_v1", &codec::encode(&screening()));
     check("override_v1", &codec::encode(&an_override()));
+    check("ignored_v1", &codec::encode(&an_ignore()));
     // The stored goldens decode to the same values (old data stays readable).
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/golden");
     let read = |n: &str| {
@@ -316,6 +327,10 @@ fn value_encodings_are_stable_and_decodable() {
     assert_eq!(
         codec::decode::<Override>(&read("override_v1")).unwrap(),
         an_override()
+    );
+    assert_eq!(
+        codec::decode::<Ignored>(&read("ignored_v1")).unwrap(),
+        an_ignore()
     );
 }
 

@@ -517,3 +517,111 @@ async fn proofreading_suggests_while_writing() {
         "outlet_not_found",
     );
 }
+
+#[tokio::test]
+async fn wrong_characters_are_suggested_and_ignored_suggestions_stay_ignored() {
+    let (s, admin, tv) = newsroom("tv").await;
+    let (_, pr) = create_user(&admin, "reporter", tv, "reporter").await;
+    let (_, po) = create_user(&admin, "other", tv, "reporter").await;
+    let reporter = s.login("reporter", &pr).await;
+    let other = s.login("other", &po).await;
+    let body = "<p>我们去的地放很远，你有他的点话吗？</p>";
+    let spelling = |v: &Value| -> Vec<(String, String)> {
+        v["suggestions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|x| x["rule"] == "spelling")
+            .map(|x| {
+                (
+                    x["text"].as_str().unwrap().to_string(),
+                    x["replacement"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect()
+    };
+    let draft = ok(&reporter
+        .post("/api/v1/outlets/tv/screen", json!({"body": body}))
+        .await);
+    let both = vec![
+        ("放".to_string(), "方".to_string()),
+        ("点".to_string(), "电".to_string()),
+    ];
+    assert_eq!(spelling(&draft), both);
+
+    let a = ok(&reporter
+        .post(
+            "/api/v1/articles",
+            json!({"outlet": "tv", "title": "采访", "body": body}),
+        )
+        .await);
+    let art = a["id"].as_u64().unwrap();
+    let path = format!("/api/v1/articles/{art}/screening/ignored");
+    // Only someone who may edit the article ignores for it; the rule must be one we have.
+    assert_err(
+        &other
+            .post(&path, json!({"rule": "spelling", "text": "放"}))
+            .await,
+        403,
+        "forbidden",
+    );
+    assert_err(
+        &reporter
+            .post(&path, json!({"rule": "grammar", "text": "放"}))
+            .await,
+        400,
+        "invalid_json",
+    );
+    assert_err(
+        &reporter
+            .post(&path, json!({"rule": "spelling", "text": ""}))
+            .await,
+        400,
+        "invalid_input",
+    );
+    let ig = ok(&reporter
+        .post(&path, json!({"rule": "spelling", "text": "放"}))
+        .await);
+    assert_eq!(ig.as_array().unwrap().len(), 1);
+    // Twice is the same one row.
+    let ig = ok(&reporter
+        .post(&path, json!({"rule": "spelling", "text": "放"}))
+        .await);
+    assert_eq!(ig[0]["text"], "放");
+    assert_eq!(ig.as_array().unwrap().len(), 1);
+
+    let only_dian = vec![("点".to_string(), "电".to_string())];
+    let rep = ok(&other
+        .get(&format!("/api/v1/articles/{art}/screening"))
+        .await);
+    assert_eq!(spelling(&rep), only_dian);
+    assert_eq!(rep["ignored"][0]["rule"], "spelling");
+    // The editor's check of the next version hides it too; without the article it does not.
+    let draft = ok(&reporter
+        .post(
+            "/api/v1/outlets/tv/screen",
+            json!({"body": body, "article": art}),
+        )
+        .await);
+    assert_eq!(spelling(&draft), only_dian);
+
+    // It survives a restart (it is in the log and the store), and un-ignoring brings it back.
+    let (dir, pw) = s.stop_keep().await;
+    let s = TestServer::restart_in(dir, pw).await;
+    let reporter = s.login("reporter", &pr).await;
+    let rep = ok(&reporter
+        .get(&format!("/api/v1/articles/{art}/screening"))
+        .await);
+    assert_eq!(spelling(&rep), only_dian);
+    let left = ok(&reporter
+        .delete(&format!("{path}?rule=spelling&text=%E6%94%BE"))
+        .await);
+    assert_eq!(left, json!([]));
+    let rep = ok(&reporter
+        .get(&format!("/api/v1/articles/{art}/screening"))
+        .await);
+    assert_eq!(spelling(&rep), both);
+    let dir = s.stop().await;
+    let (good, out) = run_check(dir.path());
+    assert!(good, "{out}");
+}

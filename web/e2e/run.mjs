@@ -520,6 +520,17 @@ async function main() {
       await page.screenshot({ path: join(artifacts, '17-editor-screening.png') })
       await savedAfter(page, () => doubled.getByTestId('proof-accept').click())
       await page.getByTestId('editor').getByText('这是我的教训').waitFor()
+      // A wrong character is suggested; ignoring it is kept with the article (after a reload too).
+      await page.keyboard.press('End')
+      await savedAfter(page, () => page.keyboard.type('我们去的地放很远。'))
+      const spelled = panel.getByTestId('proof-suggestion').filter({ hasText: '放' })
+      await spelled.waitFor()
+      const kept = page.waitForResponse((r) => r.request().method() === 'POST' && r.url().endsWith('/screening/ignored'))
+      await spelled.getByTestId('proof-ignore').click()
+      check((await kept).ok(), 'ignoring a suggestion failed')
+      await page.reload()
+      await panel.getByTestId('proof-ignored').waitFor()
+      check(await panel.getByTestId('proof-suggestion').filter({ hasText: '放' }).count() === 0, 'an ignored suggestion came back after a reload')
       // Submitting stops on the blocked term and says what an override needs.
       await page.getByTestId('review-submit').click()
       await page.getByTestId('review-confirm').click()

@@ -430,7 +430,7 @@ export interface Finding {
   severity: Severity
   lexicon: number
 }
-export type ProofRule = 'wordlist' | 'doubled' | 'punct_width' | 'unpaired' | 'de' | 'number' | 'date'
+export type ProofRule = 'wordlist' | 'doubled' | 'punct_width' | 'unpaired' | 'de' | 'number' | 'date' | 'spelling'
 export interface Suggestion {
   field: ScreenField
   index: number
@@ -441,9 +441,17 @@ export interface Suggestion {
   replacement: string | null
   category: string
 }
+export interface IgnoredSuggestion {
+  rule: ProofRule
+  text: string
+  by: number
+  at: string
+}
+
 export interface DraftCheck {
   findings: Finding[]
   suggestions: Suggestion[]
+  ignored: IgnoredSuggestion[]
 }
 export type LexiconKind = 'screen' | 'allow' | 'proof'
 export interface Lexicon {

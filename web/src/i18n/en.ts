@@ -160,7 +160,7 @@ const en: typeof zh = {
     taken: 'You are editing now', lost: '{name} took over editing this article', reasonRequired: 'Please give a reason',
   },
   screening: {
-    title: 'Content check', checking: 'Checking…', clean: 'No issues found', accept: 'Accept', ignore: 'Ignore', delete: '(delete)',
+    title: 'Content check', checking: 'Checking…', clean: 'No issues found', accept: 'Accept', ignore: 'Ignore', unignore: 'Restore', ignoredCount: '{n} ignored', delete: '(delete)',
     blockedNote: '{n} blocked term(s): submitting and publishing need a chief editor\'s override',
     blockedTitle: 'The article contains blocked terms', blockedBody: 'Blocked: {terms}. A chief editor or admin may let it through with a reason (recorded in the audit trail).',
     overrideReason: 'Reason for the override', overrideReasonRequired: 'Give a reason for the override',
@@ -168,7 +168,7 @@ const en: typeof zh = {
     severity: { block: 'Block', review: 'Review', hint: 'Hint' },
     field: { title: 'Title', subtitle: 'Subtitle', summary: 'Summary', body: 'Body', alt: 'Image text', tag: 'Tag' },
     category: { political: 'Political', pornographic: 'Pornographic', violent: 'Violent', gambling_drugs: 'Gambling/drugs', advertising: 'Illegal advertising', custom: 'Custom', typo: 'Common typos', house_style: 'House style', exception: 'Exceptions' },
-    rule: { wordlist: 'Word', doubled: 'Doubled', punct_width: 'Punctuation', unpaired: 'Unpaired', de: '的/地/得', number: 'Number', date: 'Date' },
+    rule: { wordlist: 'Word', doubled: 'Doubled', punct_width: 'Punctuation', unpaired: 'Unpaired', de: '的/地/得', number: 'Number', date: 'Date', spelling: 'Spelling' },
   },
   errors: {
     lexicon_not_found: 'Word list not found',

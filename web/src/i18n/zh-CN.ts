@@ -158,7 +158,7 @@ export default {
     taken: '已接手编辑', lost: '{name} 已接手编辑此稿件', reasonRequired: '请填写接手原因',
   },
   screening: {
-    title: '内容检查', checking: '检查中…', clean: '未发现问题', accept: '采纳', ignore: '忽略', delete: '（删除）',
+    title: '内容检查', checking: '检查中…', clean: '未发现问题', accept: '采纳', ignore: '忽略', unignore: '恢复', ignoredCount: '已忽略 {n} 项', delete: '（删除）',
     blockedNote: '{n} 处禁用词：送审和签发需总编辑放行',
     blockedTitle: '稿件含禁用词', blockedBody: '禁用词：{terms}。总编辑或管理员可填写理由后放行（记入审计记录）。',
     overrideReason: '放行理由', overrideReasonRequired: '请填写放行理由',
@@ -166,7 +166,7 @@ export default {
     severity: { block: '禁用', review: '审核', hint: '提示' },
     field: { title: '标题', subtitle: '副标题', summary: '摘要', body: '正文', alt: '图片说明', tag: '标签' },
     category: { political: '政治', pornographic: '色情', violent: '暴恐', gambling_drugs: '赌毒', advertising: '违规广告', custom: '自定义', typo: '易错词', house_style: '规范用语', exception: '例外' },
-    rule: { wordlist: '易错词', doubled: '重复', punct_width: '标点', unpaired: '配对', de: '的地得', number: '数字', date: '日期' },
+    rule: { wordlist: '易错词', doubled: '重复', punct_width: '标点', unpaired: '配对', de: '的地得', number: '数字', date: '日期', spelling: '错别字' },
   },
   errors: {
     lexicon_not_found: '词库不存在',
