@@ -38,8 +38,12 @@ pub fn build_core(
 ) -> Result<(Core, std::thread::JoinHandle<()>, bootstrap::Opened)> {
     let opened = bootstrap::open_or_init(&config.data_dir, "county", clock.now())?;
     let blobs = BlobStore::open(&config.data_dir)?;
-    let (committer, writer) =
-        Committer::start(opened.db.clone(), opened.appender.clone(), clock.clone())?;
+    let (committer, writer) = Committer::start(
+        opened.db.clone(),
+        opened.appender.clone(),
+        clock.clone(),
+        opened.meta.role == "replica",
+    )?;
     let a = &config.auth;
     let throttle = LoginThrottle::new(
         a.max_failures_per_account,
@@ -107,12 +111,14 @@ pub async fn start(config: Config, clock: SharedClock) -> Result<Running> {
     let addr = listener.local_addr()?;
     let ready = Arc::new(AtomicBool::new(true));
     let (closing_tx, closing) = tokio::sync::watch::channel(false);
+    let fed = start_federation(&core, &opened.meta, &closing).await?;
     let state = AppState {
         core: core.clone(),
         search: search.clone(),
         metrics: Arc::new(Metrics::new()),
         ready: ready.clone(),
         closing,
+        fed: Arc::new(fed),
     };
     let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
     let (stop, stopped) = oneshot::channel::<()>();
@@ -142,6 +148,47 @@ pub async fn start(config: Config, clock: SharedClock) -> Result<Running> {
         stop: Some(stop),
         task,
     })
+}
+
+/// A primary with `federation.listen` set gets its CA (created on first use) and the mTLS
+/// listener; a replica starts following the primary it joined.
+async fn start_federation(
+    core: &Core,
+    meta: &crate::store::InstanceMeta,
+    closing: &tokio::sync::watch::Receiver<bool>,
+) -> Result<crate::http::FedInfo> {
+    let mut info = crate::http::FedInfo {
+        advertise: core.config.federation.advertise.clone(),
+        ..Default::default()
+    };
+    if meta.role == "replica" {
+        let up = crate::fed::follow::Upstream::load(&core.config.data_dir)?.ok_or_else(|| {
+            Error::Config(
+                "this replica has no upstream (pki/upstream.toml); run `rongmei replica join`"
+                    .into(),
+            )
+        })?;
+        let status = crate::fed::follow::SharedStatus::default();
+        tokio::spawn(crate::fed::follow::run(
+            core.clone(),
+            up,
+            status.clone(),
+            closing.clone(),
+        ));
+        info.follow = Some(status);
+        return Ok(info);
+    }
+    if let Some((listener, addr)) = crate::fed::listener::bind(core).await? {
+        crate::fed::pki::init_ca(&core.config.data_dir, &meta.instance_id.0, core.clock.now())?;
+        tracing::info!(%addr, "federation listener (mTLS)");
+        tokio::spawn(crate::fed::listener::serve(
+            listener,
+            core.clone(),
+            closing.clone(),
+        ));
+        info.listen = Some(addr);
+    }
+    Ok(info)
 }
 
 impl Running {

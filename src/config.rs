@@ -29,7 +29,18 @@ pub struct Config {
     pub assets: AssetsConfig,
     pub auth: AuthConfig,
     pub search: SearchConfig,
+    pub federation: FederationConfig,
     pub logging: LoggingConfig,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct FederationConfig {
+    /// The mTLS listener replicas (and later the hub's counties) connect to, e.g.
+    /// `0.0.0.0:8443`. Empty = off (the default).
+    pub listen: String,
+    /// The address peers should dial, when it differs from `listen` (NAT, DNS name).
+    pub advertise: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -102,6 +113,7 @@ impl Default for Config {
             assets: AssetsConfig::default(),
             auth: AuthConfig::default(),
             search: SearchConfig::default(),
+            federation: FederationConfig::default(),
             logging: LoggingConfig::default(),
         }
     }

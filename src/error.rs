@@ -18,6 +18,7 @@ pub enum Resource {
     Topic,
     Comment,
     Lexicon,
+    Peer,
     Route,
 }
 
@@ -62,6 +63,12 @@ pub enum Error {
     ScreeningBlocked { terms: Vec<String> },
     #[error("the article contains terms reviewers must acknowledge ({}); approve again acknowledging them", .terms.join("、"))]
     ScreeningUnacknowledged { terms: Vec<String> },
+    #[error("this is a read-only disaster-recovery replica; write on the primary")]
+    ReadOnlyReplica,
+    #[error("the pairing token is unknown, used or expired; ask the primary's admin for a new one")]
+    PairingInvalid,
+    #[error("the follower's position {follower} is not on this instance's history (here: {here})")]
+    HistoryDiverged { follower: String, here: String },
     #[error("the asset is used by {articles} article(s) and cannot be deleted")]
     AssetInUse { articles: u64 },
     #[error("upload exceeds the limit of {limit} bytes")]
@@ -144,6 +151,9 @@ impl Error {
             Error::ArticleLocked { .. } => row("article_locked", 423, Debug),
             Error::ScreeningBlocked { .. } => row("screening_blocked", 422, Debug),
             Error::ScreeningUnacknowledged { .. } => row("screening_unacknowledged", 422, Debug),
+            Error::ReadOnlyReplica => row("read_only_replica", 403, Debug),
+            Error::PairingInvalid => row("pairing_invalid", 403, Info),
+            Error::HistoryDiverged { .. } => row("history_diverged", 409, Warn),
             Error::AssetInUse { .. } => row("asset_in_use", 409, Debug),
             Error::AssetTooLarge { .. } => row("asset_too_large", 413, Info),
             Error::AssetTypeNotAllowed { .. } => row("asset_type_not_allowed", 415, Info),
@@ -205,6 +215,7 @@ fn not_found_code(r: Resource) -> &'static str {
         Resource::Topic => "topic_not_found",
         Resource::Comment => "comment_not_found",
         Resource::Lexicon => "lexicon_not_found",
+        Resource::Peer => "peer_not_found",
         Resource::Route => "route_not_found",
     }
 }

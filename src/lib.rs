@@ -10,6 +10,7 @@ pub mod clock;
 pub mod config;
 pub mod domain;
 pub mod error;
+pub mod fed;
 pub mod http;
 pub mod log;
 pub mod media;

@@ -5,6 +5,7 @@ mod bench;
 mod bench_review;
 mod bench_screen;
 mod bench_search;
+mod fed;
 mod import;
 mod index;
 mod inspect;
@@ -76,6 +77,16 @@ enum Cmd {
         #[command(subcommand)]
         cmd: IndexCmd,
     },
+    /// This instance's certificate authority (federation).
+    Pki {
+        #[command(subcommand)]
+        cmd: PkiCmd,
+    },
+    /// Disaster-recovery replica commands.
+    Replica {
+        #[command(subcommand)]
+        cmd: ReplicaCmd,
+    },
     /// Benchmarks that print their figures.
     Bench {
         #[command(subcommand)]
@@ -125,6 +136,25 @@ enum IndexCmd {
     /// Catch the index up with the log, then verify it against the store: one document per
     /// article at its current revision.
     Check,
+}
+
+#[derive(Subcommand)]
+enum PkiCmd {
+    /// Create the CA (private key mode 0600) and the federation listener's certificate, if
+    /// missing, and print the CA fingerprint.
+    Init,
+}
+
+#[derive(Subcommand)]
+enum ReplicaCmd {
+    /// Join a primary: exchange a pairing token for a certificate, pin the primary's CA and
+    /// create an empty replica store in the data dir (which must have none).
+    Join {
+        /// The primary's web address, e.g. http://10.0.0.5:8080
+        url: String,
+        #[arg(long)]
+        token: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -237,6 +267,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Cmd::Admin {
             cmd: AdminCmd::ResetPassword { user },
         } => admin::reset_password(&cfg, &user),
+        Cmd::Pki { cmd: PkiCmd::Init } => fed::pki_init(&cfg),
+        Cmd::Replica {
+            cmd: ReplicaCmd::Join { url, token },
+        } => runtime()?.block_on(fed::replica_join(&cfg, &url, &token)),
         Cmd::Bench {
             cmd: BenchCmd::Write(args),
         } => runtime()?.block_on(bench::write(args)),

@@ -156,6 +156,15 @@ pub enum Fact {
         rule: String,
         text: String,
     },
+    /// A node was admitted with a certificate this instance's CA signed.
+    PeerEnrolled {
+        peer: crate::domain::peer::Peer,
+    },
+    /// A peer's certificate is refused from now on.
+    PeerRevoked {
+        id: String,
+        revocation: crate::domain::peer::Revocation,
+    },
     /// A reviewer acknowledged the `review` findings of the revision they approve.
     ScreeningAcknowledged {
         article: ArticleId,
@@ -218,6 +227,8 @@ impl Fact {
             Fact::ScreeningOverridden { .. } => "ScreeningOverridden",
             Fact::ScreeningAcknowledged { .. } => "ScreeningAcknowledged",
             Fact::ProofIgnored { .. } => "ProofIgnored",
+            Fact::PeerEnrolled { .. } => "PeerEnrolled",
+            Fact::PeerRevoked { .. } => "PeerRevoked",
             Fact::ProofUnignored { .. } => "ProofUnignored",
         }
     }

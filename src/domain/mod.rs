@@ -14,6 +14,7 @@ pub mod lexicon;
 pub mod lifecycle;
 pub mod notice;
 pub mod outlet;
+pub mod peer;
 pub mod review;
 pub mod screening;
 pub mod topic;

@@ -33,6 +33,25 @@ pub struct AppState {
     pub ready: Arc<AtomicBool>,
     /// Turns true when shutdown begins: long-lived responses (event streams) end then.
     pub closing: tokio::sync::watch::Receiver<bool>,
+    /// Federation: the listener's address (primary) or the follower's state (replica).
+    pub fed: Arc<FedInfo>,
+}
+
+#[derive(Default)]
+pub struct FedInfo {
+    pub listen: Option<std::net::SocketAddr>,
+    pub advertise: String,
+    pub follow: Option<crate::fed::follow::SharedStatus>,
+}
+
+impl FedInfo {
+    /// The federation address peers should dial ("" when the listener is off).
+    pub fn advertised(&self) -> String {
+        if !self.advertise.is_empty() {
+            return self.advertise.clone();
+        }
+        self.listen.map(|a| a.to_string()).unwrap_or_default()
+    }
 }
 
 #[derive(OpenApi)]
@@ -65,6 +84,7 @@ pub fn api() -> OpenApiRouter<AppState> {
         .merge(routes::locks::routes())
         .merge(routes::lexicons::routes())
         .merge(routes::screening::routes())
+        .merge(routes::federation::routes())
 }
 
 /// The whole HTTP surface.

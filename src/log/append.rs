@@ -2,7 +2,7 @@
 
 use redb::WriteTransaction;
 
-use super::entry::{chain, encode_entry, genesis};
+use super::entry::{chain, decode_stored, encode_entry, genesis, split_stored};
 use crate::clock::Millis;
 use crate::domain::fact::Fact;
 use crate::domain::{Epoch, InstanceId, Lsn, UserId};
@@ -67,6 +67,40 @@ impl Appender {
         self.lsn = lsn;
         self.hash = hash;
         Ok(lsn)
+    }
+
+    /// Append an entry exactly as another instance stored it (a follower copying its primary's
+    /// log): it must be the next lsn, not go back in epoch, and extend the hash chain.
+    pub fn append_stored(&mut self, txn: &WriteTransaction, stored: &[u8]) -> Result<Lsn> {
+        let (hash, bytes) = split_stored(stored)?;
+        let e = decode_stored(stored)?;
+        if e.lsn.0 != self.lsn.0 + 1 {
+            return Err(Error::LogIntegrity(format!(
+                "expected lsn {}, received {}",
+                self.lsn.0 + 1,
+                e.lsn.0
+            )));
+        }
+        if e.epoch < self.epoch {
+            return Err(Error::LogIntegrity(format!(
+                "entry {} goes back from epoch {} to {}",
+                e.lsn.0, self.epoch.0, e.epoch.0
+            )));
+        }
+        if chain(&self.hash, bytes) != hash {
+            return Err(Error::LogIntegrity(format!(
+                "entry {} does not extend the hash chain",
+                e.lsn.0
+            )));
+        }
+        txn.open_table(LOG)?.insert(e.lsn.0, stored)?;
+        (self.epoch, self.lsn, self.hash) = (e.epoch, e.lsn, hash);
+        Ok(e.lsn)
+    }
+
+    /// The current position (epoch, lsn, hash).
+    pub fn position(&self) -> (Epoch, Lsn, [u8; 32]) {
+        (self.epoch, self.lsn, self.hash)
     }
 
     /// Write META `log_head` (call once per transaction, before commit).

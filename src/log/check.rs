@@ -162,6 +162,7 @@ fn compare_all(
     compare(real, rebuilt, SCREENINGS, r)?;
     compare(real, rebuilt, SCREEN_OVERRIDES, r)?;
     compare(real, rebuilt, PROOF_IGNORES, r)?;
+    compare(real, rebuilt, PEERS, r)?;
     Ok(())
 }
 

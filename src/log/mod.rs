@@ -38,4 +38,4 @@ pub mod read;
 
 pub use append::Appender;
 pub use entry::Entry;
-pub use read::{LogWatch, entries_at, read_range};
+pub use read::{LogWatch, entries_at, raw_at, read_range, read_raw};

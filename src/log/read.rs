@@ -19,6 +19,42 @@ pub fn read_range(db: &redb::Database, from: Lsn, limit: usize) -> Result<Vec<En
     Ok(out)
 }
 
+/// Stored entries (`hash ‖ entry`, as in the LOG table) from `from`, up to `limit` of them or
+/// about `max_bytes`.
+pub fn read_raw(
+    db: &redb::Database,
+    from: Lsn,
+    limit: usize,
+    max_bytes: usize,
+) -> Result<Vec<Vec<u8>>> {
+    let txn = db.begin_read()?;
+    let table = txn.open_table(LOG)?;
+    let (mut out, mut bytes) = (Vec::new(), 0usize);
+    for row in table.range(from.0.max(1)..)?.take(limit) {
+        let v = row?.1.value().to_vec();
+        bytes += v.len();
+        out.push(v);
+        if bytes >= max_bytes {
+            break;
+        }
+    }
+    Ok(out)
+}
+
+/// The durable head (epoch, lsn) as META records it ((0, 0) for an empty log).
+pub fn head(db: &redb::Database) -> Result<(crate::domain::Epoch, Lsn)> {
+    let txn = db.begin_read()?;
+    Ok(crate::store::access::log_head(&txn)?
+        .map_or((crate::domain::Epoch(0), Lsn(0)), |h| (h.epoch, h.lsn)))
+}
+
+/// The stored entry at `lsn`, if there is one.
+pub fn raw_at(db: &redb::Database, lsn: Lsn) -> Result<Option<Vec<u8>>> {
+    let txn = db.begin_read()?;
+    let table = txn.open_table(LOG)?;
+    Ok(table.get(lsn.0)?.map(|v| v.value().to_vec()))
+}
+
 /// Receives the newest durable lsn after every commit.
 #[derive(Clone)]
 pub struct LogWatch(pub watch::Receiver<Lsn>);

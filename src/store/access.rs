@@ -40,6 +40,12 @@ pub trait Access {
     /// Every value of a table keyed by id, in id order.
     fn all_values(&self, t: TableDefinition<u64, &'static [u8]>) -> Result<Vec<Vec<u8>>>;
 
+    /// Every value of a table keyed by text, in key order.
+    fn values_by_name(
+        &self,
+        t: TableDefinition<&'static str, &'static [u8]>,
+    ) -> Result<Vec<Vec<u8>>>;
+
     /// Ids of the chains of an outlet, by slug.
     fn chain_ids(&self, outlet: OutletId) -> Result<Vec<u64>>;
 
@@ -73,6 +79,18 @@ macro_rules! impl_access {
             }
 
             fn all_values(&self, t: TableDefinition<u64, &'static [u8]>) -> Result<Vec<Vec<u8>>> {
+                let table = self.open_table(t)?;
+                let mut out = Vec::new();
+                for row in table.iter()? {
+                    out.push(row?.1.value().to_vec());
+                }
+                Ok(out)
+            }
+
+            fn values_by_name(
+                &self,
+                t: TableDefinition<&'static str, &'static [u8]>,
+            ) -> Result<Vec<Vec<u8>>> {
                 let table = self.open_table(t)?;
                 let mut out = Vec::new();
                 for row in table.iter()? {
@@ -236,6 +254,18 @@ pub fn proof_ignores(
         .iter()
         .map(|b| codec::decode(b))
         .collect()
+}
+pub fn peer(a: &impl Access, id: &str) -> Result<Option<crate::domain::peer::Peer>> {
+    typed(a.bytes(PEERS, id)?)
+}
+pub fn peers(a: &impl Access) -> Result<Vec<crate::domain::peer::Peer>> {
+    a.values_by_name(PEERS)?
+        .iter()
+        .map(|b| codec::decode(b))
+        .collect()
+}
+pub fn pairing(a: &impl Access, key: &[u8]) -> Result<Option<crate::domain::peer::Pairing>> {
+    typed(a.bytes(PAIRINGS, key)?)
 }
 pub fn session(a: &impl Access, key: &[u8]) -> Result<Option<Session>> {
     typed(a.bytes(SESSIONS, key)?)

@@ -49,6 +49,8 @@ pub fn ensure_tables(txn: &WriteTransaction) -> Result<()> {
     txn.open_table(SCREENINGS)?;
     txn.open_table(SCREEN_OVERRIDES)?;
     txn.open_table(PROOF_IGNORES)?;
+    txn.open_table(PEERS)?;
+    txn.open_table(PAIRINGS)?;
     txn.open_table(SESSIONS)?;
     Ok(())
 }
@@ -208,6 +210,17 @@ pub fn apply(txn: &WriteTransaction, fact: &Fact) -> Result<()> {
             }
         }
         Fact::ScreeningAcknowledged { .. } => {}
+        Fact::PeerEnrolled { peer } => {
+            txn.open_table(PEERS)?
+                .insert(peer.id.as_str(), encode(peer).as_slice())?;
+        }
+        Fact::PeerRevoked { id, revocation } => {
+            if let Some(mut p) = access::peer(txn, id)? {
+                p.revoked = Some(revocation.clone());
+                txn.open_table(PEERS)?
+                    .insert(id.as_str(), encode(&p).as_slice())?;
+            }
+        }
         Fact::ProofIgnored { ignored } => {
             txn.open_table(PROOF_IGNORES)?.insert(
                 (ignored.article.0, ignored.key().as_str()),

@@ -144,5 +144,12 @@ pub const SCREEN_OVERRIDES: TableDefinition<(u64, &str), &[u8]> =
 pub const PROOF_IGNORES: TableDefinition<(u64, &str), &[u8]> =
     TableDefinition::new("proof_ignores");
 
+/// Replicated. key: peer id; value: enc<Peer>. Federation accepts a certificate only if its
+/// peer is here, unrevoked, with the same fingerprint.
+pub const PEERS: TableDefinition<&str, &[u8]> = TableDefinition::new("peers");
+
+/// Local. key: SHA-256 of a pairing token; value: enc<Pairing>. Removed when used.
+pub const PAIRINGS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("pairings");
+
 /// Local. key: SHA-256 of the session cookie; value: enc<Session>.
 pub const SESSIONS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("sessions");

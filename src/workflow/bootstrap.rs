@@ -26,6 +26,37 @@ pub struct Opened {
     pub initial_password: Option<String>,
 }
 
+/// Create the empty store of a replica of `instance`: its log starts at that instance's genesis
+/// and fills from the primary; nothing is written locally.
+pub fn init_replica(data_dir: &Path, instance: &str, now: Millis) -> Result<()> {
+    std::fs::create_dir_all(data_dir).map_err(|e| {
+        Error::Io(format!(
+            "cannot create data dir {}: {e}",
+            data_dir.display()
+        ))
+    })?;
+    let path = data_dir.join(store::DB_FILE);
+    if path.exists() {
+        return Err(Error::Config(format!(
+            "{} already has a database; a replica starts from an empty data dir",
+            data_dir.display()
+        )));
+    }
+    let db = store::open(&path)?;
+    let w = db.begin_write()?;
+    apply::ensure_tables(&w)?;
+    let meta = InstanceMeta {
+        instance_id: InstanceId(instance.to_string()),
+        epoch: Epoch(1),
+        role: "replica".into(),
+        created_at: now,
+    };
+    w.open_table(META)?
+        .insert("instance", codec::encode(&meta).as_slice())?;
+    w.commit()?;
+    Ok(())
+}
+
 /// Open the data dir's database, initializing the instance on first start.
 pub fn open_or_init(data_dir: &Path, role: &str, now: Millis) -> Result<Opened> {
     std::fs::create_dir_all(data_dir).map_err(|e| {
@@ -45,7 +76,9 @@ pub fn open_or_init(data_dir: &Path, role: &str, now: Millis) -> Result<Opened> 
     if let Some(meta) = existing {
         let mut appender = Appender::load(&db.begin_read()?, &meta.instance_id, meta.epoch)?;
         // Data written before review chains existed: give its outlets the default chain.
-        let missing = !super::chains::outlets_without_chain(&db.begin_read()?)?.is_empty();
+        // (A replica never writes its own entries: its primary does this.)
+        let missing = meta.role != "replica"
+            && !super::chains::outlets_without_chain(&db.begin_read()?)?.is_empty();
         if missing {
             run_once(&db, &mut appender, now, super::chains::ensure_defaults)?;
         }

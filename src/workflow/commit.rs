@@ -76,6 +76,8 @@ pub struct Committer {
     pub stats: Arc<CommitStats>,
     /// The word lists compiled per outlet, shared by the writer and the request handlers.
     pub screens: Arc<Screens>,
+    /// A replica's writer takes only the primary's entries and local state.
+    pub read_only: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl Committer {
@@ -84,15 +86,17 @@ impl Committer {
         db: Arc<redb::Database>,
         appender: Appender,
         clock: SharedClock,
+        read_only: bool,
     ) -> Result<(Self, std::thread::JoinHandle<()>)> {
         let (tx, rx) = mpsc::channel(QUEUE);
         let (wtx, wrx) = watch::channel(appender.committed_head());
         let stats = Arc::new(CommitStats::default());
         let screens = Arc::new(Screens::default());
-        let (s2, sc2) = (stats.clone(), screens.clone());
+        let read_only = Arc::new(std::sync::atomic::AtomicBool::new(read_only));
+        let (s2, sc2, ro) = (stats.clone(), screens.clone(), read_only.clone());
         let handle = std::thread::Builder::new()
             .name("rongmei-writer".into())
-            .spawn(move || writer_loop(&db, appender, &clock, rx, &wtx, &s2, &sc2))
+            .spawn(move || writer_loop(&db, appender, &clock, rx, &wtx, &s2, &sc2, &ro))
             .map_err(|e| Error::Internal(format!("cannot start the writer thread: {e}")))?;
         Ok((
             Self {
@@ -100,6 +104,7 @@ impl Committer {
                 watch: wrx,
                 stats,
                 screens,
+                read_only,
             },
             handle,
         ))
@@ -135,6 +140,7 @@ fn writer_loop(
     watch: &watch::Sender<Lsn>,
     stats: &CommitStats,
     screens: &Screens,
+    read_only: &std::sync::atomic::AtomicBool,
 ) {
     while let Some(first) = rx.blocking_recv() {
         let mut batch = vec![first];
@@ -150,7 +156,8 @@ fn writer_loop(
         stats
             .commits
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        run_batch(db, &mut log, clock, batch, stats, watch, screens);
+        let ro = read_only.load(std::sync::atomic::Ordering::SeqCst);
+        run_batch(db, &mut log, clock, batch, stats, watch, screens, ro);
     }
 }
 
@@ -162,6 +169,7 @@ fn run_batch(
     stats: &CommitStats,
     watch: &watch::Sender<Lsn>,
     screens: &Screens,
+    read_only: bool,
 ) {
     use std::sync::atomic::Ordering::Relaxed;
     let mut reserved = HashMap::new();
@@ -177,7 +185,7 @@ fn run_batch(
         let sw = crate::clock::Stopwatch::start();
         let mut poisoned = None;
         for (i, job) in batch.iter_mut().enumerate() {
-            let mut w = Writer::new(&txn, log, &mut reserved, now, screens);
+            let mut w = Writer::new(&txn, log, &mut reserved, now, screens, read_only);
             if job.run(&mut w) {
                 poisoned = Some(i);
                 break;
@@ -234,7 +242,7 @@ pub fn run_once<T>(
     let mut reserved = HashMap::new();
     let screens = Screens::default();
     let r = {
-        let mut w = Writer::new(&txn, log, &mut reserved, now, &screens);
+        let mut w = Writer::new(&txn, log, &mut reserved, now, &screens, false);
         f(&mut w)
     };
     match r {
@@ -343,7 +351,7 @@ mod tests {
         let opened = super::super::bootstrap::open_or_init(dir.path(), "county", 0).unwrap();
         let clock: SharedClock = ManualClock::new(5);
         let (c, handle) =
-            Committer::start(opened.db.clone(), opened.appender.clone(), clock).unwrap();
+            Committer::start(opened.db.clone(), opened.appender.clone(), clock, false).unwrap();
         let mut watch = c.log_watch();
         let start = watch.current();
         let got = c

@@ -11,6 +11,7 @@ pub mod bootstrap;
 pub mod chains;
 pub mod comments;
 pub mod commit;
+pub mod federation;
 pub mod import;
 pub mod lexicons;
 pub mod locks;

@@ -23,6 +23,8 @@ pub struct Writer<'t> {
     now: Millis,
     dirty: bool,
     screens: &'t Screens,
+    /// A replica: only the primary's entries (`replicate`) and local state may be written.
+    read_only: bool,
 }
 
 impl<'t> Writer<'t> {
@@ -32,6 +34,7 @@ impl<'t> Writer<'t> {
         reserved: &'t mut HashMap<&'static str, u64>,
         now: Millis,
         screens: &'t Screens,
+        read_only: bool,
     ) -> Self {
         Self {
             txn,
@@ -40,6 +43,7 @@ impl<'t> Writer<'t> {
             now,
             dirty: false,
             screens,
+            read_only,
         }
     }
 
@@ -69,12 +73,36 @@ impl<'t> Writer<'t> {
 
     /// Record a fact: project it onto the tables and append it to the log.
     pub fn emit(&mut self, actor: Option<UserId>, fact: Fact) -> Result<Lsn> {
+        if self.read_only {
+            return Err(crate::error::Error::ReadOnlyReplica);
+        }
         self.dirty = true;
         let (txn, log, now) = (self.txn, &mut *self.log, self.now);
         let lsn = apply::entry(txn, now, actor, &fact, || {
             Ok(log.append(txn, now, actor, &fact)?.0)
         })?;
         Ok(Lsn(lsn))
+    }
+
+    /// Copy entries of the primary's log (stored bytes, in order): each is checked against the
+    /// chain, applied to the tables and stored as it was. The log head is the follower's cursor,
+    /// so entries and cursor commit together.
+    pub fn replicate(&mut self, stored: &[Vec<u8>]) -> Result<Lsn> {
+        self.dirty = true;
+        let (txn, log) = (self.txn, &mut *self.log);
+        let mut last = log.head();
+        for s in stored {
+            let e = crate::log::entry::decode_stored(s)?;
+            last = Lsn(apply::entry(txn, e.at, e.actor, &e.fact, || {
+                Ok(log.append_stored(txn, s)?.0)
+            })?);
+        }
+        Ok(last)
+    }
+
+    /// The log position this transaction has reached (epoch, lsn, hash).
+    pub fn position(&self) -> (crate::domain::Epoch, Lsn, [u8; 32]) {
+        self.log.position()
     }
 
     /// Allocate the next id of a kind (`outlet`, `user`, `article`, `asset`, `token`).
@@ -93,6 +121,23 @@ impl<'t> Writer<'t> {
     pub fn delete_session(&mut self, key: &[u8]) -> Result<()> {
         self.dirty = true;
         apply::delete_session(self.txn, key)
+    }
+
+    /// Pairing tokens are local (each instance admits its own peers).
+    pub fn put_pairing(&mut self, key: &[u8], p: &crate::domain::peer::Pairing) -> Result<()> {
+        self.dirty = true;
+        self.txn
+            .open_table(crate::store::tables::PAIRINGS)?
+            .insert(key, crate::store::codec::encode(p).as_slice())?;
+        Ok(())
+    }
+
+    pub fn take_pairing(&mut self, key: &[u8]) -> Result<()> {
+        self.dirty = true;
+        self.txn
+            .open_table(crate::store::tables::PAIRINGS)?
+            .remove(key)?;
+        Ok(())
     }
 
     pub fn purge_sessions(&mut self) -> Result<usize> {

@@ -5,6 +5,7 @@ pub mod assets;
 pub mod audit;
 pub mod chains;
 pub mod comments;
+pub mod federation;
 pub mod instance;
 pub mod lexicons;
 pub mod locks;

@@ -1,0 +1,100 @@
+//! `rongmei pki init` and `rongmei replica join`.
+
+use std::process::ExitCode;
+
+use crate::config::Config;
+use crate::fed::follow::Upstream;
+use crate::fed::pki;
+use crate::http::routes::federation::JoinDto;
+
+/// Create this instance's CA (and the federation listener's certificate) if missing.
+pub fn pki_init(cfg: &Config) -> anyhow::Result<ExitCode> {
+    let opened = super::open_offline(cfg)?;
+    if opened.meta.role == "replica" {
+        anyhow::bail!("a replica uses its primary's CA; it has none of its own");
+    }
+    let (ca, created) = pki::init_ca(
+        &cfg.data_dir,
+        &opened.meta.instance_id.0,
+        crate::clock::system().now(),
+    )?;
+    println!(
+        "{} CA in {}",
+        if created { "created" } else { "existing" },
+        pki::dir(&cfg.data_dir).display()
+    );
+    println!("CA fingerprint (SHA-256): {}", ca.fingerprint);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Join a primary as its disaster-recovery replica: a new key and certificate request, the
+/// token exchanged for a certificate, the primary's CA pinned, and an empty replica store.
+pub async fn replica_join(cfg: &Config, url: &str, token: &str) -> anyhow::Result<ExitCode> {
+    let data_dir = &cfg.data_dir;
+    if data_dir.join(crate::store::DB_FILE).exists() {
+        anyhow::bail!(
+            "{} already has a database; a replica starts from an empty data dir",
+            data_dir.display()
+        );
+    }
+    let dir = pki::dir(data_dir);
+    if dir.join(pki::NODE_KEY).exists() {
+        anyhow::bail!("{} already holds a node key", dir.display());
+    }
+    crate::fed::tls::install_provider();
+    let (key, csr) = pki::new_csr("rongmei replica")?;
+    let endpoint = format!("{}/api/v1/federation/join", url.trim_end_matches('/'));
+    let resp = reqwest::Client::new()
+        .post(&endpoint)
+        .json(&serde_json::json!({ "token": token, "csr": csr }))
+        .send()
+        .await
+        .map_err(|e| anyhow::anyhow!("{endpoint}: {e}"))?;
+    if !resp.status().is_success() {
+        let status = resp.status();
+        let body: serde_json::Value = resp.json().await.unwrap_or_default();
+        anyhow::bail!(
+            "the primary refused ({status}): {} {}",
+            body["code"].as_str().unwrap_or_default(),
+            body["message"].as_str().unwrap_or_default()
+        );
+    }
+    let j: JoinDto = resp.json().await?;
+    let ca_der = pki::pem_to_der(&j.ca)?;
+    if pki::fingerprint(&ca_der) != j.ca_fingerprint {
+        anyhow::bail!("the CA certificate received does not match its stated fingerprint");
+    }
+    if j.federation_addr.is_empty() {
+        anyhow::bail!(
+            "the primary's federation listener is off: set federation.listen there and restart it"
+        );
+    }
+    std::fs::create_dir_all(&dir)?;
+    pki::write_private(&dir.join(pki::NODE_KEY), &key)?;
+    pki::write_public(&dir.join(pki::NODE_CRT), &j.certificate)?;
+    pki::write_public(&dir.join(pki::UPSTREAM_CRT), &j.ca)?;
+    Upstream {
+        addr: j.federation_addr.clone(),
+        instance: j.instance_id.clone(),
+        peer_id: j.peer_id.clone(),
+        ca_fingerprint: j.ca_fingerprint.clone(),
+    }
+    .save(data_dir)?;
+    crate::workflow::bootstrap::init_replica(
+        data_dir,
+        &j.instance_id,
+        crate::clock::system().now(),
+    )?;
+    println!("joined instance {} as replica {}", j.instance_id, j.peer_id);
+    println!(
+        "primary CA fingerprint (compare with the primary's admin): {}",
+        j.ca_fingerprint
+    );
+    println!("this replica's certificate fingerprint: {}", j.fingerprint);
+    println!("federation address: {}", j.federation_addr);
+    println!(
+        "start it with: rongmei serve --data-dir {}",
+        data_dir.display()
+    );
+    Ok(ExitCode::SUCCESS)
+}

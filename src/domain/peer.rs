@@ -1,0 +1,42 @@
+//! Peers of this instance in federation: nodes holding a certificate its CA signed (a DR
+//! `replica` now; `county` for a hub later), and the one-time pairing tokens that admit them.
+
+use serde::{Deserialize, Serialize};
+
+use super::UserId;
+use crate::clock::Millis;
+
+/// Roles a peer certificate can name.
+pub const ROLES: &[&str] = &["replica", "county"];
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Peer {
+    /// The id its certificate names (`rongmei://<role>/<id>`): a UUID the peer generated.
+    pub id: String,
+    pub role: String,
+    /// What the admin called it when pairing.
+    pub name: String,
+    /// SHA-256 of its certificate: only this certificate is accepted for the peer.
+    pub fingerprint: String,
+    pub not_after: Millis,
+    pub enrolled_at: Millis,
+    /// The admin who created the pairing token.
+    pub by: UserId,
+    pub revoked: Option<Revocation>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Revocation {
+    pub at: Millis,
+    pub by: UserId,
+    pub reason: String,
+}
+
+/// A pairing token not used yet (local: only its hash is stored).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Pairing {
+    pub role: String,
+    pub name: String,
+    pub expires_at: Millis,
+    pub by: UserId,
+}

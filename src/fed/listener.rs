@@ -1,0 +1,269 @@
+//! The federation listener: TLS 1.3 with a client certificate from our CA (rustls verifies the
+//! chain and validity), then the certificate is checked against the peer records — known id,
+//! same fingerprint, not revoked — before any request is read; a stranger is dropped after the
+//! handshake. Requests are served by hyper with the peer's identity attached.
+//!
+//! `GET /fed/v1/log?epoch=E&lsn=N&hash=H` (role `replica`): the follower states its position;
+//! if that is not on this log, `409 history_diverged` names both positions. Otherwise the
+//! response is an endless stream of `wire` frames: every entry after N as it commits (batches up
+//! to `wire::BATCH_BYTES`), and a heartbeat every `HEARTBEAT` when idle.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{Extension, Query, State};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use hyper_util::rt::TokioIo;
+use hyper_util::service::TowerToHyperService;
+use serde::Deserialize;
+use tokio::net::TcpListener;
+use tokio_rustls::TlsAcceptor;
+
+use super::{pki, wire};
+use crate::domain::Lsn;
+use crate::domain::peer::Peer;
+use crate::error::{Error, Result};
+use crate::store::access;
+use crate::workflow::Core;
+
+const HEARTBEAT: Duration = Duration::from_secs(2);
+const HANDSHAKE: Duration = Duration::from_secs(10);
+/// Entries per batch read (a batch is also cut at `wire::BATCH_BYTES`).
+const BATCH_ENTRIES: usize = 2_000;
+
+/// Who is on the other end of a connection.
+#[derive(Clone, Debug)]
+pub struct PeerId {
+    pub peer: Peer,
+}
+
+/// Check a presented certificate against the peer records.
+pub fn admit(core: &Core, der: &[u8]) -> Result<Peer> {
+    let (role, id, _) = pki::identity(der).ok_or(Error::Forbidden)?;
+    let r = core.reader()?;
+    let peer = access::peer(&r.0, &id)?.ok_or(Error::Forbidden)?;
+    if peer.role != role || peer.fingerprint != pki::fingerprint(der) || peer.revoked.is_some() {
+        return Err(Error::Forbidden);
+    }
+    Ok(peer)
+}
+
+/// Accept connections until `closing` turns true.
+pub async fn serve(
+    listener: TcpListener,
+    core: Core,
+    mut closing: tokio::sync::watch::Receiver<bool>,
+) -> Result<()> {
+    let acceptor = TlsAcceptor::from(super::tls::server_config(&core.config.data_dir)?);
+    let app = router(core.clone(), closing.clone());
+    loop {
+        let (tcp, addr) = tokio::select! {
+            r = listener.accept() => match r {
+                Ok(x) => x,
+                Err(e) => {
+                    tracing::warn!("federation accept: {e}");
+                    continue;
+                }
+            },
+            () = closed(&mut closing) => return Ok(()),
+        };
+        let _ = tcp.set_nodelay(true);
+        let (acceptor, core, app, closing) =
+            (acceptor.clone(), core.clone(), app.clone(), closing.clone());
+        tokio::spawn(async move {
+            if let Err(e) = connection(tcp, addr, acceptor, core, app, closing).await {
+                tracing::info!(%addr, "federation connection refused: {e}");
+            }
+        });
+    }
+}
+
+async fn closed(c: &mut tokio::sync::watch::Receiver<bool>) {
+    let _ = c.wait_for(|c| *c).await;
+}
+
+async fn connection(
+    tcp: tokio::net::TcpStream,
+    addr: SocketAddr,
+    acceptor: TlsAcceptor,
+    core: Core,
+    app: Router,
+    mut closing: tokio::sync::watch::Receiver<bool>,
+) -> Result<()> {
+    let tls = tokio::time::timeout(HANDSHAKE, acceptor.accept(tcp))
+        .await
+        .map_err(|_| Error::Io("TLS handshake timed out".into()))?
+        .map_err(|e| Error::Io(format!("TLS handshake: {e}")))?;
+    let der = tls
+        .get_ref()
+        .1
+        .peer_certificates()
+        .and_then(|c| c.first())
+        .map(|c| c.to_vec())
+        .ok_or(Error::Forbidden)?;
+    let peer = admit(&core, &der).map_err(|e| {
+        Error::Io(format!(
+            "certificate {} not admitted: {e}",
+            pki::fingerprint(&der)
+        ))
+    })?;
+    tracing::info!(%addr, peer = %peer.id, role = %peer.role, "federation peer connected");
+    let svc = TowerToHyperService::new(app.layer(Extension(PeerId { peer })));
+    let conn = hyper::server::conn::http1::Builder::new()
+        .max_buf_size(1 << 20)
+        .serve_connection(TokioIo::new(tls), svc);
+    tokio::pin!(conn);
+    let stop = async move {
+        let _ = closing.wait_for(|c| *c).await;
+    };
+    tokio::select! {
+        r = conn.as_mut() => return r.map_err(|e| Error::Io(e.to_string())),
+        () = stop => {}
+    }
+    conn.as_mut().graceful_shutdown();
+    let _ = conn.await;
+    Ok(())
+}
+
+#[derive(Clone)]
+struct Fed {
+    core: Core,
+    closing: tokio::sync::watch::Receiver<bool>,
+}
+
+fn router(core: Core, closing: tokio::sync::watch::Receiver<bool>) -> Router {
+    Router::new()
+        .route("/fed/v1/log", get(log_stream))
+        .with_state(Fed { core, closing })
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Position {
+    epoch: u64,
+    lsn: u64,
+    #[serde(default)]
+    hash: String,
+}
+
+/// Is `(epoch, lsn, hash)` a position on this log? (lsn 0: the start, always.)
+fn on_history(core: &Core, p: &Position) -> Result<()> {
+    if p.lsn == 0 {
+        return Ok(());
+    }
+    let here = crate::log::raw_at(&core.db, Lsn(p.lsn))?
+        .map(|s| crate::log::entry::decode_stored(&s))
+        .transpose()?;
+    match here {
+        Some(e) if e.epoch.0 == p.epoch && e.hash == p.hash => Ok(()),
+        other => {
+            let head = crate::log::read::head(&core.db)?;
+            Err(Error::HistoryDiverged {
+                follower: format!("epoch {} lsn {} hash {}", p.epoch, p.lsn, short(&p.hash)),
+                here: match other {
+                    Some(e) => format!(
+                        "lsn {} is epoch {} hash {}",
+                        p.lsn,
+                        e.epoch.0,
+                        short(&e.hash)
+                    ),
+                    None => format!("the log ends at epoch {} lsn {}", head.0.0, head.1.0),
+                },
+            })
+        }
+    }
+}
+
+fn short(h: &str) -> &str {
+    &h[..h.len().min(16)]
+}
+
+async fn log_stream(
+    State(Fed { core, closing }): State<Fed>,
+    Extension(who): Extension<PeerId>,
+    Query(p): Query<Position>,
+) -> Response {
+    if who.peer.role != "replica" {
+        return Error::Forbidden.into_response();
+    }
+    if let Err(e) = on_history(&core, &p) {
+        return e.into_response();
+    }
+    let watch = core.committer.log_watch();
+    let peer = who.peer.id.clone();
+    let state = (core, watch, Lsn(p.lsn));
+    // Ends when shutdown begins (a graceful shutdown waits for responses to finish).
+    let mut closing = closing;
+    let stop = async move { closed(&mut closing).await };
+    let stream = futures_util::stream::unfold(state, move |(core, mut watch, cursor)| {
+        let peer = peer.clone();
+        async move {
+            // A peer revoked while connected is cut off at its next batch or heartbeat.
+            let r = core.reader().ok()?;
+            if !access::peer(&r.0, &peer).ok()??.revoked.is_none() {
+                tracing::info!(%peer, "revoked peer disconnected");
+                return None;
+            }
+            drop(r);
+            let db = core.db.clone();
+            let batch = tokio::task::spawn_blocking(move || {
+                crate::log::read_raw(&db, Lsn(cursor.0 + 1), BATCH_ENTRIES, wire::BATCH_BYTES)
+            })
+            .await
+            .ok()?
+            .ok()?;
+            let head = watch.current();
+            let frame = if batch.is_empty() {
+                // Nothing new: wait for a commit, or send a heartbeat.
+                match tokio::time::timeout(HEARTBEAT, watch.wait_past(cursor)).await {
+                    Ok(None) => return None,
+                    Ok(Some(_)) => Vec::new(),
+                    Err(_) => wire::encode(&wire::Frame {
+                        head: head.0,
+                        at: core.clock.now(),
+                        entries: vec![],
+                    })
+                    .ok()?,
+                }
+            } else {
+                Vec::new()
+            };
+            if !frame.is_empty() {
+                return Some((Ok::<_, std::io::Error>(frame), (core, watch, cursor)));
+            }
+            if batch.is_empty() {
+                // A commit arrived: the next turn reads it (empty chunks are skipped).
+                return Some((Ok(Vec::new()), (core, watch, cursor)));
+            }
+            let last = crate::log::entry::decode_stored(batch.last()?).ok()?.lsn;
+            let frame = wire::encode(&wire::Frame {
+                head: head.0.max(last.0),
+                at: core.clock.now(),
+                entries: batch,
+            })
+            .ok()?;
+            Some((Ok(frame), (core, watch, last)))
+        }
+    });
+    let stream = futures_util::StreamExt::take_until(stream, Box::pin(stop));
+    Response::builder()
+        .header("content-type", "application/x-rongmei-log")
+        .body(Body::from_stream(stream))
+        .unwrap_or_else(|_| Error::Internal("stream".into()).into_response())
+}
+
+/// Bind the federation listener if configured (`federation.listen`); returns its address.
+pub async fn bind(core: &Core) -> Result<Option<(TcpListener, SocketAddr)>> {
+    let listen = core.config.federation.listen.trim();
+    if listen.is_empty() {
+        return Ok(None);
+    }
+    let l = TcpListener::bind(listen)
+        .await
+        .map_err(|e| Error::Config(format!("federation.listen {listen}: {e}")))?;
+    let a = l.local_addr()?;
+    Ok(Some((l, a)))
+}

@@ -1,0 +1,17 @@
+//! Federation: trust between instances (a primary and its disaster-recovery replica now, the
+//! provincial hub and its counties next) and shipping the log between them.
+//!
+//! - `pki`: the instance CA, peer certificates, fingerprints (rcgen, PEM files under `pki/`).
+//! - `tls`: rustls configurations: a listener that takes only TLS 1.3 with a client certificate
+//!   from our CA, and a client that trusts only the CA it pinned.
+//! - `listener`: the federation listener; every connection's certificate is checked against the
+//!   peer records (known, same fingerprint, not revoked, right role) before any request is read.
+//! - `wire`: the log-stream framing (zstd-compressed batches of stored entries).
+//! - `follow`: the replica's follower: connect, state its position, apply batches, reconnect
+//!   with capped backoff.
+
+pub mod follow;
+pub mod listener;
+pub mod pki;
+pub mod tls;
+pub mod wire;

@@ -1,0 +1,246 @@
+//! Federation administration: pairing tokens, the join request a new replica sends, the peer
+//! list and revocation, and the replication state (primary or replica side).
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::ts;
+use crate::domain::peer::Peer;
+use crate::error::{Error, Result};
+use crate::fed::follow::FollowStatus;
+use crate::fed::pki;
+use crate::http::AppState;
+use crate::http::auth::Auth;
+use crate::http::error::{Json, Query};
+use crate::workflow::federation;
+
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(create_pairing))
+        .routes(routes!(join))
+        .routes(routes!(peers))
+        .routes(routes!(revoke))
+        .routes(routes!(status))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PairingInput {
+    /// `replica` (a disaster-recovery copy of this instance).
+    pub role: String,
+    /// What to call the peer (shown in the peer list).
+    pub name: String,
+    /// How long the token is valid (default 60 minutes, at most 7 days).
+    #[serde(default)]
+    pub ttl_minutes: Option<u32>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct PairingDto {
+    /// Shown once: give it to the replica's operator (`rongmei replica join URL --token T`).
+    pub token: String,
+    pub expires_at: String,
+    /// This instance's CA: the joining node prints it; compare the two out of band.
+    pub ca_fingerprint: String,
+}
+
+fn ca(s: &AppState) -> Result<pki::Ca> {
+    let c = &s.core;
+    let r = c.reader()?;
+    let m = crate::store::access::instance(&r.0)?
+        .ok_or_else(|| Error::Internal("instance not initialized".into()))?;
+    if m.role == "replica" {
+        return Err(Error::ReadOnlyReplica);
+    }
+    Ok(pki::init_ca(&c.config.data_dir, &m.instance_id.0, c.clock.now())?.0)
+}
+
+#[utoipa::path(post, path = "/api/v1/federation/pairings", tag = "federation", request_body = PairingInput, responses((status = 201, body = PairingDto)))]
+async fn create_pairing(
+    State(s): State<AppState>,
+    auth: Auth,
+    Json(i): Json<PairingInput>,
+) -> Result<(StatusCode, Json<PairingDto>)> {
+    auth.actor.require_instance_admin()?;
+    let ca = ca(&s)?;
+    let ttl = i.ttl_minutes.unwrap_or(60);
+    let (token, expires) = s
+        .core
+        .committer
+        .write(move |w| federation::create_pairing(w, &auth.actor, &i.role, &i.name, ttl))
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(PairingDto {
+            token,
+            expires_at: ts(expires),
+            ca_fingerprint: ca.fingerprint,
+        }),
+    ))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct JoinInput {
+    pub token: String,
+    /// PEM certificate request for the key the node generated (only its public key is used).
+    pub csr: String,
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct JoinDto {
+    pub peer_id: String,
+    pub role: String,
+    /// The node's certificate (PEM) and its fingerprint.
+    pub certificate: String,
+    pub fingerprint: String,
+    /// This instance's CA certificate (PEM) to pin, and its fingerprint.
+    pub ca: String,
+    pub ca_fingerprint: String,
+    pub instance_id: String,
+    /// Where the federation listener is (host:port); empty when it is off.
+    pub federation_addr: String,
+}
+
+/// Exchange a pairing token and a certificate request for a certificate. No session: the
+/// one-time token is the credential (and the login limiter counts failures per address).
+#[utoipa::path(post, path = "/api/v1/federation/join", tag = "federation", request_body = JoinInput, responses((status = 200, body = JoinDto)))]
+async fn join(State(s): State<AppState>, Json(i): Json<JoinInput>) -> Result<Json<JoinDto>> {
+    if i.csr.len() > 16 * 1024 {
+        return Err(Error::invalid("csr", "at most 16 KiB"));
+    }
+    let ca = ca(&s)?;
+    let now = s.core.clock.now();
+    let pairing = {
+        let r = s.core.reader()?;
+        federation::pairing(&r.0, &i.token, now)?
+    };
+    let peer_id = uuid::Uuid::new_v4().to_string();
+    let issued = ca.sign_peer(&i.csr, &pairing.role, &peer_id, now)?;
+    let (token, id, fp, not_after) = (
+        i.token.clone(),
+        peer_id.clone(),
+        issued.fingerprint.clone(),
+        issued.not_after,
+    );
+    let peer = s
+        .core
+        .committer
+        .write(move |w| federation::enroll(w, &token, &id, &fp, not_after))
+        .await?;
+    let r = s.core.reader()?;
+    let m = crate::store::access::instance(&r.0)?
+        .ok_or_else(|| Error::Internal("instance not initialized".into()))?;
+    tracing::info!(peer = %peer.id, role = %peer.role, fingerprint = %peer.fingerprint, "peer enrolled");
+    Ok(Json(JoinDto {
+        peer_id: peer.id,
+        role: peer.role,
+        certificate: issued.pem,
+        fingerprint: issued.fingerprint,
+        ca: ca.cert_pem,
+        ca_fingerprint: ca.fingerprint,
+        instance_id: m.instance_id.0,
+        federation_addr: s.fed.advertised(),
+    }))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct PeerDto {
+    pub id: String,
+    pub role: String,
+    pub name: String,
+    pub fingerprint: String,
+    pub not_after: String,
+    pub enrolled_at: String,
+    pub revoked_at: Option<String>,
+    pub revoke_reason: Option<String>,
+}
+
+impl From<Peer> for PeerDto {
+    fn from(p: Peer) -> Self {
+        Self {
+            id: p.id,
+            role: p.role,
+            name: p.name,
+            fingerprint: p.fingerprint,
+            not_after: ts(p.not_after),
+            enrolled_at: ts(p.enrolled_at),
+            revoked_at: p.revoked.as_ref().map(|r| ts(r.at)),
+            revoke_reason: p.revoked.map(|r| r.reason),
+        }
+    }
+}
+
+#[utoipa::path(get, path = "/api/v1/federation/peers", tag = "federation", responses((status = 200, body = Vec<PeerDto>)))]
+async fn peers(State(s): State<AppState>, auth: Auth) -> Result<Json<Vec<PeerDto>>> {
+    let r = s.core.reader()?;
+    Ok(Json(
+        federation::peers(&r.0, &auth.actor)?
+            .into_iter()
+            .map(PeerDto::from)
+            .collect(),
+    ))
+}
+
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct RevokeQuery {
+    pub reason: String,
+}
+
+/// Revoke a peer: its certificate is refused from the next handshake on.
+#[utoipa::path(delete, path = "/api/v1/federation/peers/{id}", tag = "federation", params(("id" = String, Path), RevokeQuery), responses((status = 200, body = PeerDto)))]
+async fn revoke(
+    State(s): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+    Query(q): Query<RevokeQuery>,
+) -> Result<Json<PeerDto>> {
+    let p = s
+        .core
+        .committer
+        .write(move |w| federation::revoke(w, &auth.actor, &id, &q.reason))
+        .await?;
+    Ok(Json(p.into()))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct FederationStatusDto {
+    pub role: String,
+    /// The federation listener (primary), if on.
+    pub listen: Option<String>,
+    pub ca_fingerprint: Option<String>,
+    /// The follower (replica).
+    pub follow: Option<FollowStatus>,
+    pub last_contact: Option<String>,
+}
+
+/// Replication state: on a replica, whom it follows, lag and last contact (the banner);
+/// on a primary, its listener and CA.
+#[utoipa::path(get, path = "/api/v1/federation/status", tag = "federation", responses((status = 200, body = FederationStatusDto)))]
+async fn status(State(s): State<AppState>, _auth: Auth) -> Result<Json<FederationStatusDto>> {
+    let follow = s
+        .fed
+        .follow
+        .as_ref()
+        .and_then(|f| f.lock().ok().map(|x| x.clone()));
+    let ca_fingerprint = pki::load_ca(&s.core.config.data_dir)
+        .ok()
+        .map(|c| c.fingerprint);
+    Ok(Json(FederationStatusDto {
+        role: if follow.is_some() {
+            "replica"
+        } else {
+            "primary"
+        }
+        .into(),
+        listen: s.fed.listen.map(|a| a.to_string()),
+        ca_fingerprint,
+        last_contact: follow.as_ref().and_then(|f| f.last_contact).map(ts),
+        follow,
+    }))
+}
