@@ -93,6 +93,7 @@ pub fn start_search(core: &Core) -> Result<(SearchIndex, std::thread::JoinHandle
 }
 
 pub async fn start(config: Config, clock: SharedClock) -> Result<Running> {
+    crate::fed::tls::install_provider();
     let listen = config.listen_addr().map_err(Error::Config)?;
     let (core, writer, opened) = build_core(config, clock)?;
     let (search, indexer) = start_search(&core)?;

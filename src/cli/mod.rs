@@ -179,6 +179,8 @@ enum BenchCmd {
 }
 
 pub fn main() -> ExitCode {
+    // One TLS crypto provider for the process (federation, and the HTTP client of the benches).
+    crate::fed::tls::install_provider();
     let cli = Cli::parse();
     match run(cli) {
         Ok(code) => code,

@@ -193,7 +193,7 @@ async fn session(core: &Core, up: &Upstream, status: &SharedStatus) -> Result<()
         };
         update(status, |s| s.bytes += chunk.len() as u64);
         dec.feed(&chunk);
-        while let Some(frame) = dec.next()? {
+        while let Some(frame) = dec.next_frame()? {
             let now = core.clock.now();
             let mut applied = None;
             if !frame.entries.is_empty() {

@@ -203,7 +203,7 @@ async fn log_stream(
         async move {
             // A peer revoked while connected is cut off at its next batch or heartbeat.
             let r = core.reader().ok()?;
-            if !access::peer(&r.0, &peer).ok()??.revoked.is_none() {
+            if access::peer(&r.0, &peer).ok()??.revoked.is_some() {
                 tracing::info!(%peer, "revoked peer disconnected");
                 return None;
             }

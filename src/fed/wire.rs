@@ -60,7 +60,7 @@ impl Decoder {
     }
 
     /// The next whole frame, if one has arrived.
-    pub fn next(&mut self) -> Result<Option<Frame>> {
+    pub fn next_frame(&mut self) -> Result<Option<Frame>> {
         if self.buf.len() < 4 {
             return Ok(None);
         }
@@ -128,7 +128,7 @@ mod tests {
             let mut got = Vec::new();
             for c in bytes.chunks(chunk) {
                 d.feed(c);
-                while let Some(f) = d.next().unwrap() {
+                while let Some(f) = d.next_frame().unwrap() {
                     got.push(f);
                 }
             }
@@ -141,7 +141,7 @@ mod tests {
         fn garbage_is_an_error_never_a_panic(bytes in proptest::collection::vec(any::<u8>(), 0..300)) {
             let mut d = Decoder::default();
             d.feed(&bytes);
-            let _ = d.next();
+            let _ = d.next_frame();
             let _ = decode_payload(&bytes);
         }
     }

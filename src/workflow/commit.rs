@@ -96,7 +96,16 @@ impl Committer {
         let (s2, sc2, ro) = (stats.clone(), screens.clone(), read_only.clone());
         let handle = std::thread::Builder::new()
             .name("rongmei-writer".into())
-            .spawn(move || writer_loop(&db, appender, &clock, rx, &wtx, &s2, &sc2, &ro))
+            .spawn(move || {
+                let env = Env {
+                    clock: &clock,
+                    stats: &s2,
+                    watch: &wtx,
+                    screens: &sc2,
+                    read_only: &ro,
+                };
+                writer_loop(&db, appender, rx, &env)
+            })
             .map_err(|e| Error::Internal(format!("cannot start the writer thread: {e}")))?;
         Ok((
             Self {
@@ -132,16 +141,22 @@ impl Committer {
     }
 }
 
+/// What the writer thread works with besides the database and the log.
+struct Env<'a> {
+    clock: &'a SharedClock,
+    stats: &'a CommitStats,
+    watch: &'a watch::Sender<Lsn>,
+    screens: &'a Screens,
+    read_only: &'a std::sync::atomic::AtomicBool,
+}
+
 fn writer_loop(
     db: &redb::Database,
     mut log: Appender,
-    clock: &SharedClock,
     mut rx: mpsc::Receiver<Box<dyn Job>>,
-    watch: &watch::Sender<Lsn>,
-    stats: &CommitStats,
-    screens: &Screens,
-    read_only: &std::sync::atomic::AtomicBool,
+    env: &Env<'_>,
 ) {
+    let stats = env.stats;
     while let Some(first) = rx.blocking_recv() {
         let mut batch = vec![first];
         while batch.len() < MAX_BATCH {
@@ -156,22 +171,14 @@ fn writer_loop(
         stats
             .commits
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let ro = read_only.load(std::sync::atomic::Ordering::SeqCst);
-        run_batch(db, &mut log, clock, batch, stats, watch, screens, ro);
+        run_batch(db, &mut log, batch, env);
     }
 }
 
-fn run_batch(
-    db: &redb::Database,
-    log: &mut Appender,
-    clock: &SharedClock,
-    mut batch: Vec<Box<dyn Job>>,
-    stats: &CommitStats,
-    watch: &watch::Sender<Lsn>,
-    screens: &Screens,
-    read_only: bool,
-) {
+fn run_batch(db: &redb::Database, log: &mut Appender, mut batch: Vec<Box<dyn Job>>, env: &Env<'_>) {
     use std::sync::atomic::Ordering::Relaxed;
+    let (clock, stats, watch, screens) = (env.clock, env.stats, env.watch, env.screens);
+    let read_only = env.read_only.load(std::sync::atomic::Ordering::SeqCst);
     let mut reserved = HashMap::new();
     while !batch.is_empty() {
         let txn = match db.begin_write() {
@@ -316,15 +323,18 @@ mod tests {
             rxs.push(rx);
         }
         let (watch, seen) = watch::channel(Lsn(0));
-        run_batch(
-            &opened.db,
-            &mut opened.appender,
-            &clock,
-            batch,
-            &stats,
-            &watch,
-            &Screens::default(),
+        let (screens, ro) = (
+            Screens::default(),
+            std::sync::atomic::AtomicBool::new(false),
         );
+        let env = Env {
+            clock: &clock,
+            stats: &stats,
+            watch: &watch,
+            screens: &screens,
+            read_only: &ro,
+        };
+        run_batch(&opened.db, &mut opened.appender, batch, &env);
         assert_eq!(*seen.borrow(), opened.appender.committed_head());
         let results: Vec<_> = rxs.iter_mut().map(|rx| rx.try_recv().unwrap()).collect();
         assert_eq!(results[2].as_ref().unwrap_err().code(), "forbidden");

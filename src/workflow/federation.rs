@@ -18,7 +18,7 @@ use super::{Actor, Writer, comment};
 const MAX_TTL_MINUTES: u32 = 7 * 24 * 60;
 
 fn admin(actor: &Actor) -> Result<()> {
-    if actor.user.instance_admin && actor.writes() {
+    if actor.is_instance_admin() && actor.writes() {
         Ok(())
     } else {
         Err(Error::Forbidden)
@@ -117,8 +117,6 @@ pub fn revoke(w: &mut Writer<'_>, actor: &Actor, id: &str, reason: &str) -> Resu
 }
 
 pub fn peers(a: &impl Access, actor: &Actor) -> Result<Vec<Peer>> {
-    if !actor.user.instance_admin {
-        return Err(Error::Forbidden);
-    }
+    actor.require_instance_admin()?;
     access::peers(a)
 }

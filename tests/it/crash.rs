@@ -20,10 +20,16 @@ pub struct Proc {
 
 /// Start `rongmei serve` on an ephemeral port and wait (with a deadline) for its address.
 pub fn spawn(dir: &std::path::Path) -> Proc {
+    spawn_env(dir, &[])
+}
+
+/// `spawn` with extra environment (configuration overrides).
+pub fn spawn_env(dir: &std::path::Path, env: &[(&str, &str)]) -> Proc {
     let mut child = Command::new(binary())
         .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
         .arg(dir)
         .env("RONGMEI_LOG", "warn")
+        .envs(env.iter().copied())
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -61,6 +67,7 @@ pub fn spawn(dir: &std::path::Path) -> Proc {
 }
 
 pub async fn setup_token(base: &str, password: &str) -> String {
+    rongmei::fed::tls::install_provider();
     let c = reqwest::Client::builder()
         .cookie_store(true)
         .build()

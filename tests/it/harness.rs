@@ -106,6 +106,7 @@ pub struct Client {
 
 impl Client {
     pub fn new(base: &str, csrf: Option<String>, bearer: Option<String>) -> Self {
+        rongmei::fed::tls::install_provider();
         let http = reqwest::Client::builder()
             .cookie_store(true)
             .build()

@@ -26,6 +26,9 @@ const NOT_OUTLET_SCOPED: &[(&str, &str)] = &[
     ("GET", "/api/v1/lexicons/{id}"),
     ("GET", "/api/v1/lexicons/{id}/entries"),
     ("GET", "/api/v1/lexicons/{id}/export"),
+    // A replica's join (token-authenticated) and the replication state of the instance.
+    ("POST", "/api/v1/federation/join"),
+    ("GET", "/api/v1/federation/status"),
 ];
 
 /// (method, route template, concrete path, body, expected status, expected code)
@@ -466,6 +469,30 @@ async fn outlet_a_cannot_touch_outlet_b() {
             None,
             404,
             "article_not_found",
+        ),
+        (
+            "POST",
+            "/api/v1/federation/pairings",
+            "/api/v1/federation/pairings".into(),
+            Some(json!({"role": "replica", "name": "x"})),
+            403,
+            "forbidden",
+        ),
+        (
+            "GET",
+            "/api/v1/federation/peers",
+            "/api/v1/federation/peers".into(),
+            None,
+            403,
+            "forbidden",
+        ),
+        (
+            "DELETE",
+            "/api/v1/federation/peers/{id}",
+            "/api/v1/federation/peers/x?reason=x".into(),
+            None,
+            403,
+            "forbidden",
         ),
         (
             "POST",

@@ -12,20 +12,23 @@ fn allowed(module: &str) -> &'static [&'static str] {
         "workflow" => &[
             "log", "store", "media", "screen", "domain", "clock", "config", "error",
         ],
+        "fed" => &[
+            "workflow", "log", "store", "domain", "clock", "config", "error",
+        ],
         "search" => &[
             "workflow", "log", "store", "domain", "clock", "config", "error",
         ],
         "http" => &[
-            "search", "workflow", "log", "store", "media", "screen", "domain", "clock", "config",
-            "error",
-        ],
-        "app" => &[
-            "http", "search", "workflow", "log", "store", "media", "screen", "domain", "clock",
+            "fed", "search", "workflow", "log", "store", "media", "screen", "domain", "clock",
             "config", "error",
         ],
-        "cli" => &[
-            "app", "http", "search", "workflow", "log", "store", "media", "screen", "domain",
+        "app" => &[
+            "fed", "http", "search", "workflow", "log", "store", "media", "screen", "domain",
             "clock", "config", "error",
+        ],
+        "cli" => &[
+            "fed", "app", "http", "search", "workflow", "log", "store", "media", "screen",
+            "domain", "clock", "config", "error",
         ],
         _ => &[],
     }

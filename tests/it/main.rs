@@ -19,6 +19,7 @@ mod isolation;
 mod layering;
 mod openapi;
 mod planning;
+mod replica;
 mod review;
 mod review_props;
 mod screen;

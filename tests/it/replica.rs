@@ -1,0 +1,371 @@
+//! The disaster-recovery replica, with real binaries on loopback: pairing with a one-time token,
+//! following the primary over mTLS (entries arrive, writes are refused, SIGKILL and a primary
+//! restart are survived, `rongmei check` passes on both), and the federation listener refusing
+//! every certificate it should: none, another CA's, the wrong role, expired, revoked.
+
+use std::time::Duration;
+
+use rongmei::fed::pki;
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+use serde_json::{Value, json};
+
+use crate::crash::{Proc, setup_token, spawn, spawn_env};
+use crate::harness::{binary, run_check};
+
+struct Api {
+    http: reqwest::Client,
+    base: String,
+    token: String,
+}
+
+impl Api {
+    async fn send(&self, m: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value) {
+        let mut r = self
+            .http
+            .request(m, format!("{}{path}", self.base))
+            .bearer_auth(&self.token);
+        if let Some(b) = body {
+            r = r.json(&b);
+        }
+        let resp = r.send().await.unwrap();
+        let status = resp.status().as_u16();
+        (status, resp.json().await.unwrap_or(Value::Null))
+    }
+    async fn get(&self, path: &str) -> Value {
+        let (s, v) = self.send(reqwest::Method::GET, path, None).await;
+        assert_eq!(s, 200, "{path}: {v}");
+        v
+    }
+    async fn post(&self, path: &str, body: Value) -> (u16, Value) {
+        self.send(reqwest::Method::POST, path, Some(body)).await
+    }
+}
+
+/// An API token with every scope, from a cookie login of `admin`.
+async fn admin_token(base: &str, password: &str) -> String {
+    let c = reqwest::Client::builder()
+        .cookie_store(true)
+        .build()
+        .unwrap();
+    let login: Value = c
+        .post(format!("{base}/api/v1/session"))
+        .json(&json!({"username": "admin", "password": password}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let t: Value = c
+        .post(format!("{base}/api/v1/tokens"))
+        .header("x-csrf-token", login["csrf_token"].as_str().unwrap())
+        .json(&json!({"name": "dr", "scopes": ["read", "write", "admin"]}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    t["secret"].as_str().unwrap().to_string()
+}
+
+fn api(base: &str, token: &str) -> Api {
+    Api {
+        http: reqwest::Client::new(),
+        base: base.to_string(),
+        token: token.to_string(),
+    }
+}
+
+/// Wait (deadline 30 s) until the replica has applied everything up to `lsn`.
+async fn caught_up(replica: &Api, lsn: u64) -> Value {
+    for _ in 0..300 {
+        // (Until the replica has the token's own entry, the token is unknown there: 401.)
+        let (code, s) = replica
+            .send(reqwest::Method::GET, "/api/v1/federation/status", None)
+            .await;
+        if code == 200 && s["follow"]["applied_lsn"].as_u64() >= Some(lsn) {
+            return s;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("replica did not reach lsn {lsn}");
+}
+
+async fn head(a: &Api) -> u64 {
+    a.get("/api/v1/instance").await["log_head"]
+        .as_u64()
+        .unwrap()
+}
+
+/// One request to the federation listener with the given client certificate (or none):
+/// Ok(status) if the listener served it, Err if the connection was refused.
+async fn fed_request(
+    addr: &str,
+    instance: &str,
+    ca_pem: &str,
+    client: Option<(&str, &str)>,
+) -> Result<u16, String> {
+    rongmei::fed::tls::install_provider();
+    let mut roots = rustls::RootCertStore::empty();
+    for c in CertificateDer::pem_slice_iter(ca_pem.as_bytes()) {
+        roots.add(c.unwrap()).unwrap();
+    }
+    let b = rustls::ClientConfig::builder_with_protocol_versions(&[&rustls::version::TLS13])
+        .with_root_certificates(roots);
+    let cfg = match client {
+        Some((cert, key)) => b
+            .with_client_auth_cert(
+                CertificateDer::pem_slice_iter(cert.as_bytes())
+                    .map(|c| c.unwrap())
+                    .collect(),
+                PrivateKeyDer::from_pem_slice(key.as_bytes()).unwrap(),
+            )
+            .unwrap(),
+        None => b.with_no_client_auth(),
+    };
+    let sock: std::net::SocketAddr = addr.parse().unwrap();
+    let name = pki::server_name(instance);
+    let http = reqwest::Client::builder()
+        .tls_backend_preconfigured(cfg)
+        .resolve(&name, sock)
+        .timeout(Duration::from_secs(10))
+        .build()
+        .unwrap();
+    // A position on every log: the start. A served request streams; the status is enough.
+    let url = format!("https://{name}:{}/fed/v1/log?epoch=1&lsn=0", sock.port());
+    http.get(url)
+        .send()
+        .await
+        .map(|r| r.status().as_u16())
+        .map_err(|e| format!("{e:?}"))
+}
+
+fn join(url: &str, token: &str, dir: &std::path::Path) -> (bool, String) {
+    let out = std::process::Command::new(binary())
+        .args(["replica", "join", url, "--token", token, "--data-dir"])
+        .arg(dir)
+        .env("RONGMEI_LOG", "warn")
+        .output()
+        .unwrap();
+    (
+        out.status.success(),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    )
+}
+
+fn kill(p: &mut Proc) {
+    p.child.kill().unwrap();
+    p.child.wait().unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replica_pairs_follows_and_strangers_are_refused() {
+    rongmei::fed::tls::install_provider();
+    let pdir = tempfile::tempdir().unwrap();
+    let rdir = tempfile::tempdir().unwrap();
+    let fed_env = [("RONGMEI_FEDERATION_LISTEN", "127.0.0.1:0")];
+    let mut primary = spawn_env(pdir.path(), &fed_env);
+    let pw = primary.password.clone().unwrap();
+    setup_token(&primary.base, &pw).await;
+    let token = admin_token(&primary.base, &pw).await;
+    let p = api(&primary.base, &token);
+
+    // Pairing: a one-time token, the CA fingerprint shown on both sides.
+    let (s, pairing) = p
+        .post(
+            "/api/v1/federation/pairings",
+            json!({"role": "replica", "name": "异地灾备"}),
+        )
+        .await;
+    assert_eq!(s, 201, "{pairing}");
+    let (s, bad) = p
+        .post(
+            "/api/v1/federation/pairings",
+            json!({"role": "emperor", "name": "x"}),
+        )
+        .await;
+    assert_eq!((s, bad["code"].as_str()), (400, Some("invalid_input")));
+    let ptoken = pairing["token"].as_str().unwrap();
+    let (ok, out) = join(&primary.base, "rmp_not-a-token", rdir.path());
+    assert!(!ok && out.contains("pairing_invalid"), "{out}");
+    let (ok, out) = join(&primary.base, ptoken, rdir.path());
+    assert!(ok, "{out}");
+    assert!(
+        out.contains(pairing["ca_fingerprint"].as_str().unwrap()),
+        "{out}"
+    );
+    let other = tempfile::tempdir().unwrap();
+    let (ok, out) = join(&primary.base, ptoken, other.path());
+    assert!(!ok && out.contains("pairing_invalid"), "used twice: {out}");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        for (dir, key) in [(rdir.path(), pki::NODE_KEY), (pdir.path(), pki::CA_KEY)] {
+            let m = std::fs::metadata(pki::dir(dir).join(key)).unwrap();
+            assert_eq!(m.permissions().mode() & 0o777, 0o600, "{key}");
+        }
+    }
+    let peers = p.get("/api/v1/federation/peers").await;
+    assert_eq!(peers.as_array().unwrap().len(), 1);
+    assert_eq!(peers[0]["role"], "replica");
+    let peer_id = peers[0]["id"].as_str().unwrap().to_string();
+
+    // The replica follows: what the primary writes arrives; writes on the replica are refused.
+    let mut replica = spawn(rdir.path());
+    let r = api(&replica.base, &token);
+    let (s, a) = p
+        .post(
+            "/api/v1/articles",
+            json!({"outlet": "tv", "title": "灾备演练", "body": "<p>主站写入</p>"}),
+        )
+        .await;
+    assert_eq!(s, 201, "{a}");
+    let id = a["id"].as_u64().unwrap();
+    let st = caught_up(&r, head(&p).await).await;
+    assert_eq!(st["role"], "replica");
+    assert_eq!(st["follow"]["state"], "following");
+    assert_eq!(
+        r.get(&format!("/api/v1/articles/{id}")).await["title"],
+        "灾备演练"
+    );
+    let (s, e) = r
+        .post(
+            "/api/v1/articles",
+            json!({"outlet": "tv", "title": "不该写在这里"}),
+        )
+        .await;
+    assert_eq!((s, e["code"].as_str()), (403, Some("read_only_replica")));
+
+    // SIGKILL the replica while the primary writes; it resumes exactly where its log ends.
+    for i in 0..20 {
+        let (s, _) = p
+            .post(
+                "/api/v1/articles",
+                json!({"outlet": "tv", "title": format!("稿件{i}")}),
+            )
+            .await;
+        assert_eq!(s, 201);
+        if i == 5 {
+            kill(&mut replica);
+        }
+    }
+    let mut replica = spawn(rdir.path());
+    let r = api(&replica.base, &token);
+    caught_up(&r, head(&p).await).await;
+    // The primary restarts (a new federation port is not needed: same data dir, new port is
+    // advertised only to new peers, so keep the port by restarting on the one it had).
+    let st = p.get("/api/v1/federation/status").await;
+    let fed_addr = st["listen"].as_str().unwrap().to_string();
+    let instance = p.get("/api/v1/instance").await["instance_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    kill(&mut primary);
+    let mut primary = spawn_env(pdir.path(), &[("RONGMEI_FEDERATION_LISTEN", &fed_addr)]);
+    let p = api(&primary.base, &token);
+    let (s, _) = p
+        .post(
+            "/api/v1/articles",
+            json!({"outlet": "tv", "title": "主站重启后"}),
+        )
+        .await;
+    assert_eq!(s, 201);
+    let st = caught_up(&r, head(&p).await).await;
+    assert!(st["follow"]["connects"].as_u64().unwrap() >= 2, "{st}");
+
+    // Strangers: no certificate, another CA's, the wrong role, expired.
+    let ca_pem = std::fs::read_to_string(pki::dir(pdir.path()).join(pki::CA_CRT)).unwrap();
+    let node_crt = std::fs::read_to_string(pki::dir(rdir.path()).join(pki::NODE_CRT)).unwrap();
+    let node_key = std::fs::read_to_string(pki::dir(rdir.path()).join(pki::NODE_KEY)).unwrap();
+    assert_eq!(
+        fed_request(&fed_addr, &instance, &ca_pem, Some((&node_crt, &node_key))).await,
+        Ok(200),
+        "the replica's own certificate is served"
+    );
+    assert!(
+        fed_request(&fed_addr, &instance, &ca_pem, None)
+            .await
+            .is_err()
+    );
+    let now = rongmei::clock::system().now();
+    let foreign = tempfile::tempdir().unwrap();
+    let (foreign_ca, _) = pki::init_ca(foreign.path(), "someone-else", now).unwrap();
+    let (k, csr) = pki::new_csr("x").unwrap();
+    let c = foreign_ca
+        .sign_peer(&csr, "replica", &peer_id, now)
+        .unwrap();
+    assert!(
+        fed_request(&fed_addr, &instance, &ca_pem, Some((&c.pem, &k)))
+            .await
+            .is_err(),
+        "another CA"
+    );
+    let ours = pki::load_ca(pdir.path()).unwrap();
+    let c = ours.sign_peer(&csr, "county", &peer_id, now).unwrap();
+    assert!(
+        fed_request(&fed_addr, &instance, &ca_pem, Some((&c.pem, &k)))
+            .await
+            .is_err(),
+        "wrong role (and not the enrolled certificate)"
+    );
+    let c = ours
+        .sign_peer(&csr, "replica", &peer_id, now - 800 * 86_400_000)
+        .unwrap();
+    assert!(
+        fed_request(&fed_addr, &instance, &ca_pem, Some((&c.pem, &k)))
+            .await
+            .is_err(),
+        "expired"
+    );
+
+    // Revoked: the live stream is cut and the next handshake refused; the replica says so.
+    let (s, rv) = p
+        .send(
+            reqwest::Method::DELETE,
+            &format!(
+                "/api/v1/federation/peers/{peer_id}?reason=%E8%AE%BE%E5%A4%87%E4%B8%A2%E5%A4%B1"
+            ),
+            None,
+        )
+        .await;
+    assert_eq!(s, 200, "{rv}");
+    assert!(rv["revoked_at"].is_string());
+    assert!(
+        fed_request(&fed_addr, &instance, &ca_pem, Some((&node_crt, &node_key)))
+            .await
+            .is_err(),
+        "revoked"
+    );
+    let (s, _) = p
+        .post(
+            "/api/v1/articles",
+            json!({"outlet": "tv", "title": "吊销之后"}),
+        )
+        .await;
+    assert_eq!(s, 201);
+    let last = head(&p).await;
+    let mut refused = false;
+    for _ in 0..100 {
+        let st = r.get("/api/v1/federation/status").await;
+        if st["follow"]["state"] == "error" {
+            assert!(st["follow"]["applied_lsn"].as_u64().unwrap() < last);
+            refused = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(refused, "the revoked replica kept following");
+
+    kill(&mut replica);
+    kill(&mut primary);
+    for d in [pdir.path(), rdir.path()] {
+        let (good, out) = run_check(d);
+        assert!(good, "{}: {out}", d.display());
+    }
+}
