@@ -26,6 +26,11 @@ pub struct Metrics {
     pub committed_jobs: Gauge,
     pub apply_seconds: Gauge<f64, std::sync::atomic::AtomicU64>,
     pub commit_seconds: Gauge<f64, std::sync::atomic::AtomicU64>,
+    /// Replica only: entries behind the primary, seconds since the last frame, bytes received.
+    pub replica_lag_entries: Gauge,
+    pub replica_last_contact_seconds: Gauge<f64, std::sync::atomic::AtomicU64>,
+    pub replica_received_bytes: Gauge,
+    pub replica_connected: Gauge,
 }
 
 impl Metrics {
@@ -71,7 +76,34 @@ impl Metrics {
             "Writer time spent in durable commits",
             commit_seconds.clone(),
         );
+        let (replica_lag_entries, replica_received_bytes, replica_connected) =
+            (Gauge::default(), Gauge::default(), Gauge::default());
+        let replica_last_contact_seconds = Gauge::default();
+        r.register(
+            "replica_lag_entries",
+            "Log entries this replica is behind its primary (as of the last frame)",
+            replica_lag_entries.clone(),
+        );
+        r.register(
+            "replica_last_contact_age_seconds",
+            "Seconds since the last frame from the primary",
+            replica_last_contact_seconds.clone(),
+        );
+        r.register(
+            "replica_received_bytes",
+            "Compressed log-stream bytes received from the primary",
+            replica_received_bytes.clone(),
+        );
+        r.register(
+            "replica_following",
+            "1 while the replica is connected and following",
+            replica_connected.clone(),
+        );
         Self {
+            replica_lag_entries,
+            replica_last_contact_seconds,
+            replica_received_bytes,
+            replica_connected,
             apply_seconds,
             commit_seconds,
             registry: Mutex::new(r),

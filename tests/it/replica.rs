@@ -234,6 +234,14 @@ async fn a_replica_pairs_follows_and_strangers_are_refused() {
         r.get(&format!("/api/v1/articles/{id}")).await["title"],
         "灾备演练"
     );
+    let metrics = reqwest::get(format!("{}/metrics", replica.base))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(metrics.contains("rongmei_replica_following 1"), "{metrics}");
+    assert!(metrics.contains("rongmei_replica_lag_entries"), "{metrics}");
     let (s, e) = r
         .post(
             "/api/v1/articles",

@@ -2,7 +2,9 @@
 // binary on an ephemeral loopback port. Screenshots of each main screen go to web/e2e-artifacts/
 // (git-ignored). Usage: RONGMEI_BIN=path/to/rongmei node e2e/run.mjs
 import { chromium } from 'playwright-core'
-import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs'
+import { execFileSync } from 'node:child_process'
+import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { deflateSync } from 'node:zlib'
@@ -117,7 +119,7 @@ async function cspClean(page, where) {
 async function main() {
   check(existsSync(bin), `no server binary at ${bin} (build with cargo build --release)`)
   check(existsSync(chromePath), `no Chromium at ${chromePath}: apt-get install chromium`)
-  const server = await startServer(bin)
+  const server = await startServer(bin, { env: { RONGMEI_FEDERATION_LISTEN: '127.0.0.1:0' } })
   const browser = await chromium.launch({ executablePath: chromePath, args: ['--no-sandbox', '--headless=new'] })
   const figures = {}
   try {
@@ -538,6 +540,39 @@ async function main() {
       await page.screenshot({ path: join(artifacts, '18-screening-blocked.png') })
       await page.keyboard.press('Escape')
       await cspClean(page, 'screening')
+    })
+
+    await step('disaster-recovery replica: paired from the admin page, it follows and shows its banner, read-only', async () => {
+      const a = await newPage(browser, server.url)
+      await login(a.page, 'admin', server.adminPassword)
+      await a.page.goto('/admin/federation')
+      await a.page.getByTestId('federation-status').waitFor()
+      await a.page.getByTestId('pair-name').fill('异地灾备')
+      await a.page.getByTestId('pair-create').click()
+      const shown = await a.page.getByTestId('pair-token').locator('pre').first().textContent()
+      const token = shown.match(/--token (\S+)/)[1]
+      await a.page.screenshot({ path: join(artifacts, '19-federation-pairing.png') })
+      const replicaDir = mkdtempSync(join(tmpdir(), 'rongmei-e2e-replica-'))
+      rmSync(replicaDir, { recursive: true, force: true })
+      const joined = execFileSync(bin, ['replica', 'join', server.url, '--token', token, '--data-dir', replicaDir], { env: { ...process.env, RONGMEI_LOG: 'warn' } }).toString()
+      check(joined.includes('joined instance'), `join failed: ${joined}`)
+      const replica = await startServer(bin, { dataDir: replicaDir })
+      try {
+        const r = await newPage(browser, replica.url)
+        await login(r.page, 'admin', server.adminPassword)
+        const banner = r.page.getByTestId('replica-banner')
+        await banner.getByText('同步中').waitFor()
+        await r.page.getByTestId('nav-articles').click()
+        await r.page.getByText('全县秋粮收购进度过半').first().waitFor()
+        await r.page.screenshot({ path: join(artifacts, '20-replica-banner.png') })
+        await cspClean(r.page, 'replica')
+        await r.ctx.close()
+        await a.page.reload()
+        await a.page.getByTestId('peer-table').getByText('异地灾备').waitFor()
+      } finally {
+        await replica.stop()
+      }
+      await a.ctx.close()
     })
 
     await step('a 20,000-character article opens and stays responsive', async () => {

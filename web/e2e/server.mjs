@@ -5,11 +5,13 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 
-export async function startServer(bin) {
-  const dataDir = mkdtempSync(join(tmpdir(), 'rongmei-e2e-'))
+// `env`: extra configuration; `dataDir`: an existing data dir (a joined replica, which prints no
+// admin password: its accounts come from the primary).
+export async function startServer(bin, { env = {}, dataDir: existing } = {}) {
+  const dataDir = existing ?? mkdtempSync(join(tmpdir(), 'rongmei-e2e-'))
   const child = spawn(bin, ['serve', '--data-dir', dataDir, '--listen', '127.0.0.1:0'], {
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, RONGMEI_LOG: 'warn' },
+    env: { ...process.env, RONGMEI_LOG: 'warn', ...env },
   })
   let out = ''
   const ready = new Promise((resolve, reject) => {
@@ -18,9 +20,9 @@ export async function startServer(bin) {
       out += d
       const url = out.match(/listening on (http:\/\/127\.0\.0\.1:\d+)/)
       const pw = out.match(/username admin, password (\S+)/)
-      if (url && pw) {
+      if (url && (pw || existing)) {
         clearTimeout(timer)
-        resolve({ url: url[1], adminPassword: pw[1] })
+        resolve({ url: url[1], adminPassword: pw?.[1] })
       }
     })
     child.stderr.on('data', (d) => (out += d))
@@ -30,6 +32,7 @@ export async function startServer(bin) {
   return {
     url,
     adminPassword,
+    dataDir,
     async stop() {
       child.kill('SIGTERM')
       await new Promise((r) => child.once('exit', r))

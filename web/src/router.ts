@@ -26,6 +26,7 @@ export const router = createRouter({
         { path: 'admin/chains', name: 'admin-chains', component: () => import('./views/admin/ChainsView.vue') },
         { path: 'admin/lexicons', name: 'admin-lexicons', component: () => import('./views/admin/LexiconsView.vue') },
         { path: 'admin/tokens', name: 'admin-tokens', component: () => import('./views/admin/TokensView.vue') },
+        { path: 'admin/federation', name: 'admin-federation', component: () => import('./views/admin/FederationView.vue'), meta: { admin: true } },
         { path: 'admin/instance', name: 'admin-instance', component: () => import('./views/admin/InstanceView.vue'), meta: { admin: true } },
         { path: ':rest(.*)*', name: 'not-found', component: () => import('./views/NotFoundView.vue') },
       ],

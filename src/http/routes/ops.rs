@@ -59,6 +59,23 @@ async fn metrics(State(s): State<AppState>) -> impl IntoResponse {
     };
     s.metrics.apply_seconds.set(us(&st.apply_us));
     s.metrics.commit_seconds.set(us(&st.commit_us));
+    if let Some(f) = s
+        .fed
+        .follow
+        .as_ref()
+        .and_then(|f| f.lock().ok().map(|x| x.clone()))
+    {
+        let m = &s.metrics;
+        m.replica_lag_entries
+            .set(i64::try_from(f.lag_entries).unwrap_or(i64::MAX));
+        m.replica_received_bytes
+            .set(i64::try_from(f.bytes).unwrap_or(i64::MAX));
+        m.replica_connected.set(i64::from(f.state == "following"));
+        if let Some(t) = f.last_contact {
+            m.replica_last_contact_seconds
+                .set((s.core.clock.now() - t).max(0) as f64 / 1000.0);
+        }
+    }
     (
         [(
             header::CONTENT_TYPE,

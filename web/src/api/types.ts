@@ -122,6 +122,44 @@ export interface Token {
   revoked_at: string | null
 }
 
+export interface FollowStatus {
+  state: 'connecting' | 'following' | 'diverged' | 'error'
+  primary: string
+  applied_lsn: number
+  primary_head: number
+  lag_entries: number
+  last_contact: number | null
+  last_error: string
+  bytes: number
+  entries: number
+  connects: number
+}
+
+export interface FederationStatus {
+  role: 'primary' | 'replica'
+  listen: string | null
+  ca_fingerprint: string | null
+  follow: FollowStatus | null
+  last_contact: string | null
+}
+
+export interface Peer {
+  id: string
+  role: string
+  name: string
+  fingerprint: string
+  not_after: string
+  enrolled_at: string
+  revoked_at: string | null
+  revoke_reason: string | null
+}
+
+export interface PairingCreated {
+  token: string
+  expires_at: string
+  ca_fingerprint: string
+}
+
 export interface Instance {
   instance_id: string
   epoch: number

@@ -18,7 +18,7 @@ const en: typeof zh = {
   },
   shell: {
     outlet: 'Outlet', allOutlets: 'All outlets', noOutlets: 'No outlets available',
-    nav: { planning: 'Planning', chains: 'Review chains', lexicons: 'Word lists', reviews: 'My reviews', search: 'Search', articles: 'Articles', newArticle: 'Write', assets: 'Assets', admin: 'Administration', outlets: 'Outlets', users: 'Users & roles', tokens: 'API tokens', instance: 'Instance' },
+    nav: { planning: 'Planning', chains: 'Review chains', lexicons: 'Word lists', reviews: 'My reviews', search: 'Search', articles: 'Articles', newArticle: 'Write', assets: 'Assets', admin: 'Administration', outlets: 'Outlets', users: 'Users & roles', tokens: 'API tokens', instance: 'Instance', federation: 'Replication' },
     user: { changePassword: 'Change password', logout: 'Sign out', signedInAs: 'Signed in as' },
     language: 'Language', notifications: 'Notifications', noNotifications: 'No notifications', skipToContent: 'Skip to content',
     toggleMenu: 'Toggle menu',
@@ -98,7 +98,20 @@ const en: typeof zh = {
       fileHint: 'txt: one term per line, optionally a tab and a severity (block/review/hint); proofreading lists: wrong<TAB>right. csv: text,severity,replacement,note.',
       line: 'line {n}',
     },
+    federation: {
+      title: 'Replication & federation', role: 'This node', primary: 'Primary', replica: 'DR replica', listen: 'Federation listener', listenOff: 'off (set federation.listen)',
+      ca: 'CA fingerprint', peers: 'Paired nodes', name: 'Name', peerRole: 'Role', fingerprint: 'Certificate fingerprint', enrolled: 'Paired', expires: 'Certificate expires', state: 'State',
+      active: 'Active', revoked: 'Revoked', revoke: 'Revoke', revokeReason: 'Reason for revoking', revokeConfirm: 'The node\'s certificate is refused from its next handshake, and its current connection is cut.', revoked2: 'Revoked',
+      pair: 'Pair a DR replica', pairName: 'Replica name', ttl: 'Valid for (minutes)', create: 'Create pairing token',
+      tokenOnce: 'The token is shown only now. Give it to the replica\'s operator, who runs on the replica server:', compare: 'The replica prints the primary\'s CA fingerprint; compare it with this one out of band:',
+      none: 'No paired nodes yet',
+    },
     instance: { title: 'Instance', id: 'Instance id', epoch: 'Epoch', role: 'Role', version: 'Version', logHead: 'Log position', created: 'Created' },
+  },
+  replica: {
+    readOnly: 'Read-only DR replica', primary: 'Primary', lag: '{n} entries behind', lagLabel: 'Entries behind', lastContact: 'Last contact', never: 'never', secondsAgo: '{n} s ago',
+    bytes: 'Bytes received', lastError: 'Last error',
+    state: { connecting: 'connecting', following: 'following', diverged: 'history diverged (nothing merged)', error: 'cannot connect' },
   },
   search: {
     title: 'Search', placeholder: 'Search articles: titles and text; "phrases", OR, -exclude', global: 'Search articles…',

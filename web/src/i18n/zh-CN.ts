@@ -16,7 +16,7 @@ export default {
   },
   shell: {
     outlet: '当前渠道', allOutlets: '全部渠道', noOutlets: '暂无可用渠道',
-    nav: { planning: '选题策划', chains: '审核流程', lexicons: '词库管理', reviews: '我的审核', search: '全文检索', articles: '稿件库', newArticle: '写稿', assets: '素材库', admin: '系统管理', outlets: '渠道管理', users: '用户与角色', tokens: 'API 令牌', instance: '实例信息' },
+    nav: { planning: '选题策划', chains: '审核流程', lexicons: '词库管理', reviews: '我的审核', search: '全文检索', articles: '稿件库', newArticle: '写稿', assets: '素材库', admin: '系统管理', outlets: '渠道管理', users: '用户与角色', tokens: 'API 令牌', instance: '实例信息', federation: '灾备与联邦' },
     user: { changePassword: '修改密码', logout: '退出登录', signedInAs: '当前用户' },
     language: '语言', notifications: '通知', noNotifications: '暂无通知', skipToContent: '跳到主要内容',
     toggleMenu: '展开/收起菜单',
@@ -96,7 +96,20 @@ export default {
       fileHint: 'txt：每行一个词，可加制表符和级别（block/review/hint 或 禁用/审核/提示）；校对词为“错误写法<TAB>正确写法”。csv：text,severity,replacement,note。',
       line: '第 {n} 行',
     },
+    federation: {
+      title: '灾备与联邦', role: '本机角色', primary: '主站', replica: '灾备副本', listen: '联邦监听地址', listenOff: '未开启（配置 federation.listen）',
+      ca: 'CA 指纹', peers: '已配对节点', name: '名称', peerRole: '角色', fingerprint: '证书指纹', enrolled: '配对时间', expires: '证书到期', state: '状态',
+      active: '正常', revoked: '已吊销', revoke: '吊销', revokeReason: '吊销原因', revokeConfirm: '吊销后该节点的证书在下次握手时即被拒绝，当前连接也会断开。', revoked2: '已吊销',
+      pair: '配对灾备副本', pairName: '副本名称', ttl: '有效期（分钟）', create: '生成配对令牌',
+      tokenOnce: '配对令牌只显示这一次，请交给副本的运维人员；在副本服务器上运行：', compare: '副本会打印主站 CA 指纹，请与下面的指纹当面或电话核对：',
+      none: '尚无配对节点',
+    },
     instance: { title: '实例信息', id: '实例 ID', epoch: '纪元', role: '角色', version: '版本', logHead: '日志位置', created: '创建时间' },
+  },
+  replica: {
+    readOnly: '只读灾备副本', primary: '主站', lag: '落后 {n} 条', lagLabel: '落后条数', lastContact: '最后联系', never: '从未', secondsAgo: '{n} 秒前',
+    bytes: '已接收字节', lastError: '最近错误',
+    state: { connecting: '连接中', following: '同步中', diverged: '历史分叉（已停止合并）', error: '连接失败' },
   },
   search: {
     title: '全文检索', placeholder: '搜索稿件：标题、正文，支持 "短语"、OR、-排除', global: '搜索稿件…',
