@@ -28,7 +28,7 @@ pub struct WriteArgs {
     data_dir: Option<PathBuf>,
 }
 
-fn load_bodies(path: &PathBuf) -> Vec<(String, String)> {
+pub(super) fn load_bodies(path: &PathBuf) -> Vec<(String, String)> {
     let text = std::fs::read_to_string(path).unwrap_or_default();
     let mut v: Vec<(String, String)> = text
         .lines()
@@ -72,7 +72,7 @@ fn summary(name: &str, mut lat_us: Vec<u64>, secs: f64) -> f64 {
     rate
 }
 
-async fn create(
+pub(super) async fn create(
     client: &reqwest::Client,
     base: &str,
     token: &str,
@@ -108,6 +108,14 @@ pub(super) struct BenchServer {
 
 impl BenchServer {
     pub async fn start(name: &str, data_dir: Option<PathBuf>) -> anyhow::Result<Self> {
+        Self::start_with(name, data_dir, |_| {}).await
+    }
+
+    pub async fn start_with(
+        name: &str,
+        data_dir: Option<PathBuf>,
+        tweak: impl FnOnce(&mut Config),
+    ) -> anyhow::Result<Self> {
         let tmp = std::env::temp_dir().join(format!(
             "rongmei-bench-{name}-{}",
             uuid::Uuid::new_v4().simple()
@@ -121,6 +129,7 @@ impl BenchServer {
             ..Config::default()
         };
         cfg.http.listen = "127.0.0.1:0".into();
+        tweak(&mut cfg);
         let running = crate::app::start(cfg, crate::clock::system()).await?;
         let password = running
             .initial_password

@@ -2,6 +2,7 @@
 
 mod admin;
 mod bench;
+mod bench_replicate;
 mod bench_review;
 mod bench_screen;
 mod bench_search;
@@ -176,6 +177,8 @@ enum BenchCmd {
     Review(bench_review::ReviewArgs),
     /// Content screening: scanning throughput and per-article latency with a word list.
     Screen(bench_screen::ScreenArgs),
+    /// Replication: replica catch-up rate, lag under a steady write rate, bytes shipped.
+    Replicate(bench_replicate::ReplicateArgs),
 }
 
 pub fn main() -> ExitCode {
@@ -285,6 +288,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Cmd::Bench {
             cmd: BenchCmd::Screen(args),
         } => bench_screen::screen(args),
+        Cmd::Bench {
+            cmd: BenchCmd::Replicate(args),
+        } => runtime()?.block_on(bench_replicate::replicate(args)),
     }
 }
 

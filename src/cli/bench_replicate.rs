@@ -1,0 +1,230 @@
+//! `rongmei bench replicate`: a primary and a replica in this process on loopback (real mTLS,
+//! real log stream). Prints the catch-up rate after an offline period, the replica's lag while
+//! the primary takes a steady write rate, and bytes shipped against the entries' JSON size.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use super::bench::{BenchServer, create, load_bodies, percentile, setup};
+use crate::clock::Stopwatch;
+use crate::config::Config;
+use crate::domain::Lsn;
+
+#[derive(clap::Args)]
+pub struct ReplicateArgs {
+    /// Articles written while the replica is offline (then it catches up).
+    #[arg(long, default_value_t = 20_000)]
+    backlog: usize,
+    /// Steady write rate during the lag phase (articles per second).
+    #[arg(long, default_value_t = 1_000)]
+    rate: usize,
+    /// Length of the lag phase, in seconds.
+    #[arg(long, default_value_t = 10)]
+    seconds: u64,
+    /// JSON-lines corpus for article text.
+    #[arg(long, default_value = "../shared/corpus/zh_peoples_daily_199801.jsonl")]
+    corpus: PathBuf,
+}
+
+/// When each lsn became durable on a node (µs since the bench started).
+type Seen = Arc<Mutex<Vec<(u64, u64)>>>;
+
+fn watch(mut w: crate::log::LogWatch, clock: Arc<Stopwatch>, seen: Seen) {
+    tokio::spawn(async move {
+        let mut last = w.current();
+        while let Some(h) = w.wait_past(last).await {
+            let t = clock.elapsed_us();
+            if let Ok(mut s) = seen.lock() {
+                s.extend((last.0 + 1..=h.0).map(|l| (l, t)));
+            }
+            last = h;
+        }
+    });
+}
+
+async fn admin_session(
+    client: &reqwest::Client,
+    base: &str,
+    password: &str,
+) -> anyhow::Result<(String, String)> {
+    let r = client
+        .post(format!("{base}/api/v1/session"))
+        .json(&serde_json::json!({"username": "admin", "password": password}))
+        .send()
+        .await?
+        .error_for_status()?;
+    let cookie = r
+        .headers()
+        .get(reqwest::header::SET_COOKIE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .unwrap_or_default()
+        .to_string();
+    let j: serde_json::Value = r.json().await?;
+    Ok((cookie, j["csrf_token"].as_str().unwrap_or_default().into()))
+}
+
+async fn write_many(
+    client: &reqwest::Client,
+    base: &str,
+    token: &str,
+    bodies: &[(String, String)],
+    n: usize,
+    rate: Option<usize>,
+) -> anyhow::Result<()> {
+    let sem = Arc::new(tokio::sync::Semaphore::new(64));
+    let mut tasks = Vec::with_capacity(n);
+    let mut tick = rate.map(|r| tokio::time::interval(Duration::from_micros(1_000_000 / r as u64)));
+    for i in 0..n {
+        if let Some(t) = tick.as_mut() {
+            t.tick().await;
+        }
+        let permit = sem.clone().acquire_owned().await?;
+        let (c, b, t) = (client.clone(), base.to_string(), token.to_string());
+        let (title, body) = bodies[i % bodies.len()].clone();
+        tasks.push(tokio::spawn(async move {
+            let j = serde_json::json!({"outlet": "bench", "title": title, "body": body});
+            let r = create(&c, &b, &t, &j).await;
+            drop(permit);
+            r
+        }));
+    }
+    for t in tasks {
+        t.await??;
+    }
+    Ok(())
+}
+
+pub async fn replicate(args: ReplicateArgs) -> anyhow::Result<ExitCode> {
+    let bodies = load_bodies(&args.corpus);
+    let client = reqwest::Client::builder().build()?;
+    let primary = BenchServer::start_with("primary", None, |c| {
+        c.federation.listen = "127.0.0.1:0".into();
+    })
+    .await?;
+    let base = primary.base.clone();
+    let token = setup(&client, &base, &primary.password).await?;
+    let (cookie, csrf) = admin_session(&client, &base, &primary.password).await?;
+    let pairing: serde_json::Value = client
+        .post(format!("{base}/api/v1/federation/pairings"))
+        .header("cookie", &cookie)
+        .header("x-csrf-token", &csrf)
+        .json(&serde_json::json!({"role": "replica", "name": "bench"}))
+        .send()
+        .await?
+        .error_for_status()?
+        .json()
+        .await?;
+    let rdir = std::env::temp_dir().join(format!(
+        "rongmei-bench-replica-{}",
+        uuid::Uuid::new_v4().simple()
+    ));
+    let rcfg = Config {
+        data_dir: rdir.clone(),
+        ..Config::default()
+    };
+    super::fed::replica_join(&rcfg, &base, pairing["token"].as_str().unwrap_or_default()).await?;
+
+    // 1. Offline period: the primary writes a backlog, then the replica starts and catches up.
+    let sw = Stopwatch::start();
+    write_many(&client, &base, &token, &bodies, args.backlog, None).await?;
+    let head = primary.running.core.committer.log_watch().current();
+    println!(
+        "backlog: {} articles ({} log entries) written in {:.1} s while the replica was offline",
+        args.backlog,
+        head.0,
+        sw.elapsed().as_secs_f64()
+    );
+    let mut rc = rcfg.clone();
+    rc.http.listen = "127.0.0.1:0".into();
+    let replica = crate::app::start(rc, crate::clock::system()).await?;
+    let sw = Stopwatch::start();
+    let mut rw = replica.core.committer.log_watch();
+    while rw.current() < head {
+        if rw.wait_past(rw.current()).await.is_none() {
+            anyhow::bail!("replica stopped");
+        }
+    }
+    let secs = sw.elapsed().as_secs_f64();
+    println!(
+        "catch-up: {} entries in {secs:.2} s = {:.0} entries/s",
+        head.0,
+        head.0 as f64 / secs
+    );
+
+    // 2. Steady load: lag from durable on the primary to durable on the replica, per entry.
+    let clock = Arc::new(Stopwatch::start());
+    let (on_p, on_r): (Seen, Seen) = (Arc::default(), Arc::default());
+    watch(
+        primary.running.core.committer.log_watch(),
+        clock.clone(),
+        on_p.clone(),
+    );
+    watch(
+        replica.core.committer.log_watch(),
+        clock.clone(),
+        on_r.clone(),
+    );
+    let from = head;
+    let n = args.rate * args.seconds as usize;
+    let sw = Stopwatch::start();
+    write_many(&client, &base, &token, &bodies, n, Some(args.rate)).await?;
+    let achieved = n as f64 / sw.elapsed().as_secs_f64();
+    let end = primary.running.core.committer.log_watch().current();
+    while replica.core.committer.log_watch().current() < end {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    let (p, r) = (
+        on_p.lock().map(|v| v.clone()).unwrap_or_default(),
+        on_r.lock().map(|v| v.clone()).unwrap_or_default(),
+    );
+    let at_r: std::collections::HashMap<u64, u64> = r.into_iter().collect();
+    let mut lags: Vec<u64> = p
+        .iter()
+        .filter(|(l, _)| *l > from.0)
+        .filter_map(|(l, t)| at_r.get(l).map(|tr| tr.saturating_sub(*t)))
+        .collect();
+    lags.sort_unstable();
+    println!(
+        "steady load: {n} articles at {achieved:.0}/s (target {}/s); replica lag per entry p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms ({} entries)",
+        args.rate,
+        percentile(&lags, 0.5),
+        percentile(&lags, 0.99),
+        lags.last().copied().unwrap_or(0) as f64 / 1000.0,
+        lags.len()
+    );
+
+    // 3. Bytes: compressed stream received vs the entries' JSON and stored size.
+    let st: serde_json::Value = client
+        .get(format!("http://{}/api/v1/federation/status", replica.addr))
+        .bearer_auth(&token)
+        .send()
+        .await?
+        .error_for_status()?
+        .json()
+        .await?;
+    let shipped = st["follow"]["bytes"].as_u64().unwrap_or(0);
+    let (mut json, mut stored, mut at) = (0u64, 0u64, Lsn(1));
+    loop {
+        let batch = crate::log::read_raw(&primary.running.core.db, at, 5_000, usize::MAX)?;
+        let Some(last) = batch.last() else { break };
+        at = Lsn(crate::log::entry::decode_stored(last)?.lsn.0 + 1);
+        for s in &batch {
+            stored += s.len() as u64;
+            json += serde_json::to_vec(&crate::log::entry::decode_stored(s)?.fact)?.len() as u64;
+        }
+    }
+    println!(
+        "bytes: {shipped} shipped (zstd frames) for {} entries; their facts as JSON {json} bytes, stored {stored} bytes; shipped/JSON = {:.2}",
+        end.0,
+        shipped as f64 / json.max(1) as f64
+    );
+    drop(rw);
+    replica.shutdown().await?;
+    primary.stop().await?;
+    let _ = std::fs::remove_dir_all(rdir);
+    Ok(ExitCode::SUCCESS)
+}
