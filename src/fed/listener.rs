@@ -194,58 +194,23 @@ async fn log_stream(
     }
     let watch = core.committer.log_watch();
     let peer = who.peer.id.clone();
-    let state = (core, watch, Lsn(p.lsn));
     // Ends when shutdown begins (a graceful shutdown waits for responses to finish).
     let mut closing = closing;
     let stop = async move { closed(&mut closing).await };
+    let state = (core, watch, Lsn(p.lsn));
     let stream = futures_util::stream::unfold(state, move |(core, mut watch, cursor)| {
         let peer = peer.clone();
         async move {
-            // A peer revoked while connected is cut off at its next batch or heartbeat.
-            let r = core.reader().ok()?;
-            if access::peer(&r.0, &peer).ok()??.revoked.is_some() {
-                tracing::info!(%peer, "revoked peer disconnected");
-                return None;
-            }
-            drop(r);
-            let db = core.db.clone();
-            let batch = tokio::task::spawn_blocking(move || {
-                crate::log::read_raw(&db, Lsn(cursor.0 + 1), BATCH_ENTRIES, wire::BATCH_BYTES)
-            })
-            .await
-            .ok()?
-            .ok()?;
-            let head = watch.current();
-            let frame = if batch.is_empty() {
-                // Nothing new: wait for a commit, or send a heartbeat.
-                match tokio::time::timeout(HEARTBEAT, watch.wait_past(cursor)).await {
-                    Ok(None) => return None,
-                    Ok(Some(_)) => Vec::new(),
-                    Err(_) => wire::encode(&wire::Frame {
-                        head: head.0,
-                        at: core.clock.now(),
-                        entries: vec![],
-                    })
-                    .ok()?,
+            match next_frame(&core, &mut watch, &peer, cursor).await {
+                Ok(Some((frame, cursor))) => {
+                    Some((Ok::<_, std::io::Error>(frame), (core, watch, cursor)))
                 }
-            } else {
-                Vec::new()
-            };
-            if !frame.is_empty() {
-                return Some((Ok::<_, std::io::Error>(frame), (core, watch, cursor)));
+                Ok(None) => None,
+                Err(e) => {
+                    tracing::warn!(%peer, "log stream ended: {e}");
+                    None
+                }
             }
-            if batch.is_empty() {
-                // A commit arrived: the next turn reads it (empty chunks are skipped).
-                return Some((Ok(Vec::new()), (core, watch, cursor)));
-            }
-            let last = crate::log::entry::decode_stored(batch.last()?).ok()?.lsn;
-            let frame = wire::encode(&wire::Frame {
-                head: head.0.max(last.0),
-                at: core.clock.now(),
-                entries: batch,
-            })
-            .ok()?;
-            Some((Ok(frame), (core, watch, last)))
         }
     });
     let stream = futures_util::StreamExt::take_until(stream, Box::pin(stop));
@@ -253,6 +218,54 @@ async fn log_stream(
         .header("content-type", "application/x-rongmei-log")
         .body(Body::from_stream(stream))
         .unwrap_or_else(|_| Error::Internal("stream".into()).into_response())
+}
+
+/// The next frame for a follower at `cursor` and its new cursor: a batch of what committed
+/// after it, else (after waiting up to `HEARTBEAT` for a commit) a heartbeat. `None`: the peer
+/// was revoked or the writer shut down.
+async fn next_frame(
+    core: &Core,
+    watch: &mut crate::log::LogWatch,
+    peer: &str,
+    cursor: Lsn,
+) -> Result<Option<(Vec<u8>, Lsn)>> {
+    loop {
+        // A peer revoked while connected is cut off at its next batch or heartbeat.
+        let revoked = access::peer(&core.reader()?.0, peer)?.is_none_or(|p| p.revoked.is_some());
+        if revoked {
+            tracing::info!(%peer, "revoked peer disconnected");
+            return Ok(None);
+        }
+        let db = core.db.clone();
+        let batch = tokio::task::spawn_blocking(move || {
+            crate::log::read_raw(&db, Lsn(cursor.0 + 1), BATCH_ENTRIES, wire::BATCH_BYTES)
+        })
+        .await
+        .map_err(|e| Error::Internal(format!("log read task: {e}")))??;
+        let head = watch.current();
+        if let Some(last) = batch.last() {
+            let last = crate::log::entry::decode_stored(last)?.lsn;
+            let frame = wire::encode(&wire::Frame {
+                head: head.0.max(last.0),
+                at: core.clock.now(),
+                entries: batch,
+            })?;
+            return Ok(Some((frame, last)));
+        }
+        match tokio::time::timeout(HEARTBEAT, watch.wait_past(cursor)).await {
+            Ok(None) => return Ok(None),
+            // A commit arrived: read it.
+            Ok(Some(_)) => continue,
+            Err(_) => {
+                let frame = wire::encode(&wire::Frame {
+                    head: head.0,
+                    at: core.clock.now(),
+                    entries: vec![],
+                })?;
+                return Ok(Some((frame, cursor)));
+            }
+        }
+    }
 }
 
 /// Bind the federation listener if configured (`federation.listen`); returns its address.
