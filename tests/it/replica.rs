@@ -377,3 +377,81 @@ async fn a_replica_pairs_follows_and_strangers_are_refused() {
         assert!(good, "{}: {out}", d.display());
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replica_whose_log_forked_is_refused_and_merges_nothing() {
+    rongmei::fed::tls::install_provider();
+    let pdir = tempfile::tempdir().unwrap();
+    let rdir = tempfile::tempdir().unwrap();
+    let mut primary = spawn_env(pdir.path(), &[("RONGMEI_FEDERATION_LISTEN", "127.0.0.1:0")]);
+    let pw = primary.password.clone().unwrap();
+    setup_token(&primary.base, &pw).await;
+    let token = admin_token(&primary.base, &pw).await;
+    let p = api(&primary.base, &token);
+    let (_, pairing) = p
+        .post(
+            "/api/v1/federation/pairings",
+            json!({"role": "replica", "name": "r"}),
+        )
+        .await;
+    let (ok, out) = join(
+        &primary.base,
+        pairing["token"].as_str().unwrap(),
+        rdir.path(),
+    );
+    assert!(ok, "{out}");
+    let mut replica = spawn(rdir.path());
+    let r = api(&replica.base, &token);
+    let at = head(&p).await;
+    caught_up(&r, at).await;
+    kill(&mut replica);
+
+    // The replica's store gets an entry of its own (as if it had been written to while cut off):
+    // its position is no longer on the primary's history.
+    let mut opened = rongmei::workflow::bootstrap::open_or_init(rdir.path(), "county", 0).unwrap();
+    rongmei::workflow::commit::run_once(&opened.db, &mut opened.appender, 0, |w| {
+        w.emit(
+            None,
+            rongmei::domain::fact::Fact::AssetDeleted {
+                id: rongmei::domain::AssetId(999),
+            },
+        )
+    })
+    .unwrap();
+    drop(opened);
+
+    let mut replica = spawn(rdir.path());
+    let r = api(&replica.base, &token);
+    let (s, _) = p
+        .post(
+            "/api/v1/articles",
+            json!({"outlet": "tv", "title": "分叉之后"}),
+        )
+        .await;
+    assert_eq!(s, 201);
+    let mut seen = Value::Null;
+    for _ in 0..100 {
+        let (code, st) = r
+            .send(reqwest::Method::GET, "/api/v1/federation/status", None)
+            .await;
+        if code == 200 && st["follow"]["state"] == "diverged" {
+            seen = st;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(seen["follow"]["state"], "diverged", "{seen}");
+    assert!(
+        seen["follow"]["last_error"]
+            .as_str()
+            .unwrap()
+            .starts_with("history_diverged"),
+        "{seen}"
+    );
+    // Nothing of the primary's later history was merged.
+    assert_eq!(r.get("/api/v1/instance").await["log_head"], at + 1);
+    kill(&mut replica);
+    kill(&mut primary);
+    let (good, out) = run_check(rdir.path());
+    assert!(good, "{out}");
+}
