@@ -71,6 +71,10 @@ pub struct FollowStatus {
     pub bytes: u64,
     pub entries: u64,
     pub connects: u64,
+    /// Media files the replica's records name but it does not have yet.
+    pub media_pending: u64,
+    pub media_fetched: u64,
+    pub media_bytes: u64,
 }
 
 pub type SharedStatus = Arc<Mutex<FollowStatus>>;
@@ -97,10 +101,25 @@ pub async fn run(
         s.primary = up.addr.clone();
         s.state = "connecting".into();
     });
+    // Media files follow by content hash: everything missing now, then what new entries name.
+    let (media_tx, media_rx) = tokio::sync::mpsc::unbounded_channel();
+    tokio::spawn(media_loop(
+        core.clone(),
+        up.clone(),
+        status.clone(),
+        media_rx,
+        closing.clone(),
+    ));
+    let c2 = core.clone();
+    if let Ok(Ok(missing)) = tokio::task::spawn_blocking(move || missing_media(&c2)).await {
+        for h in missing {
+            let _ = media_tx.send(h);
+        }
+    }
     let mut backoff = MIN_BACKOFF;
     loop {
         let r = tokio::select! {
-            r = session(&core, &up, &status) => r,
+            r = session(&core, &up, &status, &media_tx) => r,
             () = closed(&mut closing) => return,
         };
         let (state, wait) = match &r {
@@ -139,7 +158,8 @@ fn position(core: &Core) -> Result<(u64, u64, String)> {
     Ok(access::log_head(&r.0)?.map_or((0, 0, String::new()), |h| (h.epoch.0, h.lsn.0, h.hash)))
 }
 
-async fn session(core: &Core, up: &Upstream, status: &SharedStatus) -> Result<()> {
+/// An mTLS client for the primary's listener and its base URL.
+async fn client(core: &Core, up: &Upstream) -> Result<(reqwest::Client, String)> {
     let cfg = tls::client_config(&core.config.data_dir)?;
     let addr: SocketAddr = tokio::net::lookup_host(&up.addr)
         .await
@@ -154,11 +174,135 @@ async fn session(core: &Core, up: &Upstream, status: &SharedStatus) -> Result<()
         .tcp_nodelay(true)
         .build()
         .map_err(|e| Error::Io(format!("federation client: {e}")))?;
+    Ok((client, format!("https://{name}:{}", addr.port())))
+}
+
+/// Media hashes (files and thumbnails) the replica's asset records name but it lacks.
+fn missing_media(core: &Core) -> Result<Vec<String>> {
+    let r = core.reader()?;
+    let mut out = Vec::new();
+    for a in access::all_assets(&r.0)? {
+        for h in std::iter::once(a.sha256).chain(a.thumb_sha256) {
+            if !core.blobs.path(&h).exists() {
+                out.push(h);
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn media_of(stored: &[Vec<u8>]) -> Vec<String> {
+    stored
+        .iter()
+        .filter_map(|s| crate::log::entry::decode_stored(s).ok())
+        .filter_map(|e| match e.fact {
+            crate::domain::fact::Fact::AssetAdded { asset } => Some(asset),
+            _ => None,
+        })
+        .flat_map(|a| std::iter::once(a.sha256).chain(a.thumb_sha256))
+        .collect()
+}
+
+/// Fetch media files one at a time (streamed to disk, hash checked, then moved into place); a
+/// failed fetch is retried after a pause, so an interrupted copy resumes by content hash.
+async fn media_loop(
+    core: Core,
+    up: Upstream,
+    status: SharedStatus,
+    mut rx: tokio::sync::mpsc::UnboundedReceiver<String>,
+    mut closing: tokio::sync::watch::Receiver<bool>,
+) {
+    let mut queue: std::collections::VecDeque<String> = std::collections::VecDeque::new();
+    let mut queued: std::collections::HashSet<String> = std::collections::HashSet::new();
+    let mut conn: Option<(reqwest::Client, String)> = None;
+    loop {
+        while let Ok(h) = rx.try_recv() {
+            if queued.insert(h.clone()) {
+                queue.push_back(h);
+            }
+        }
+        update(&status, |s| s.media_pending = queue.len() as u64);
+        let Some(h) = queue.front().cloned() else {
+            tokio::select! {
+                m = rx.recv() => match m {
+                    Some(h) => {
+                        if queued.insert(h.clone()) {
+                            queue.push_back(h);
+                        }
+                    }
+                    None => return,
+                },
+                () = closed(&mut closing) => return,
+            }
+            continue;
+        };
+        if core.blobs.path(&h).exists() {
+            queue.pop_front();
+            queued.remove(&h);
+            continue;
+        }
+        if conn.is_none() {
+            conn = client(&core, &up).await.ok();
+        }
+        let r = match &conn {
+            Some((c, base)) => fetch(&core, c, base, &h).await,
+            None => Err(Error::Io("no federation client".into())),
+        };
+        match r {
+            Ok(n) => {
+                queue.pop_front();
+                queued.remove(&h);
+                update(&status, |s| {
+                    s.media_fetched += 1;
+                    s.media_bytes += n;
+                });
+            }
+            Err(e) => {
+                tracing::warn!(sha256 = %h, "fetching a media file from the primary: {e}");
+                conn = None;
+                // To the back of the queue, and a pause before trying again.
+                if let Some(x) = queue.pop_front() {
+                    queue.push_back(x);
+                }
+                tokio::select! {
+                    _ = tokio::time::sleep(MIN_BACKOFF * 10) => {},
+                    () = closed(&mut closing) => return,
+                }
+            }
+        }
+    }
+}
+
+async fn fetch(core: &Core, c: &reqwest::Client, base: &str, h: &str) -> Result<u64> {
+    let resp = c
+        .get(format!("{base}/fed/v1/blob/{h}"))
+        .send()
+        .await
+        .map_err(|e| Error::Io(e.to_string()))?;
+    if !resp.status().is_success() {
+        return Err(Error::Io(format!("primary answered {}", resp.status())));
+    }
+    let limit = core.config.assets.max_upload_bytes.max(1) * 2;
+    let staged = core.blobs.stage(resp.bytes_stream(), limit).await?;
+    if staged.sha256 != h {
+        let got = staged.sha256.clone();
+        staged.discard().await;
+        return Err(Error::Io(format!("received bytes hash to {got}, not {h}")));
+    }
+    let n = staged.size;
+    core.blobs.keep(staged).await?;
+    Ok(n)
+}
+
+async fn session(
+    core: &Core,
+    up: &Upstream,
+    status: &SharedStatus,
+    media: &tokio::sync::mpsc::UnboundedSender<String>,
+) -> Result<()> {
+    let (client, base) = client(core, up).await?;
     let (epoch, lsn, hash) = position(core)?;
-    let url = format!(
-        "https://{name}:{}/fed/v1/log?epoch={epoch}&lsn={lsn}&hash={hash}",
-        addr.port()
-    );
+    let url = format!("{base}/fed/v1/log?epoch={epoch}&lsn={lsn}&hash={hash}");
     let resp = client
         .get(&url)
         .send()
@@ -198,9 +342,13 @@ async fn session(core: &Core, up: &Upstream, status: &SharedStatus) -> Result<()
             let mut applied = None;
             if !frame.entries.is_empty() {
                 let n = frame.entries.len() as u64;
+                let wanted = media_of(&frame.entries);
                 let entries = frame.entries;
                 let last = core.committer.write(move |w| w.replicate(&entries)).await?;
                 applied = Some((last.0, n));
+                for h in wanted {
+                    let _ = media.send(h);
+                }
             }
             update(status, |s| {
                 s.last_contact = Some(now);

@@ -137,6 +137,7 @@ struct Fed {
 fn router(core: Core, closing: tokio::sync::watch::Receiver<bool>) -> Router {
     Router::new()
         .route("/fed/v1/log", get(log_stream))
+        .route("/fed/v1/blob/{sha256}", get(blob))
         .with_state(Fed { core, closing })
 }
 
@@ -265,6 +266,32 @@ async fn next_frame(
                 return Ok(Some((frame, cursor)));
             }
         }
+    }
+}
+
+/// A media file by content hash (role `replica`), streamed from disk.
+async fn blob(
+    State(Fed { core, .. }): State<Fed>,
+    Extension(who): Extension<PeerId>,
+    axum::extract::Path(sha256): axum::extract::Path<String>,
+) -> Response {
+    if who.peer.role != "replica" {
+        return Error::Forbidden.into_response();
+    }
+    if sha256.len() != 64 || !sha256.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Error::invalid("sha256", "64 hex digits").into_response();
+    }
+    let path = core.blobs.path(&sha256.to_ascii_lowercase());
+    match tokio::fs::File::open(&path).await {
+        Ok(f) => {
+            let len = f.metadata().await.map(|m| m.len()).unwrap_or(0);
+            Response::builder()
+                .header("content-type", "application/octet-stream")
+                .header("content-length", len)
+                .body(Body::from_stream(tokio_util::io::ReaderStream::new(f)))
+                .unwrap_or_else(|_| Error::Internal("blob".into()).into_response())
+        }
+        Err(_) => Error::NotFound(crate::error::Resource::Asset).into_response(),
     }
 }
 

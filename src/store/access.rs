@@ -255,6 +255,12 @@ pub fn proof_ignores(
         .map(|b| codec::decode(b))
         .collect()
 }
+pub fn all_assets(a: &impl Access) -> Result<Vec<crate::domain::asset::Asset>> {
+    a.all_values(ASSETS)?
+        .iter()
+        .map(|b| codec::decode(b))
+        .collect()
+}
 pub fn peer(a: &impl Access, id: &str) -> Result<Option<crate::domain::peer::Peer>> {
     typed(a.bytes(PEERS, id)?)
 }

@@ -70,6 +70,48 @@ async fn admin_token(base: &str, password: &str) -> String {
     t["secret"].as_str().unwrap().to_string()
 }
 
+impl Api {
+    /// Upload an image; returns (asset id, sha256).
+    async fn upload_png(&self, w: u32) -> (u64, String) {
+        let r = self
+            .http
+            .post(format!(
+                "{}/api/v1/assets?outlet=tv&name=p{w}.png",
+                self.base
+            ))
+            .bearer_auth(&self.token)
+            .header("content-type", "image/png")
+            .body(crate::api_assets::png(w, 40))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status().as_u16(), 201);
+        let v: Value = r.json().await.unwrap();
+        (
+            v["id"].as_u64().unwrap(),
+            v["sha256"].as_str().unwrap().to_string(),
+        )
+    }
+
+    /// The bytes of an asset, once this node has them (deadline 30 s).
+    async fn content(&self, id: u64) -> Vec<u8> {
+        for _ in 0..300 {
+            let r = self
+                .http
+                .get(format!("{}/api/v1/assets/{id}/content", self.base))
+                .bearer_auth(&self.token)
+                .send()
+                .await
+                .unwrap();
+            if r.status().as_u16() == 200 {
+                return r.bytes().await.unwrap().to_vec();
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("asset {id} never arrived at {}", self.base);
+    }
+}
+
 fn api(base: &str, token: &str) -> Api {
     Api {
         http: reqwest::Client::new(),
@@ -250,6 +292,10 @@ async fn a_replica_pairs_follows_and_strangers_are_refused() {
         .await;
     assert_eq!((s, e["code"].as_str()), (403, Some("read_only_replica")));
 
+    // Media files follow by content hash.
+    let (img1, sha1) = p.upload_png(64).await;
+    assert_eq!(r.content(img1).await, crate::api_assets::png(64, 40));
+
     // SIGKILL the replica while the primary writes; it resumes exactly where its log ends.
     for i in 0..20 {
         let (s, _) = p
@@ -263,9 +309,24 @@ async fn a_replica_pairs_follows_and_strangers_are_refused() {
             kill(&mut replica);
         }
     }
+    // An image uploaded while it is down, and one whose copy was lost (an interrupted
+    // transfer): both are fetched after the restart.
+    let (img2, _) = p.upload_png(72).await;
+    let lost = rongmei::media::BlobStore::open(rdir.path())
+        .unwrap()
+        .path(&sha1);
+    std::fs::remove_file(&lost).unwrap();
     let mut replica = spawn(rdir.path());
     let r = api(&replica.base, &token);
     caught_up(&r, head(&p).await).await;
+    assert_eq!(r.content(img2).await, crate::api_assets::png(72, 40));
+    for _ in 0..300 {
+        if lost.exists() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(r.content(img1).await, crate::api_assets::png(64, 40));
     // The primary restarts (a new federation port is not needed: same data dir, new port is
     // advertised only to new peers, so keep the port by restarting on the one it had).
     let st = p.get("/api/v1/federation/status").await;
