@@ -10,6 +10,7 @@ mod fed;
 mod import;
 mod index;
 mod inspect;
+mod logfiles;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -113,6 +114,17 @@ enum LogCmd {
         #[arg(long)]
         json: bool,
     },
+    /// Write signed, checksummed segment files (≤ 1 GiB each, never overwriting) of the
+    /// entries from `--from` on, for carrying to an offline replica (server stopped).
+    Export {
+        #[arg(long, default_value_t = 1)]
+        from: u64,
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Apply the segments in DIR that continue this replica's log (server stopped): each is
+    /// checked (signature, checksum, instance, position) and refused with the reason.
+    Import { dir: PathBuf },
 }
 
 #[derive(Subcommand)]
@@ -255,6 +267,12 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Cmd::Log {
             cmd: LogCmd::Show { from, limit, json },
         } => inspect::log_show(&cfg, from, limit, json),
+        Cmd::Log {
+            cmd: LogCmd::Export { from, out },
+        } => logfiles::export(&cfg, from, &out),
+        Cmd::Log {
+            cmd: LogCmd::Import { dir },
+        } => logfiles::import(&cfg, &dir),
         Cmd::Import {
             cmd:
                 ImportCmd::Articles {

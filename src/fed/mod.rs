@@ -13,5 +13,6 @@
 pub mod follow;
 pub mod listener;
 pub mod pki;
+pub mod segment;
 pub mod tls;
 pub mod wire;

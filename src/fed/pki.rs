@@ -185,6 +185,15 @@ impl Ca {
         })
     }
 
+    /// Sign `msg` with the CA key (ECDSA P-256, SHA-256, ASN.1 DER signature).
+    pub fn sign(&self, msg: &[u8]) -> Result<Vec<u8>> {
+        use rcgen::SigningKey;
+        self.issuer
+            .key()
+            .sign(msg)
+            .map_err(|e| pki_err("signing", e))
+    }
+
     /// The federation listener's certificate and key (PEM).
     fn server_cert(&self, instance: &str, now: Millis) -> Result<(String, String)> {
         let key = KeyPair::generate().map_err(|e| pki_err("server key", e))?;
@@ -214,6 +223,20 @@ pub fn new_csr(what: &str) -> Result<(String, String)> {
         key.serialize_pem(),
         csr.pem().map_err(|e| pki_err("certificate request", e))?,
     ))
+}
+
+/// Does `sig` sign `msg` under the key of the certificate `cert_pem` (a CA we trust)?
+pub fn verify(cert_pem: &str, msg: &[u8], sig: &[u8]) -> bool {
+    let Ok(der) = pem_to_der(cert_pem) else {
+        return false;
+    };
+    let Ok((_, c)) = x509_parser::parse_x509_certificate(&der) else {
+        return false;
+    };
+    let key = c.public_key().subject_public_key.data.to_vec();
+    ring::signature::UnparsedPublicKey::new(&ring::signature::ECDSA_P256_SHA256_ASN1, key)
+        .verify(msg, sig)
+        .is_ok()
 }
 
 /// The `(role, id)` a peer certificate names, and its expiry.

@@ -516,3 +516,153 @@ async fn a_replica_whose_log_forked_is_refused_and_merges_nothing() {
     let (good, out) = run_check(rdir.path());
     assert!(good, "{out}");
 }
+
+/// `rongmei <args> --data-dir dir`: (success, stdout + stderr).
+fn offline(args: &[&str], dir: &std::path::Path) -> (bool, String) {
+    let out = std::process::Command::new(binary())
+        .args(args)
+        .arg("--data-dir")
+        .arg(dir)
+        .env("RONGMEI_LOG", "warn")
+        .output()
+        .unwrap();
+    (
+        out.status.success(),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_offline_replica_is_fed_by_segment_files() {
+    rongmei::fed::tls::install_provider();
+    let (pdir, rdir, r2dir, media) = (
+        tempfile::tempdir().unwrap(),
+        tempfile::tempdir().unwrap(),
+        tempfile::tempdir().unwrap(),
+        tempfile::tempdir().unwrap(),
+    );
+    let env = [("RONGMEI_FEDERATION_LISTEN", "127.0.0.1:0")];
+    let mut primary = spawn_env(pdir.path(), &env);
+    let pw = primary.password.clone().unwrap();
+    setup_token(&primary.base, &pw).await;
+    let token = admin_token(&primary.base, &pw).await;
+    let p = api(&primary.base, &token);
+    for dir in [rdir.path(), r2dir.path()] {
+        let (_, pairing) = p
+            .post(
+                "/api/v1/federation/pairings",
+                json!({"role": "replica", "name": "离线副本"}),
+            )
+            .await;
+        let (ok, out) = join(&primary.base, pairing["token"].as_str().unwrap(), dir);
+        assert!(ok, "{out}");
+    }
+    for i in 0..5 {
+        let (s, _) = p
+            .post(
+                "/api/v1/articles",
+                json!({"outlet": "tv", "title": format!("第一批{i}")}),
+            )
+            .await;
+        assert_eq!(s, 201);
+    }
+    let first_head = head(&p).await;
+    kill(&mut primary);
+
+    let m1 = media.path().join("m1");
+    let (ok, out) = offline(
+        &["log", "export", "--out", m1.to_str().unwrap()],
+        pdir.path(),
+    );
+    assert!(ok, "{out}");
+    let (ok, out) = offline(
+        &["log", "export", "--out", m1.to_str().unwrap()],
+        pdir.path(),
+    );
+    assert!(!ok && out.contains("never overwritten"), "{out}");
+    let (ok, out) = offline(&["log", "import", m1.to_str().unwrap()], rdir.path());
+    assert!(ok, "{out}");
+    assert!(out.contains(&format!("ends at {first_head}")), "{out}");
+    let (ok, out) = offline(&["log", "import", m1.to_str().unwrap()], rdir.path());
+    assert!(ok && out.contains("already here"), "importing twice: {out}");
+
+    // More work on the primary, carried by a second medium.
+    let mut primary = spawn_env(pdir.path(), &env);
+    let p = api(&primary.base, &token);
+    for i in 0..5 {
+        let (s, _) = p
+            .post(
+                "/api/v1/articles",
+                json!({"outlet": "tv", "title": format!("第二批{i}")}),
+            )
+            .await;
+        assert_eq!(s, 201);
+    }
+    let second_head = head(&p).await;
+    kill(&mut primary);
+    let m2 = media.path().join("m2");
+    let from = (first_head + 1).to_string();
+    let (ok, out) = offline(
+        &[
+            "log",
+            "export",
+            "--from",
+            &from,
+            "--out",
+            m2.to_str().unwrap(),
+        ],
+        pdir.path(),
+    );
+    assert!(ok, "{out}");
+
+    // A replica that lacks the first medium is told exactly what is missing.
+    let (ok, out) = offline(&["log", "import", m2.to_str().unwrap()], r2dir.path());
+    assert!(!ok, "{out}");
+    assert!(
+        out.contains(&format!("missing entries 1–{first_head}")),
+        "{out}"
+    );
+    // A damaged copy is refused with the reason, and changes nothing.
+    let seg = std::fs::read_dir(&m2)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let m3 = media.path().join("m3");
+    std::fs::create_dir_all(&m3).unwrap();
+    let mut bytes = std::fs::read(&seg).unwrap();
+    let n = bytes.len();
+    bytes[n - 10] ^= 0x55;
+    std::fs::write(m3.join(seg.file_name().unwrap()), &bytes).unwrap();
+    let (ok, out) = offline(&["log", "import", m3.to_str().unwrap()], rdir.path());
+    assert!(!ok && out.contains("checksum"), "{out}");
+    std::fs::write(m3.join(seg.file_name().unwrap()), &bytes[..n / 2]).unwrap();
+    let (ok, out) = offline(&["log", "import", m3.to_str().unwrap()], rdir.path());
+    assert!(!ok && out.contains("refused"), "{out}");
+
+    let (ok, out) = offline(&["log", "import", m2.to_str().unwrap()], rdir.path());
+    assert!(ok, "{out}");
+    assert!(out.contains(&format!("ends at {second_head}")), "{out}");
+    let (good, out) = run_check(rdir.path());
+    assert!(good, "{out}");
+    // The replica serves what came on the media.
+    let mut replica = spawn(rdir.path());
+    let r = api(&replica.base, &token);
+    let list = r.get("/api/v1/articles?limit=100").await;
+    let titles: Vec<&str> = list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["title"].as_str().unwrap())
+        .collect();
+    assert!(
+        titles.contains(&"第一批0") && titles.contains(&"第二批4"),
+        "{titles:?}"
+    );
+    kill(&mut replica);
+}
