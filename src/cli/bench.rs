@@ -231,11 +231,12 @@ pub async fn write(args: WriteArgs) -> anyhow::Result<ExitCode> {
 }
 
 /// Log in as admin, create the `bench` outlet and a write token; returns the token.
-pub(super) async fn setup(
+/// Log in as `admin`: (session cookie, CSRF token).
+pub(super) async fn admin_session(
     client: &reqwest::Client,
     base: &str,
     password: &str,
-) -> anyhow::Result<String> {
+) -> anyhow::Result<(String, String)> {
     let r = client
         .post(format!("{base}/api/v1/session"))
         .json(&serde_json::json!({"username": "admin", "password": password}))
@@ -251,6 +252,15 @@ pub(super) async fn setup(
         .to_string();
     let login: serde_json::Value = r.json().await?;
     let csrf = login["csrf_token"].as_str().unwrap_or_default().to_string();
+    Ok((cookie, csrf))
+}
+
+pub(super) async fn setup(
+    client: &reqwest::Client,
+    base: &str,
+    password: &str,
+) -> anyhow::Result<String> {
+    let (cookie, csrf) = admin_session(client, base, password).await?;
     let post = |path: &str, body: serde_json::Value| {
         client
             .post(format!("{base}{path}"))

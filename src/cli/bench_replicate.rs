@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use super::bench::{BenchServer, create, load_bodies, percentile, setup};
+use super::bench::{BenchServer, admin_session, create, load_bodies, percentile, setup};
 use crate::clock::Stopwatch;
 use crate::config::Config;
 use crate::domain::Lsn;
@@ -42,28 +42,6 @@ fn watch(mut w: crate::log::LogWatch, clock: Arc<Stopwatch>, seen: Seen) {
             last = h;
         }
     });
-}
-
-async fn admin_session(
-    client: &reqwest::Client,
-    base: &str,
-    password: &str,
-) -> anyhow::Result<(String, String)> {
-    let r = client
-        .post(format!("{base}/api/v1/session"))
-        .json(&serde_json::json!({"username": "admin", "password": password}))
-        .send()
-        .await?
-        .error_for_status()?;
-    let cookie = r
-        .headers()
-        .get(reqwest::header::SET_COOKIE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(';').next())
-        .unwrap_or_default()
-        .to_string();
-    let j: serde_json::Value = r.json().await?;
-    Ok((cookie, j["csrf_token"].as_str().unwrap_or_default().into()))
 }
 
 async fn write_many(

@@ -44,7 +44,8 @@ pub fn export(cfg: &Config, from: u64, out: &Path) -> anyhow::Result<ExitCode> {
     let (mut at, mut files) = (from, Vec::new());
     while at <= head.0 {
         // One segment: same epoch, up to MAX_RAW bytes.
-        let (mut entries, mut raw, mut epoch) = (Vec::new(), 0usize, None);
+        let (mut entries, mut raw, mut epoch, mut last_hash) =
+            (Vec::new(), 0usize, None, String::new());
         'fill: while at <= head.0 {
             for s in crate::log::read_raw(&opened.db, Lsn(at), 1_000, usize::MAX)? {
                 let e = crate::log::entry::decode_stored(&s)?;
@@ -54,14 +55,13 @@ pub fn export(cfg: &Config, from: u64, out: &Path) -> anyhow::Result<ExitCode> {
                     break 'fill;
                 }
                 epoch = Some(e.epoch.0);
+                last_hash = e.hash;
                 raw += s.len();
                 entries.push(s);
                 at += 1;
             }
         }
         let first = at - entries.len() as u64;
-        let last_hash =
-            crate::log::entry::decode_stored(entries.last().unwrap_or(&Vec::new()))?.hash;
         let header = segment::Header {
             instance: instance.clone(),
             epoch: epoch.unwrap_or(0),

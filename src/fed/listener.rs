@@ -34,12 +34,6 @@ const HANDSHAKE: Duration = Duration::from_secs(10);
 /// Entries per batch read (a batch is also cut at `wire::BATCH_BYTES`).
 const BATCH_ENTRIES: usize = 2_000;
 
-/// Who is on the other end of a connection.
-#[derive(Clone, Debug)]
-pub struct PeerId {
-    pub peer: Peer,
-}
-
 /// Check a presented certificate against the peer records.
 pub fn admit(core: &Core, der: &[u8]) -> Result<Peer> {
     let (role, id, _) = pki::identity(der).ok_or(Error::Forbidden)?;
@@ -111,7 +105,7 @@ async fn connection(
         ))
     })?;
     tracing::info!(%addr, peer = %peer.id, role = %peer.role, "federation peer connected");
-    let svc = TowerToHyperService::new(app.layer(Extension(PeerId { peer })));
+    let svc = TowerToHyperService::new(app.layer(Extension(peer)));
     let conn = hyper::server::conn::http1::Builder::new()
         .max_buf_size(1 << 20)
         .serve_connection(TokioIo::new(tls), svc);
@@ -184,17 +178,17 @@ fn short(h: &str) -> &str {
 
 async fn log_stream(
     State(Fed { core, closing }): State<Fed>,
-    Extension(who): Extension<PeerId>,
+    Extension(who): Extension<Peer>,
     Query(p): Query<Position>,
 ) -> Response {
-    if who.peer.role != "replica" {
+    if who.role != "replica" {
         return Error::Forbidden.into_response();
     }
     if let Err(e) = on_history(&core, &p) {
         return e.into_response();
     }
     let watch = core.committer.log_watch();
-    let peer = who.peer.id.clone();
+    let peer = who.id.clone();
     // Ends when shutdown begins (a graceful shutdown waits for responses to finish).
     let mut closing = closing;
     let stop = async move { closed(&mut closing).await };
@@ -272,10 +266,10 @@ async fn next_frame(
 /// A media file by content hash (role `replica`), streamed from disk.
 async fn blob(
     State(Fed { core, .. }): State<Fed>,
-    Extension(who): Extension<PeerId>,
+    Extension(who): Extension<Peer>,
     axum::extract::Path(sha256): axum::extract::Path<String>,
 ) -> Response {
-    if who.peer.role != "replica" {
+    if who.role != "replica" {
         return Error::Forbidden.into_response();
     }
     if sha256.len() != 64 || !sha256.bytes().all(|b| b.is_ascii_hexdigit()) {

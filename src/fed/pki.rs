@@ -136,6 +136,12 @@ pub fn init_ca(data_dir: &Path, instance: &str, now: Millis) -> Result<(Ca, bool
     Ok((ca, true))
 }
 
+/// The CA's fingerprint, if this instance has one (reads the certificate only).
+pub fn ca_fingerprint(data_dir: &Path) -> Option<String> {
+    let pem = std::fs::read_to_string(dir(data_dir).join(CA_CRT)).ok()?;
+    pem_to_der(&pem).ok().map(|d| fingerprint(&d))
+}
+
 pub fn load_ca(data_dir: &Path) -> Result<Ca> {
     let d = dir(data_dir);
     let key = KeyPair::from_pem(&read(&d.join(CA_KEY))?).map_err(|e| pki_err("CA key", e))?;

@@ -342,6 +342,21 @@ pub fn delete_session(txn: &WriteTransaction, key: &[u8]) -> Result<()> {
     Ok(())
 }
 
+pub fn put_pairing(
+    txn: &WriteTransaction,
+    key: &[u8],
+    p: &crate::domain::peer::Pairing,
+) -> Result<()> {
+    txn.open_table(PAIRINGS)?
+        .insert(key, encode(p).as_slice())?;
+    Ok(())
+}
+
+pub fn take_pairing(txn: &WriteTransaction, key: &[u8]) -> Result<()> {
+    txn.open_table(PAIRINGS)?.remove(key)?;
+    Ok(())
+}
+
 pub fn put_session(
     txn: &WriteTransaction,
     key: &[u8],

@@ -453,13 +453,18 @@ pub fn ignore(
         by: actor.id(),
         at: w.now(),
     };
-    if access::proof_ignores(w.tx(), id)?
-        .iter()
-        .all(|x| x.key() != ig.key())
-    {
-        w.emit(Some(actor.id()), Fact::ProofIgnored { ignored: ig })?;
+    let mut all = access::proof_ignores(w.tx(), id)?;
+    if all.iter().all(|x| x.key() != ig.key()) {
+        w.emit(
+            Some(actor.id()),
+            Fact::ProofIgnored {
+                ignored: ig.clone(),
+            },
+        )?;
+        all.push(ig);
+        all.sort_by_key(Ignored::key);
     }
-    access::proof_ignores(w.tx(), id)
+    Ok(all)
 }
 
 /// Suggest `rule` on `text` again.

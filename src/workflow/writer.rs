@@ -126,18 +126,12 @@ impl<'t> Writer<'t> {
     /// Pairing tokens are local (each instance admits its own peers).
     pub fn put_pairing(&mut self, key: &[u8], p: &crate::domain::peer::Pairing) -> Result<()> {
         self.dirty = true;
-        self.txn
-            .open_table(crate::store::tables::PAIRINGS)?
-            .insert(key, crate::store::codec::encode(p).as_slice())?;
-        Ok(())
+        apply::put_pairing(self.txn, key, p)
     }
 
     pub fn take_pairing(&mut self, key: &[u8]) -> Result<()> {
         self.dirty = true;
-        self.txn
-            .open_table(crate::store::tables::PAIRINGS)?
-            .remove(key)?;
-        Ok(())
+        apply::take_pairing(self.txn, key)
     }
 
     pub fn purge_sessions(&mut self) -> Result<usize> {

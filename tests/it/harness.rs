@@ -237,7 +237,7 @@ pub fn run_check(data_dir: &std::path::Path) -> (bool, String) {
 }
 
 /// An offline command of the binary on a data dir; returns (success, stdout + stderr).
-fn run_offline(args: &[&str], data_dir: &std::path::Path) -> (bool, String) {
+pub fn run_offline(args: &[&str], data_dir: &std::path::Path) -> (bool, String) {
     let out = std::process::Command::new(binary())
         .args(args)
         .arg("--data-dir")

@@ -11,7 +11,7 @@ use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use serde_json::{Value, json};
 
 use crate::crash::{Proc, setup_token, spawn, spawn_env};
-use crate::harness::{binary, run_check};
+use crate::harness::{run_check, run_offline};
 
 struct Api {
     http: reqwest::Client,
@@ -185,20 +185,31 @@ async fn fed_request(
 }
 
 fn join(url: &str, token: &str, dir: &std::path::Path) -> (bool, String) {
-    let out = std::process::Command::new(binary())
-        .args(["replica", "join", url, "--token", token, "--data-dir"])
-        .arg(dir)
-        .env("RONGMEI_LOG", "warn")
-        .output()
-        .unwrap();
-    (
-        out.status.success(),
-        format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        ),
-    )
+    run_offline(&["replica", "join", url, "--token", token], dir)
+}
+
+const FED_ENV: [(&str, &str); 1] = [("RONGMEI_FEDERATION_LISTEN", "127.0.0.1:0")];
+
+/// A primary with its federation listener on, an outlet `tv`, and an all-scopes admin token.
+async fn start_primary(dir: &std::path::Path) -> (Proc, String) {
+    let primary = spawn_env(dir, &FED_ENV);
+    let pw = primary.password.clone().unwrap();
+    setup_token(&primary.base, &pw).await;
+    let token = admin_token(&primary.base, &pw).await;
+    (primary, token)
+}
+
+/// Pair `dir` with the primary as a replica (a new token, `rongmei replica join`).
+async fn pair(p: &Api, dir: &std::path::Path) {
+    let (s, pairing) = p
+        .post(
+            "/api/v1/federation/pairings",
+            json!({"role": "replica", "name": "副本"}),
+        )
+        .await;
+    assert_eq!(s, 201, "{pairing}");
+    let (ok, out) = join(&p.base, pairing["token"].as_str().unwrap(), dir);
+    assert!(ok, "{out}");
 }
 
 fn kill(p: &mut Proc) {
@@ -211,11 +222,7 @@ async fn a_replica_pairs_follows_and_strangers_are_refused() {
     rongmei::fed::tls::install_provider();
     let pdir = tempfile::tempdir().unwrap();
     let rdir = tempfile::tempdir().unwrap();
-    let fed_env = [("RONGMEI_FEDERATION_LISTEN", "127.0.0.1:0")];
-    let mut primary = spawn_env(pdir.path(), &fed_env);
-    let pw = primary.password.clone().unwrap();
-    setup_token(&primary.base, &pw).await;
-    let token = admin_token(&primary.base, &pw).await;
+    let (mut primary, token) = start_primary(pdir.path()).await;
     let p = api(&primary.base, &token);
 
     // Pairing: a one-time token, the CA fingerprint shown on both sides.
@@ -444,23 +451,9 @@ async fn a_replica_whose_log_forked_is_refused_and_merges_nothing() {
     rongmei::fed::tls::install_provider();
     let pdir = tempfile::tempdir().unwrap();
     let rdir = tempfile::tempdir().unwrap();
-    let mut primary = spawn_env(pdir.path(), &[("RONGMEI_FEDERATION_LISTEN", "127.0.0.1:0")]);
-    let pw = primary.password.clone().unwrap();
-    setup_token(&primary.base, &pw).await;
-    let token = admin_token(&primary.base, &pw).await;
+    let (mut primary, token) = start_primary(pdir.path()).await;
     let p = api(&primary.base, &token);
-    let (_, pairing) = p
-        .post(
-            "/api/v1/federation/pairings",
-            json!({"role": "replica", "name": "r"}),
-        )
-        .await;
-    let (ok, out) = join(
-        &primary.base,
-        pairing["token"].as_str().unwrap(),
-        rdir.path(),
-    );
-    assert!(ok, "{out}");
+    pair(&p, rdir.path()).await;
     let mut replica = spawn(rdir.path());
     let r = api(&replica.base, &token);
     let at = head(&p).await;
@@ -517,25 +510,6 @@ async fn a_replica_whose_log_forked_is_refused_and_merges_nothing() {
     assert!(good, "{out}");
 }
 
-/// `rongmei <args> --data-dir dir`: (success, stdout + stderr).
-fn offline(args: &[&str], dir: &std::path::Path) -> (bool, String) {
-    let out = std::process::Command::new(binary())
-        .args(args)
-        .arg("--data-dir")
-        .arg(dir)
-        .env("RONGMEI_LOG", "warn")
-        .output()
-        .unwrap();
-    (
-        out.status.success(),
-        format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        ),
-    )
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_offline_replica_is_fed_by_segment_files() {
     rongmei::fed::tls::install_provider();
@@ -545,21 +519,10 @@ async fn an_offline_replica_is_fed_by_segment_files() {
         tempfile::tempdir().unwrap(),
         tempfile::tempdir().unwrap(),
     );
-    let env = [("RONGMEI_FEDERATION_LISTEN", "127.0.0.1:0")];
-    let mut primary = spawn_env(pdir.path(), &env);
-    let pw = primary.password.clone().unwrap();
-    setup_token(&primary.base, &pw).await;
-    let token = admin_token(&primary.base, &pw).await;
+    let (mut primary, token) = start_primary(pdir.path()).await;
     let p = api(&primary.base, &token);
     for dir in [rdir.path(), r2dir.path()] {
-        let (_, pairing) = p
-            .post(
-                "/api/v1/federation/pairings",
-                json!({"role": "replica", "name": "离线副本"}),
-            )
-            .await;
-        let (ok, out) = join(&primary.base, pairing["token"].as_str().unwrap(), dir);
-        assert!(ok, "{out}");
+        pair(&p, dir).await;
     }
     for i in 0..5 {
         let (s, _) = p
@@ -574,24 +537,24 @@ async fn an_offline_replica_is_fed_by_segment_files() {
     kill(&mut primary);
 
     let m1 = media.path().join("m1");
-    let (ok, out) = offline(
+    let (ok, out) = run_offline(
         &["log", "export", "--out", m1.to_str().unwrap()],
         pdir.path(),
     );
     assert!(ok, "{out}");
-    let (ok, out) = offline(
+    let (ok, out) = run_offline(
         &["log", "export", "--out", m1.to_str().unwrap()],
         pdir.path(),
     );
     assert!(!ok && out.contains("never overwritten"), "{out}");
-    let (ok, out) = offline(&["log", "import", m1.to_str().unwrap()], rdir.path());
+    let (ok, out) = run_offline(&["log", "import", m1.to_str().unwrap()], rdir.path());
     assert!(ok, "{out}");
     assert!(out.contains(&format!("ends at {first_head}")), "{out}");
-    let (ok, out) = offline(&["log", "import", m1.to_str().unwrap()], rdir.path());
+    let (ok, out) = run_offline(&["log", "import", m1.to_str().unwrap()], rdir.path());
     assert!(ok && out.contains("already here"), "importing twice: {out}");
 
     // More work on the primary, carried by a second medium.
-    let mut primary = spawn_env(pdir.path(), &env);
+    let mut primary = spawn_env(pdir.path(), &FED_ENV);
     let p = api(&primary.base, &token);
     for i in 0..5 {
         let (s, _) = p
@@ -606,7 +569,7 @@ async fn an_offline_replica_is_fed_by_segment_files() {
     kill(&mut primary);
     let m2 = media.path().join("m2");
     let from = (first_head + 1).to_string();
-    let (ok, out) = offline(
+    let (ok, out) = run_offline(
         &[
             "log",
             "export",
@@ -620,7 +583,7 @@ async fn an_offline_replica_is_fed_by_segment_files() {
     assert!(ok, "{out}");
 
     // A replica that lacks the first medium is told exactly what is missing.
-    let (ok, out) = offline(&["log", "import", m2.to_str().unwrap()], r2dir.path());
+    let (ok, out) = run_offline(&["log", "import", m2.to_str().unwrap()], r2dir.path());
     assert!(!ok, "{out}");
     assert!(
         out.contains(&format!("missing entries 1–{first_head}")),
@@ -639,13 +602,13 @@ async fn an_offline_replica_is_fed_by_segment_files() {
     let n = bytes.len();
     bytes[n - 10] ^= 0x55;
     std::fs::write(m3.join(seg.file_name().unwrap()), &bytes).unwrap();
-    let (ok, out) = offline(&["log", "import", m3.to_str().unwrap()], rdir.path());
+    let (ok, out) = run_offline(&["log", "import", m3.to_str().unwrap()], rdir.path());
     assert!(!ok && out.contains("checksum"), "{out}");
     std::fs::write(m3.join(seg.file_name().unwrap()), &bytes[..n / 2]).unwrap();
-    let (ok, out) = offline(&["log", "import", m3.to_str().unwrap()], rdir.path());
+    let (ok, out) = run_offline(&["log", "import", m3.to_str().unwrap()], rdir.path());
     assert!(!ok && out.contains("refused"), "{out}");
 
-    let (ok, out) = offline(&["log", "import", m2.to_str().unwrap()], rdir.path());
+    let (ok, out) = run_offline(&["log", "import", m2.to_str().unwrap()], rdir.path());
     assert!(ok, "{out}");
     assert!(out.contains(&format!("ends at {second_head}")), "{out}");
     let (good, out) = run_check(rdir.path());

@@ -228,9 +228,7 @@ async fn status(State(s): State<AppState>, _auth: Auth) -> Result<Json<Federatio
         .follow
         .as_ref()
         .and_then(|f| f.lock().ok().map(|x| x.clone()));
-    let ca_fingerprint = pki::load_ca(&s.core.config.data_dir)
-        .ok()
-        .map(|c| c.fingerprint);
+    let ca_fingerprint = pki::ca_fingerprint(&s.core.config.data_dir);
     Ok(Json(FederationStatusDto {
         role: if follow.is_some() {
             "replica"
