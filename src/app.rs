@@ -113,6 +113,7 @@ pub async fn start(config: Config, clock: SharedClock) -> Result<Running> {
     let ready = Arc::new(AtomicBool::new(true));
     let (closing_tx, closing) = tokio::sync::watch::channel(false);
     let fed = start_federation(&core, &opened.meta, &closing).await?;
+    crate::http::control::serve(core.clone(), closing.clone()).await?;
     let state = AppState {
         core: core.clone(),
         search: search.clone(),

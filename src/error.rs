@@ -67,8 +67,10 @@ pub enum Error {
     ReadOnlyReplica,
     #[error("the pairing token is unknown, used or expired; ask the primary's admin for a new one")]
     PairingInvalid,
-    #[error("the follower's position {follower} is not on this instance's history (here: {here})")]
+    #[error("position {follower} is not on this instance's history (here: {here})")]
     HistoryDiverged { follower: String, here: String },
+    #[error("backup refused: {0}")]
+    BackupInvalid(String),
     #[error("the asset is used by {articles} article(s) and cannot be deleted")]
     AssetInUse { articles: u64 },
     #[error("upload exceeds the limit of {limit} bytes")]
@@ -154,6 +156,7 @@ impl Error {
             Error::ReadOnlyReplica => row("read_only_replica", 403, Debug),
             Error::PairingInvalid => row("pairing_invalid", 403, Info),
             Error::HistoryDiverged { .. } => row("history_diverged", 409, Warn),
+            Error::BackupInvalid(_) => row("backup_invalid", 422, Warn),
             Error::AssetInUse { .. } => row("asset_in_use", 409, Debug),
             Error::AssetTooLarge { .. } => row("asset_too_large", 413, Info),
             Error::AssetTypeNotAllowed { .. } => row("asset_type_not_allowed", 415, Info),

@@ -26,6 +26,8 @@ pub fn check(cfg: &Config) -> anyhow::Result<ExitCode> {
         report.rows_compared
     );
     if report.ok() {
+        let digest = crate::store::snapshot::digest(&opened.db.begin_read()?)?;
+        println!("content digest: {digest}");
         println!("ok");
         Ok(ExitCode::SUCCESS)
     } else {

@@ -1,11 +1,13 @@
 //! Command line (clap). `anyhow` lives here and in `main` only.
 
 mod admin;
+mod backup;
 mod bench;
 mod bench_replicate;
 mod bench_review;
 mod bench_screen;
 mod bench_search;
+mod control;
 mod fed;
 mod import;
 mod index;
@@ -84,6 +86,32 @@ enum Cmd {
         #[command(subcommand)]
         cmd: PkiCmd,
     },
+    /// Write a consistent backup of the store (while the server runs, or with it stopped),
+    /// tagged with its log position and content digest. Never overwrites a file.
+    Backup {
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Restore a backup into an empty data dir as a new epoch; with --segments, roll forward
+    /// first (to --to-lsn or --to-time, or as far as the segments go).
+    Restore {
+        file: PathBuf,
+        /// Log segments (from `rongmei log export`) to roll forward with.
+        #[arg(long)]
+        segments: Option<PathBuf>,
+        /// Stop after this lsn.
+        #[arg(long)]
+        to_lsn: Option<u64>,
+        /// Stop after the last entry written at or before this time (RFC 3339).
+        #[arg(long)]
+        to_time: Option<String>,
+        /// Where to take media files from: the old data dir, its media/ directory, or an
+        /// export's assets/ directory.
+        #[arg(long)]
+        assets: Option<PathBuf>,
+    },
+    /// Turn this disaster-recovery replica (server stopped) into the primary, with a new epoch.
+    Promote,
     /// Disaster-recovery replica commands.
     Replica {
         #[command(subcommand)]
@@ -115,7 +143,8 @@ enum LogCmd {
         json: bool,
     },
     /// Write signed, checksummed segment files (≤ 1 GiB each, never overwriting) of the
-    /// entries from `--from` on, for carrying to an offline replica (server stopped).
+    /// entries from `--from` on, with the media files they name and a manifest, for carrying
+    /// to an offline replica (from the running server, or with it stopped).
     Export {
         #[arg(long, default_value_t = 1)]
         from: u64,
@@ -125,6 +154,23 @@ enum LogCmd {
     /// Apply the segments in DIR that continue this replica's log (server stopped): each is
     /// checked (signature, checksum, instance, position) and refused with the reason.
     Import { dir: PathBuf },
+    /// Entries that are not part of the current history (a fenced old primary's).
+    Quarantine {
+        #[command(subcommand)]
+        cmd: QuarantineCmd,
+    },
+}
+
+#[derive(Subcommand)]
+enum QuarantineCmd {
+    /// Keep this store's entries after --after (the fork point `rongmei promote` printed) as
+    /// signed segments and JSON lines in --out. Nothing in the store is changed or deleted.
+    Export {
+        #[arg(long)]
+        after: u64,
+        #[arg(long)]
+        out: PathBuf,
+    },
 }
 
 #[derive(Subcommand)]
@@ -272,7 +318,31 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         } => logfiles::export(&cfg, from, &out),
         Cmd::Log {
             cmd: LogCmd::Import { dir },
-        } => logfiles::import(&cfg, &dir),
+        } => logfiles::import(&cfg, &dir, crate::fed::carry::Until::End),
+        Cmd::Log {
+            cmd:
+                LogCmd::Quarantine {
+                    cmd: QuarantineCmd::Export { after, out },
+                },
+        } => logfiles::quarantine_export(&cfg, after, &out),
+        Cmd::Backup { out } => backup::backup(&cfg, &out),
+        Cmd::Restore {
+            file,
+            segments,
+            to_lsn,
+            to_time,
+            assets,
+        } => backup::restore(
+            &cfg,
+            backup::RestoreArgs {
+                file,
+                segments,
+                to_lsn,
+                to_time,
+                assets,
+            },
+        ),
+        Cmd::Promote => backup::promote(&cfg),
         Cmd::Import {
             cmd:
                 ImportCmd::Articles {

@@ -16,7 +16,7 @@ use super::review::{Chain, Review};
 use super::screening::Screening;
 use super::topic::{Topic, TopicState};
 use super::user::User;
-use super::{ArticleId, AssetId, InstanceId, TokenId, TopicId, UserId};
+use super::{ArticleId, AssetId, Epoch, InstanceId, Lsn, TokenId, TopicId, UserId};
 use crate::clock::Millis;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -25,6 +25,14 @@ pub enum Fact {
     InstanceCreated {
         instance_id: InstanceId,
         role: String,
+    },
+    /// A new history line begins here (after a restore or a promotion). `after` is the position
+    /// it continues from: entries of the old epoch beyond it are not part of this history.
+    EpochBegan {
+        epoch: Epoch,
+        reason: EpochReason,
+        after_lsn: Lsn,
+        after_hash: String,
     },
     OutletCreated {
         outlet: Outlet,
@@ -187,10 +195,21 @@ pub struct Step {
     pub comment: String,
 }
 
+/// Why a new epoch began.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EpochReason {
+    /// `rongmei restore` brought a backup (and perhaps later segments) back.
+    Restore,
+    /// `rongmei promote` made a replica the primary.
+    Promote,
+}
+
 impl Fact {
     pub fn kind(&self) -> &'static str {
         match self {
             Fact::InstanceCreated { .. } => "InstanceCreated",
+            Fact::EpochBegan { .. } => "EpochBegan",
             Fact::OutletCreated { .. } => "OutletCreated",
             Fact::OutletUpdated { .. } => "OutletUpdated",
             Fact::UserCreated { .. } => "UserCreated",

@@ -7,9 +7,13 @@
 //! - `listener`: the federation listener; every connection's certificate is checked against the
 //!   peer records (known, same fingerprint, not revoked, right role) before any request is read.
 //! - `wire`: the log-stream framing (zstd-compressed batches of stored entries).
+//! - `carry`: segments, media and manifest on removable media; applying segments to a store.
+//! - `backup`: consistent online backups and restore as a new epoch (with roll-forward).
 //! - `follow`: the replica's follower: connect, state its position, apply batches, reconnect
 //!   with capped backoff.
 
+pub mod backup;
+pub mod carry;
 pub mod follow;
 pub mod listener;
 pub mod pki;

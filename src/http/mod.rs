@@ -3,6 +3,7 @@
 //! The OpenAPI document is generated from the same registrations (`utoipa-axum`).
 
 pub mod auth;
+pub mod control;
 pub mod error;
 pub mod metrics;
 pub mod routes;

@@ -128,42 +128,24 @@ fn compare_all(
     rebuilt: &redb::ReadTransaction,
     r: &mut Report,
 ) -> Result<()> {
-    compare(real, rebuilt, COUNTERS, r)?;
-    compare(real, rebuilt, OUTLETS, r)?;
-    compare(real, rebuilt, OUTLET_SLUGS, r)?;
-    compare(real, rebuilt, USERS, r)?;
-    compare(real, rebuilt, USERNAMES, r)?;
-    compare(real, rebuilt, PASSWORDS, r)?;
-    compare(real, rebuilt, TOKENS, r)?;
-    compare(real, rebuilt, ARTICLES, r)?;
-    compare(real, rebuilt, ARTICLE_VERSIONS, r)?;
-    compare(real, rebuilt, ARTICLES_BY_UPDATED, r)?;
-    compare(real, rebuilt, ARTICLE_SOURCES, r)?;
-    compare(real, rebuilt, ASSETS, r)?;
-    compare(real, rebuilt, ASSET_REFS, r)?;
-    compare(real, rebuilt, CHAINS, r)?;
-    compare(real, rebuilt, CHAIN_VERSIONS, r)?;
-    compare(real, rebuilt, CHAIN_SLUGS, r)?;
-    compare(real, rebuilt, REVIEWS, r)?;
-    compare(real, rebuilt, REVIEW_QUEUE, r)?;
-    compare(real, rebuilt, AUDIT_BY_ARTICLE, r)?;
-    compare(real, rebuilt, AUDIT_BY_USER, r)?;
-    compare(real, rebuilt, TOPICS, r)?;
-    compare(real, rebuilt, TOPIC_BOARD, r)?;
-    compare(real, rebuilt, TOPIC_DATES, r)?;
-    compare(real, rebuilt, ARTICLE_TOPIC, r)?;
-    compare(real, rebuilt, AUDIT_BY_TOPIC, r)?;
-    compare(real, rebuilt, COMMENTS, r)?;
-    compare(real, rebuilt, COMMENTS_BY_SUBJECT, r)?;
-    compare(real, rebuilt, NOTICES, r)?;
-    compare(real, rebuilt, UNREAD, r)?;
-    compare(real, rebuilt, LEXICONS, r)?;
-    compare(real, rebuilt, LEXICON_ENTRIES, r)?;
-    compare(real, rebuilt, SCREENINGS, r)?;
-    compare(real, rebuilt, SCREEN_OVERRIDES, r)?;
-    compare(real, rebuilt, PROOF_IGNORES, r)?;
-    compare(real, rebuilt, PEERS, r)?;
-    Ok(())
+    struct Compare<'a> {
+        real: &'a redb::ReadTransaction,
+        rebuilt: &'a redb::ReadTransaction,
+        report: &'a mut Report,
+    }
+    impl Visit for Compare<'_> {
+        fn table<K: Key + 'static, V: Value + 'static>(
+            &mut self,
+            t: TableDefinition<'static, K, V>,
+        ) -> Result<()> {
+            compare(self.real, self.rebuilt, t, self.report)
+        }
+    }
+    crate::store::tables::replicated(&mut Compare {
+        real,
+        rebuilt,
+        report: r,
+    })
 }
 
 fn compare<K: Key + 'static, V: Value + 'static>(

@@ -50,6 +50,14 @@ impl BlobStore {
         Ok(Self { root })
     }
 
+    /// The blob store of a data dir for reading only (no directories created, no temp files
+    /// cleaned: a server may be using it).
+    pub fn at(data_dir: &Path) -> Self {
+        Self {
+            root: data_dir.join("media"),
+        }
+    }
+
     pub fn path(&self, sha256: &str) -> PathBuf {
         let (a, b) = (
             sha256.get(0..2).unwrap_or("xx"),
@@ -123,6 +131,55 @@ impl BlobStore {
         let sha = staged.sha256.clone();
         self.keep(staged).await?;
         Ok(sha)
+    }
+
+    /// Take a copy of a file that should hold the blob `sha256` (carried on removable media, or
+    /// restored): copied to a temp file while hashing, refused if the hash differs, fsynced and
+    /// moved into place. Returns false if the blob was already here. Blocking.
+    pub fn adopt_file(&self, src: &Path, sha256: &str) -> Result<bool> {
+        let dest = self.path(sha256);
+        if dest.exists() {
+            return Ok(false);
+        }
+        let tmp = self.root.join("tmp").join(uuid::Uuid::new_v4().to_string());
+        let copied = (|| -> Result<String> {
+            let mut from = std::fs::File::open(src)?;
+            let mut to = std::fs::File::create(&tmp)?;
+            let mut h = Sha256::new();
+            let mut buf = vec![0u8; 256 * 1024];
+            loop {
+                let n = std::io::Read::read(&mut from, &mut buf)?;
+                if n == 0 {
+                    break;
+                }
+                h.update(&buf[..n]);
+                std::io::Write::write_all(&mut to, &buf[..n])?;
+            }
+            to.sync_all()?;
+            Ok(hex::encode(h.finalize()))
+        })();
+        let got = match copied {
+            Ok(g) => g,
+            Err(e) => {
+                let _ = std::fs::remove_file(&tmp);
+                return Err(e);
+            }
+        };
+        if got != sha256 {
+            let _ = std::fs::remove_file(&tmp);
+            return Err(Error::invalid(
+                "asset",
+                format!(
+                    "{} does not hold {sha256} (its hash is {got})",
+                    src.display()
+                ),
+            ));
+        }
+        let dir = dest.parent().map(Path::to_path_buf).unwrap_or_default();
+        std::fs::create_dir_all(&dir)?;
+        std::fs::rename(&tmp, &dest)?;
+        std::fs::File::open(&dir)?.sync_all()?;
+        Ok(true)
     }
 
     pub async fn remove(&self, sha256: &str) {

@@ -11,48 +11,19 @@ use crate::domain::article::Article;
 use crate::domain::fact::Fact;
 use crate::error::Result;
 
-/// Every replicated table, for `check` and for creating them on first start.
+/// Create every table (first start, and the in-memory rebuild of `check`).
 pub fn ensure_tables(txn: &WriteTransaction) -> Result<()> {
-    txn.open_table(META)?;
-    txn.open_table(LOG)?;
-    txn.open_table(COUNTERS)?;
-    txn.open_table(OUTLETS)?;
-    txn.open_table(OUTLET_SLUGS)?;
-    txn.open_table(USERS)?;
-    txn.open_table(USERNAMES)?;
-    txn.open_table(PASSWORDS)?;
-    txn.open_table(TOKENS)?;
-    txn.open_table(ARTICLES)?;
-    txn.open_table(ARTICLE_VERSIONS)?;
-    txn.open_table(ARTICLES_BY_UPDATED)?;
-    txn.open_table(ARTICLE_SOURCES)?;
-    txn.open_table(ASSETS)?;
-    txn.open_table(ASSET_REFS)?;
-    txn.open_table(CHAINS)?;
-    txn.open_table(CHAIN_VERSIONS)?;
-    txn.open_table(CHAIN_SLUGS)?;
-    txn.open_table(REVIEWS)?;
-    txn.open_table(REVIEW_QUEUE)?;
-    txn.open_table(AUDIT_BY_ARTICLE)?;
-    txn.open_table(AUDIT_BY_USER)?;
-    txn.open_table(TOPICS)?;
-    txn.open_table(TOPIC_BOARD)?;
-    txn.open_table(TOPIC_DATES)?;
-    txn.open_table(ARTICLE_TOPIC)?;
-    txn.open_table(AUDIT_BY_TOPIC)?;
-    txn.open_table(COMMENTS)?;
-    txn.open_table(COMMENTS_BY_SUBJECT)?;
-    txn.open_table(NOTICES)?;
-    txn.open_table(UNREAD)?;
-    txn.open_table(LEXICONS)?;
-    txn.open_table(LEXICON_ENTRIES)?;
-    txn.open_table(SCREENINGS)?;
-    txn.open_table(SCREEN_OVERRIDES)?;
-    txn.open_table(PROOF_IGNORES)?;
-    txn.open_table(PEERS)?;
-    txn.open_table(PAIRINGS)?;
-    txn.open_table(SESSIONS)?;
-    Ok(())
+    struct Create<'t>(&'t WriteTransaction);
+    impl Visit for Create<'_> {
+        fn table<K: redb::Key + 'static, V: redb::Value + 'static>(
+            &mut self,
+            t: redb::TableDefinition<'static, K, V>,
+        ) -> Result<()> {
+            self.0.open_table(t)?;
+            Ok(())
+        }
+    }
+    crate::store::tables::all(&mut Create(txn))
 }
 
 fn bump(txn: &WriteTransaction, kind: &str, id: u64) -> Result<()> {
@@ -66,7 +37,7 @@ fn bump(txn: &WriteTransaction, kind: &str, id: u64) -> Result<()> {
 
 pub fn apply(txn: &WriteTransaction, fact: &Fact) -> Result<()> {
     match fact {
-        Fact::InstanceCreated { .. } => {}
+        Fact::InstanceCreated { .. } | Fact::EpochBegan { .. } => {}
         Fact::OutletCreated { outlet } | Fact::OutletUpdated { outlet } => {
             if let Some(old) = access::outlet(txn, outlet.id)? {
                 txn.open_table(OUTLET_SLUGS)?.remove(old.slug.as_str())?;

@@ -8,6 +8,7 @@ pub mod codec;
 pub mod notify;
 pub mod planning;
 pub mod queue;
+pub mod snapshot;
 pub mod tables;
 
 use std::path::Path;

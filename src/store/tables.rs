@@ -3,7 +3,9 @@
 //! log in memory and compares them byte for byte. "Local" tables are per-installation state that
 //! is never shipped (sessions) or describes the log itself (meta).
 
-use redb::TableDefinition;
+use redb::{Key, TableDefinition, Value};
+
+use crate::error::Result;
 
 /// Local. key: name; value: bytes. Keys: `instance` → enc<InstanceMeta>; `log_head` →
 /// enc<LogHead>. Invariant: `log_head` equals the last LOG entry's position and hash.
@@ -153,3 +155,66 @@ pub const PAIRINGS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("pairin
 
 /// Local. key: SHA-256 of the session cookie; value: enc<Session>.
 pub const SESSIONS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("sessions");
+
+/// Something done to each of a set of tables in turn (check, digest, backup, restore).
+pub trait Visit {
+    fn table<K: Key + 'static, V: Value + 'static>(
+        &mut self,
+        t: TableDefinition<'static, K, V>,
+    ) -> Result<()>;
+}
+
+/// Visit every replicated table, always in this order (backups depend on it).
+pub fn replicated(v: &mut impl Visit) -> Result<()> {
+    v.table(COUNTERS)?;
+    v.table(OUTLETS)?;
+    v.table(OUTLET_SLUGS)?;
+    v.table(USERS)?;
+    v.table(USERNAMES)?;
+    v.table(PASSWORDS)?;
+    v.table(TOKENS)?;
+    v.table(ARTICLES)?;
+    v.table(ARTICLE_VERSIONS)?;
+    v.table(ARTICLES_BY_UPDATED)?;
+    v.table(ARTICLE_SOURCES)?;
+    v.table(ASSETS)?;
+    v.table(ASSET_REFS)?;
+    v.table(CHAINS)?;
+    v.table(CHAIN_VERSIONS)?;
+    v.table(CHAIN_SLUGS)?;
+    v.table(REVIEWS)?;
+    v.table(REVIEW_QUEUE)?;
+    v.table(AUDIT_BY_ARTICLE)?;
+    v.table(AUDIT_BY_USER)?;
+    v.table(TOPICS)?;
+    v.table(TOPIC_BOARD)?;
+    v.table(TOPIC_DATES)?;
+    v.table(ARTICLE_TOPIC)?;
+    v.table(AUDIT_BY_TOPIC)?;
+    v.table(COMMENTS)?;
+    v.table(COMMENTS_BY_SUBJECT)?;
+    v.table(NOTICES)?;
+    v.table(UNREAD)?;
+    v.table(LEXICONS)?;
+    v.table(LEXICON_ENTRIES)?;
+    v.table(SCREENINGS)?;
+    v.table(SCREEN_OVERRIDES)?;
+    v.table(PROOF_IGNORES)?;
+    v.table(PEERS)?;
+    Ok(())
+}
+
+/// Visit the log and then every replicated table: everything a backup carries besides META.
+pub fn log_and_replicated(v: &mut impl Visit) -> Result<()> {
+    v.table(LOG)?;
+    replicated(v)
+}
+
+/// Visit every table (creating them all in a new database).
+pub fn all(v: &mut impl Visit) -> Result<()> {
+    v.table(META)?;
+    log_and_replicated(v)?;
+    v.table(PAIRINGS)?;
+    v.table(SESSIONS)?;
+    Ok(())
+}

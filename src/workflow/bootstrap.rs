@@ -8,7 +8,7 @@ use redb::ReadableDatabase;
 
 use crate::clock::Millis;
 use crate::domain::credentials::{generate_password, hash_password};
-use crate::domain::fact::Fact;
+use crate::domain::fact::{EpochReason, Fact};
 use crate::domain::{Epoch, InstanceId};
 use crate::error::{Error, Result};
 use crate::log::Appender;
@@ -55,6 +55,49 @@ pub fn init_replica(data_dir: &Path, instance: &str, now: Millis) -> Result<()> 
         .insert("instance", codec::encode(&meta).as_slice())?;
     w.commit()?;
     Ok(())
+}
+
+/// Begin a new epoch (after a restore, or to promote a replica): in one transaction META gets
+/// the next epoch and `role`, and an `EpochBegan` entry — the first of the new history line —
+/// names the position it continues from. Returns the new epoch and that entry's lsn.
+pub fn begin_epoch(
+    opened: &mut Opened,
+    role: &str,
+    reason: EpochReason,
+    now: Millis,
+) -> Result<(Epoch, crate::domain::Lsn)> {
+    let head = access::log_head(&opened.db.begin_read()?)?;
+    let (after_epoch, after_lsn, after_hash) = match head {
+        Some(h) => (h.epoch, h.lsn, h.hash),
+        None => {
+            return Err(Error::Config(
+                "the log is empty: nothing to continue".into(),
+            ));
+        }
+    };
+    let epoch = Epoch(after_epoch.0.max(opened.meta.epoch.0) + 1);
+    let mut meta = opened.meta.clone();
+    meta.epoch = epoch;
+    meta.role = role.to_string();
+    let mut appender = Appender::load(&opened.db.begin_read()?, &meta.instance_id, epoch)?;
+    let m = meta.clone();
+    let lsn = run_once(&opened.db, &mut appender, now, |w| {
+        w.tx()
+            .open_table(META)?
+            .insert("instance", codec::encode(&m).as_slice())?;
+        w.emit(
+            None,
+            Fact::EpochBegan {
+                epoch,
+                reason,
+                after_lsn,
+                after_hash,
+            },
+        )
+    })?;
+    opened.meta = meta;
+    opened.appender = appender;
+    Ok((epoch, lsn))
 }
 
 /// Open the data dir's database, initializing the instance on first start.

@@ -13,7 +13,7 @@ fn allowed(module: &str) -> &'static [&'static str] {
             "log", "store", "media", "screen", "domain", "clock", "config", "error",
         ],
         "fed" => &[
-            "workflow", "log", "store", "domain", "clock", "config", "error",
+            "workflow", "log", "store", "media", "domain", "clock", "config", "error",
         ],
         "search" => &[
             "workflow", "log", "store", "domain", "clock", "config", "error",

@@ -19,6 +19,7 @@ mod isolation;
 mod layering;
 mod openapi;
 mod planning;
+mod recovery;
 mod replica;
 mod review;
 mod review_props;

@@ -13,14 +13,19 @@ use serde_json::{Value, json};
 use crate::crash::{Proc, setup_token, spawn, spawn_env};
 use crate::harness::{run_check, run_offline};
 
-struct Api {
+pub(crate) struct Api {
     http: reqwest::Client,
     base: String,
     token: String,
 }
 
 impl Api {
-    async fn send(&self, m: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value) {
+    pub(crate) async fn send(
+        &self,
+        m: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (u16, Value) {
         let mut r = self
             .http
             .request(m, format!("{}{path}", self.base))
@@ -32,12 +37,12 @@ impl Api {
         let status = resp.status().as_u16();
         (status, resp.json().await.unwrap_or(Value::Null))
     }
-    async fn get(&self, path: &str) -> Value {
+    pub(crate) async fn get(&self, path: &str) -> Value {
         let (s, v) = self.send(reqwest::Method::GET, path, None).await;
         assert_eq!(s, 200, "{path}: {v}");
         v
     }
-    async fn post(&self, path: &str, body: Value) -> (u16, Value) {
+    pub(crate) async fn post(&self, path: &str, body: Value) -> (u16, Value) {
         self.send(reqwest::Method::POST, path, Some(body)).await
     }
 }
@@ -72,7 +77,7 @@ async fn admin_token(base: &str, password: &str) -> String {
 
 impl Api {
     /// Upload an image; returns (asset id, sha256).
-    async fn upload_png(&self, w: u32) -> (u64, String) {
+    pub(crate) async fn upload_png(&self, w: u32) -> (u64, String) {
         let r = self
             .http
             .post(format!(
@@ -94,7 +99,7 @@ impl Api {
     }
 
     /// The bytes of an asset, once this node has them (deadline 30 s).
-    async fn content(&self, id: u64) -> Vec<u8> {
+    pub(crate) async fn content(&self, id: u64) -> Vec<u8> {
         for _ in 0..300 {
             let r = self
                 .http
@@ -112,7 +117,7 @@ impl Api {
     }
 }
 
-fn api(base: &str, token: &str) -> Api {
+pub(crate) fn api(base: &str, token: &str) -> Api {
     Api {
         http: reqwest::Client::new(),
         base: base.to_string(),
@@ -121,7 +126,7 @@ fn api(base: &str, token: &str) -> Api {
 }
 
 /// Wait (deadline 30 s) until the replica has applied everything up to `lsn`.
-async fn caught_up(replica: &Api, lsn: u64) -> Value {
+pub(crate) async fn caught_up(replica: &Api, lsn: u64) -> Value {
     for _ in 0..300 {
         // (Until the replica has the token's own entry, the token is unknown there: 401.)
         let (code, s) = replica
@@ -135,7 +140,7 @@ async fn caught_up(replica: &Api, lsn: u64) -> Value {
     panic!("replica did not reach lsn {lsn}");
 }
 
-async fn head(a: &Api) -> u64 {
+pub(crate) async fn head(a: &Api) -> u64 {
     a.get("/api/v1/instance").await["log_head"]
         .as_u64()
         .unwrap()
@@ -188,10 +193,10 @@ fn join(url: &str, token: &str, dir: &std::path::Path) -> (bool, String) {
     run_offline(&["replica", "join", url, "--token", token], dir)
 }
 
-const FED_ENV: [(&str, &str); 1] = [("RONGMEI_FEDERATION_LISTEN", "127.0.0.1:0")];
+pub(crate) const FED_ENV: [(&str, &str); 1] = [("RONGMEI_FEDERATION_LISTEN", "127.0.0.1:0")];
 
 /// A primary with its federation listener on, an outlet `tv`, and an all-scopes admin token.
-async fn start_primary(dir: &std::path::Path) -> (Proc, String) {
+pub(crate) async fn start_primary(dir: &std::path::Path) -> (Proc, String) {
     let primary = spawn_env(dir, &FED_ENV);
     let pw = primary.password.clone().unwrap();
     setup_token(&primary.base, &pw).await;
@@ -200,7 +205,7 @@ async fn start_primary(dir: &std::path::Path) -> (Proc, String) {
 }
 
 /// Pair `dir` with the primary as a replica (a new token, `rongmei replica join`).
-async fn pair(p: &Api, dir: &std::path::Path) {
+pub(crate) async fn pair(p: &Api, dir: &std::path::Path) {
     let (s, pairing) = p
         .post(
             "/api/v1/federation/pairings",
@@ -212,7 +217,7 @@ async fn pair(p: &Api, dir: &std::path::Path) {
     assert!(ok, "{out}");
 }
 
-fn kill(p: &mut Proc) {
+pub(crate) fn kill(p: &mut Proc) {
     p.child.kill().unwrap();
     p.child.wait().unwrap();
 }
@@ -592,10 +597,9 @@ async fn an_offline_replica_is_fed_by_segment_files() {
     // A damaged copy is refused with the reason, and changes nothing.
     let seg = std::fs::read_dir(&m2)
         .unwrap()
-        .next()
-        .unwrap()
-        .unwrap()
-        .path();
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|x| x == "rmlog"))
+        .unwrap();
     let m3 = media.path().join("m3");
     std::fs::create_dir_all(&m3).unwrap();
     let mut bytes = std::fs::read(&seg).unwrap();
@@ -607,6 +611,19 @@ async fn an_offline_replica_is_fed_by_segment_files() {
     std::fs::write(m3.join(seg.file_name().unwrap()), &bytes[..n / 2]).unwrap();
     let (ok, out) = run_offline(&["log", "import", m3.to_str().unwrap()], rdir.path());
     assert!(!ok && out.contains("refused"), "{out}");
+
+    // A segment of another instance (signed by another CA) is refused.
+    let qdir = tempfile::tempdir().unwrap();
+    let mut other = spawn_env(qdir.path(), &FED_ENV);
+    kill(&mut other);
+    let m4 = media.path().join("m4");
+    let (ok, out) = run_offline(
+        &["log", "export", "--out", m4.to_str().unwrap()],
+        qdir.path(),
+    );
+    assert!(ok, "{out}");
+    let (ok, out) = run_offline(&["log", "import", m4.to_str().unwrap()], rdir.path());
+    assert!(!ok && out.contains("foreign"), "{out}");
 
     let (ok, out) = run_offline(&["log", "import", m2.to_str().unwrap()], rdir.path());
     assert!(ok, "{out}");
