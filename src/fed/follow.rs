@@ -10,7 +10,7 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use futures_util::StreamExt;
+use futures_util::{FutureExt, StreamExt};
 use serde::{Deserialize, Serialize};
 
 use super::{pki, tls, wire};
@@ -82,6 +82,8 @@ pub type SharedStatus = Arc<Mutex<FollowStatus>>;
 const MIN_BACKOFF: Duration = Duration::from_millis(200);
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
 /// No frame for this long (heartbeats come every 2 s): reconnect.
+/// Bytes of received frames applied in one transaction at most (about four full frames).
+const COALESCE_BYTES: usize = 16 << 20;
 const SILENCE: Duration = Duration::from_secs(10);
 
 fn update(status: &SharedStatus, f: impl FnOnce(&mut FollowStatus)) {
@@ -335,30 +337,50 @@ async fn session(
             Ok(None) => return Ok(()),
             Ok(Some(c)) => c.map_err(|e| Error::Io(format!("log stream: {e}")))?,
         };
-        update(status, |s| s.bytes += chunk.len() as u64);
+        let mut bytes = chunk.len() as u64;
         dec.feed(&chunk);
-        while let Some(frame) = dec.next_frame()? {
-            let now = core.clock.now();
-            let mut applied = None;
-            if !frame.entries.is_empty() {
-                let n = frame.entries.len() as u64;
-                let wanted = media_of(&frame.entries);
-                let entries = frame.entries;
-                let last = core.committer.write(move |w| w.replicate(&entries)).await?;
-                applied = Some((last.0, n));
-                for h in wanted {
-                    let _ = media.send(h);
+        // Whatever else has already arrived goes into the same transaction: while a commit
+        // waits for the disk, the next frames queue up and are applied together, so the lag
+        // stays near one commit however fast the primary writes.
+        while dec.buffered() < COALESCE_BYTES {
+            match stream.next().now_or_never() {
+                Some(Some(c)) => {
+                    let c = c.map_err(|e| Error::Io(format!("log stream: {e}")))?;
+                    bytes += c.len() as u64;
+                    dec.feed(&c);
                 }
+                Some(None) | None => break,
             }
-            update(status, |s| {
-                s.last_contact = Some(now);
-                s.primary_head = frame.head;
-                if let Some((l, n)) = applied {
-                    s.applied_lsn = l;
-                    s.entries += n;
-                }
-                s.lag_entries = s.primary_head.saturating_sub(s.applied_lsn);
-            });
         }
+        update(status, |s| s.bytes += bytes);
+        let (mut entries, mut head, mut frames) = (Vec::new(), None, 0);
+        while let Some(frame) = dec.next_frame()? {
+            frames += 1;
+            head = Some(frame.head);
+            entries.extend(frame.entries);
+        }
+        if frames == 0 {
+            continue;
+        }
+        let now = core.clock.now();
+        let mut applied = None;
+        if !entries.is_empty() {
+            let n = entries.len() as u64;
+            let wanted = media_of(&entries);
+            let last = core.committer.write(move |w| w.replicate(&entries)).await?;
+            applied = Some((last.0, n));
+            for h in wanted {
+                let _ = media.send(h);
+            }
+        }
+        update(status, |s| {
+            s.last_contact = Some(now);
+            s.primary_head = head.unwrap_or(s.primary_head);
+            if let Some((l, n)) = applied {
+                s.applied_lsn = l;
+                s.entries += n;
+            }
+            s.lag_entries = s.primary_head.saturating_sub(s.applied_lsn);
+        });
     }
 }

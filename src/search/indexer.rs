@@ -47,6 +47,9 @@ enum Wake {
 }
 
 /// Start the indexer thread. It ends when the log's writer shuts down, after a final commit.
+/// Nice value of the indexer thread and of the tantivy threads it starts.
+const INDEXER_NICE: i32 = 10;
+
 pub fn spawn(
     db: Arc<redb::Database>,
     log: LogWatch,
@@ -78,6 +81,12 @@ pub fn spawn(
 
 impl Indexer {
     fn run(&mut self) {
+        // Indexing yields the CPU to the writer: acknowledgements and replication come first.
+        // On Linux the nice value is per thread and tantivy's threads, started from this one,
+        // inherit it.
+        if let Err(e) = rustix::process::setpriority_process(None, INDEXER_NICE) {
+            tracing::debug!("search indexer priority unchanged: {e}");
+        }
         let mut backoff = Duration::from_millis(500);
         loop {
             match self.session() {

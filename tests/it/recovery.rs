@@ -273,6 +273,16 @@ async fn a_promoted_replica_fences_the_old_primary() {
     // The primary dies; the replica is promoted.
     kill(&mut primary);
     sigterm(&mut replica);
+    // Before anything else: the replica's content is the primary's, byte for byte.
+    let (good, pc) = run_check(pdir.path());
+    assert!(good, "{pc}");
+    let (good, rc) = run_check(rdir.path());
+    assert!(good, "{rc}");
+    assert_eq!(
+        field(&pc, "content digest: "),
+        field(&rc, "content digest: "),
+        "primary and replica differ"
+    );
     let (ok, out) = run_offline(&["promote"], rdir.path());
     assert!(ok, "{out}");
     assert!(out.contains("epoch 2"), "{out}");
