@@ -13,7 +13,6 @@ use sha2::{Digest, Sha256};
 use super::segment::{self, Header};
 use crate::clock::Millis;
 use crate::domain::Lsn;
-use crate::domain::fact::Fact;
 use crate::error::{Error, Result};
 use crate::log::entry::{decode_stored, genesis};
 use crate::media::BlobStore;
@@ -150,9 +149,10 @@ pub fn write_new(path: &Path, bytes: &[u8]) -> Result<()> {
 pub fn media_of(stored: &[Vec<u8>]) -> Vec<String> {
     stored
         .iter()
-        .filter_map(|s| decode_stored(s).ok())
+        .filter(|s| crate::log::entry::fact_is(s, "AssetAdded"))
+        .filter_map(|s| crate::log::entry::decode_stored(s).ok())
         .filter_map(|e| match e.fact {
-            Fact::AssetAdded { asset } => Some(asset),
+            crate::domain::fact::Fact::AssetAdded { asset } => Some(asset),
             _ => None,
         })
         .flat_map(|a| std::iter::once(a.sha256).chain(a.thumb_sha256))

@@ -193,18 +193,6 @@ fn missing_media(core: &Core) -> Result<Vec<String>> {
     Ok(out)
 }
 
-fn media_of(stored: &[Vec<u8>]) -> Vec<String> {
-    stored
-        .iter()
-        .filter_map(|s| crate::log::entry::decode_stored(s).ok())
-        .filter_map(|e| match e.fact {
-            crate::domain::fact::Fact::AssetAdded { asset } => Some(asset),
-            _ => None,
-        })
-        .flat_map(|a| std::iter::once(a.sha256).chain(a.thumb_sha256))
-        .collect()
-}
-
 /// Fetch media files one at a time (streamed to disk, hash checked, then moved into place); a
 /// failed fetch is retried after a pause, so an interrupted copy resumes by content hash.
 async fn media_loop(
@@ -366,7 +354,7 @@ async fn session(
         let mut applied = None;
         if !entries.is_empty() {
             let n = entries.len() as u64;
-            let wanted = media_of(&entries);
+            let wanted = super::carry::media_of(&entries);
             let last = core.committer.write(move |w| w.replicate(&entries)).await?;
             applied = Some((last.0, n));
             for h in wanted {

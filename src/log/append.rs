@@ -2,13 +2,18 @@
 
 use redb::WriteTransaction;
 
-use super::entry::{chain, decode_stored, encode_entry, genesis, split_stored};
+use super::entry::{chain, encode_entry, genesis, position_of, split_stored};
 use crate::clock::Millis;
 use crate::domain::fact::Fact;
 use crate::domain::{Epoch, InstanceId, Lsn, UserId};
 use crate::error::{Error, Result};
 use crate::store::tables::{LOG, META};
 use crate::store::{LogHead, access, codec};
+
+struct Position {
+    epoch: Epoch,
+    lsn: Lsn,
+}
 
 /// The log's head as seen by the single writer. `commit_head`/`rollback` keep it in step with
 /// what redb actually committed.
@@ -73,7 +78,8 @@ impl Appender {
     /// log): it must be the next lsn, not go back in epoch, and extend the hash chain.
     pub fn append_stored(&mut self, txn: &WriteTransaction, stored: &[u8]) -> Result<Lsn> {
         let (hash, bytes) = split_stored(stored)?;
-        let e = decode_stored(stored)?;
+        let (epoch, lsn) = position_of(stored)?;
+        let e = Position { epoch, lsn };
         if e.lsn.0 != self.lsn.0 + 1 {
             return Err(Error::LogIntegrity(format!(
                 "expected lsn {}, received {}",

@@ -74,6 +74,31 @@ pub fn split_stored(stored: &[u8]) -> Result<([u8; 32], &[u8])> {
     Ok((h, &stored[32..]))
 }
 
+/// The position fields of a stored value, without decoding its fact: (epoch, lsn).
+pub fn position_of(stored: &[u8]) -> Result<(Epoch, Lsn)> {
+    let (_, e) = split_stored(stored)?;
+    if e[0] != ENTRY_FORMAT {
+        return Err(Error::LogIntegrity(format!(
+            "unknown entry format {}",
+            e[0]
+        )));
+    }
+    Ok((
+        Epoch(u64::from_be_bytes(be8(e, 1))),
+        Lsn(u64::from_be_bytes(be8(e, 9))),
+    ))
+}
+
+/// Whether the stored entry's fact is of `kind` (read from its JSON tag, which serde writes
+/// first), without decoding it.
+pub fn fact_is(stored: &[u8], kind: &str) -> bool {
+    let Some(json) = stored.get(32 + HEADER..) else {
+        return false;
+    };
+    let prefix = format!("{{\"type\":\"{kind}\"");
+    json.starts_with(prefix.as_bytes())
+}
+
 /// Decode a stored value (`hash ‖ entry`).
 pub fn decode_stored(stored: &[u8]) -> Result<Entry> {
     let (hash, e) = split_stored(stored)?;
@@ -112,6 +137,8 @@ mod tests {
         let h = chain(&genesis(&InstanceId("i".into())), &e);
         let mut stored = h.to_vec();
         stored.extend_from_slice(&e);
+        assert!(fact_is(&stored, "AssetDeleted") && !fact_is(&stored, "AssetAdded"));
+        assert_eq!(position_of(&stored).unwrap(), (Epoch(2), Lsn(7)));
         let d = decode_stored(&stored).unwrap();
         assert_eq!(
             (d.epoch, d.lsn, d.at, d.actor, d.fact),
@@ -124,6 +151,8 @@ mod tests {
         #[test]
         fn decoder_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..200)) {
             let _ = decode_stored(&bytes);
+            let _ = position_of(&bytes);
+            let _ = fact_is(&bytes, "AssetAdded");
         }
     }
 }

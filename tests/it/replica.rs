@@ -360,6 +360,92 @@ async fn a_replica_pairs_follows_and_strangers_are_refused() {
     let st = caught_up(&r, head(&p).await).await;
     assert!(st["follow"]["connects"].as_u64().unwrap() >= 2, "{st}");
 
+    // Under continuous writes, SIGKILL the replica and then the primary at random moments;
+    // after both restart, the replica's content and log equal the primary's (content digest).
+    let mut acked: Vec<u64> = Vec::new();
+    for victim in ["replica", "primary"] {
+        let writer = {
+            let p = api(&primary.base, &token);
+            tokio::spawn(async move {
+                let mut ids = Vec::new();
+                for i in 0.. {
+                    let r = p
+                        .http
+                        .post(format!("{}/api/v1/articles", p.base))
+                        .bearer_auth(&p.token)
+                        .json(&json!({"outlet": "tv", "title": format!("压力{i}")}))
+                        .send()
+                        .await;
+                    match r {
+                        Ok(resp) if resp.status().as_u16() == 201 => {
+                            let v: Value = resp.json().await.unwrap();
+                            ids.push(v["id"].as_u64().unwrap());
+                        }
+                        _ => break,
+                    }
+                    if ids.len() >= 400 {
+                        break;
+                    }
+                }
+                ids
+            })
+        };
+        tokio::time::sleep(Duration::from_millis(rand::random_range(30..300))).await;
+        if victim == "replica" {
+            kill(&mut replica);
+            replica = spawn(rdir.path());
+            acked.extend(writer.await.unwrap());
+        } else {
+            kill(&mut primary);
+            acked.extend(writer.await.unwrap());
+            primary = spawn_env(pdir.path(), &[("RONGMEI_FEDERATION_LISTEN", &fed_addr)]);
+        }
+    }
+    let (p, r) = (api(&primary.base, &token), api(&replica.base, &token));
+    caught_up(&r, head(&p).await).await;
+    assert!(!acked.is_empty());
+    eprintln!(
+        "replica kill test: {} acknowledged writes around a replica and a primary SIGKILL",
+        acked.len()
+    );
+    for id in &acked {
+        let (s, _) = r
+            .send(
+                reqwest::Method::GET,
+                &format!("/api/v1/articles/{id}"),
+                None,
+            )
+            .await;
+        assert_eq!(s, 200, "acknowledged article {id} missing on the replica");
+    }
+    for proc in [&mut replica, &mut primary] {
+        let pid = proc.child.id().to_string();
+        std::process::Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap();
+        proc.child.wait().unwrap();
+    }
+    let digest = |out: &str| {
+        out.lines()
+            .find_map(|l| l.strip_prefix("content digest: "))
+            .unwrap_or_else(|| panic!("{out}"))
+            .to_string()
+    };
+    let (good, pc) = run_check(pdir.path());
+    assert!(good, "{pc}");
+    let (good, rc) = run_check(rdir.path());
+    assert!(good, "{rc}");
+    assert_eq!(
+        digest(&pc),
+        digest(&rc),
+        "replica content differs from the primary's"
+    );
+    let mut primary = spawn_env(pdir.path(), &[("RONGMEI_FEDERATION_LISTEN", &fed_addr)]);
+    let mut replica = spawn(rdir.path());
+    let (p, r) = (api(&primary.base, &token), api(&replica.base, &token));
+    caught_up(&r, head(&p).await).await;
+
     // Strangers: no certificate, another CA's, the wrong role, expired.
     let ca_pem = std::fs::read_to_string(pki::dir(pdir.path()).join(pki::CA_CRT)).unwrap();
     let node_crt = std::fs::read_to_string(pki::dir(rdir.path()).join(pki::NODE_CRT)).unwrap();

@@ -184,6 +184,10 @@ const en: typeof zh = {
     rule: { wordlist: 'Word', doubled: 'Doubled', punct_width: 'Punctuation', unpaired: 'Unpaired', de: '的/地/得', number: 'Number', date: 'Date', spelling: 'Spelling' },
   },
   errors: {
+    read_only_replica: 'This is a read-only disaster-recovery replica; do this on the primary',
+    pairing_invalid: 'The pairing token is unknown, used or expired; ask the primary\'s admin for a new one',
+    history_diverged: 'The log histories differ (forked); nothing was merged: {message}',
+    peer_not_found: 'Peer not found',
     lexicon_not_found: 'Word list not found',
     screening_blocked: 'The article contains blocked terms: {message}',
     screening_unacknowledged: 'Check the flagged terms first',

@@ -182,6 +182,10 @@ export default {
     rule: { wordlist: '易错词', doubled: '重复', punct_width: '标点', unpaired: '配对', de: '的地得', number: '数字', date: '日期', spelling: '错别字' },
   },
   errors: {
+    read_only_replica: '这是只读的灾备副本，请到主服务器上操作',
+    pairing_invalid: '配对码无效、已使用或已过期，请向主服务器管理员重新申请',
+    history_diverged: '日志历史不一致（已分叉），未合并任何内容：{message}',
+    peer_not_found: '节点不存在',
     lexicon_not_found: '词库不存在',
     screening_blocked: '稿件含禁用词，需总编辑放行：{message}',
     screening_unacknowledged: '请先核实稿件中的敏感词',
