@@ -10,7 +10,7 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use futures_util::{FutureExt, StreamExt};
+use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
 
 use super::{pki, tls, wire};
@@ -82,8 +82,10 @@ pub type SharedStatus = Arc<Mutex<FollowStatus>>;
 const MIN_BACKOFF: Duration = Duration::from_millis(200);
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
 /// No frame for this long (heartbeats come every 2 s): reconnect.
-/// Bytes of received frames applied in one transaction at most (about four full frames).
-const COALESCE_BYTES: usize = 16 << 20;
+/// Frames received ahead of the applier (each at most `wire::BATCH_BYTES`).
+const QUEUED_FRAMES: usize = 8;
+/// Entries applied in one transaction at most.
+const COALESCE_ENTRIES: usize = 8_000;
 const SILENCE: Duration = Duration::from_secs(10);
 
 fn update(status: &SharedStatus, f: impl FnOnce(&mut FollowStatus)) {
@@ -317,39 +319,63 @@ async fn session(
         s.applied_lsn = lsn;
         s.last_error.clear();
     });
-    let mut stream = resp.bytes_stream();
-    let mut dec = wire::Decoder::default();
-    loop {
-        let chunk = match tokio::time::timeout(SILENCE, stream.next()).await {
-            Err(_) => return Err(Error::Io("the primary went silent".into())),
-            Ok(None) => return Ok(()),
-            Ok(Some(c)) => c.map_err(|e| Error::Io(format!("log stream: {e}")))?,
-        };
-        let mut bytes = chunk.len() as u64;
-        dec.feed(&chunk);
-        // Whatever else has already arrived goes into the same transaction: while a commit
-        // waits for the disk, the next frames queue up and are applied together, so the lag
-        // stays near one commit however fast the primary writes.
-        while dec.buffered() < COALESCE_BYTES {
-            match stream.next().now_or_never() {
-                Some(Some(c)) => {
-                    let c = c.map_err(|e| Error::Io(format!("log stream: {e}")))?;
-                    bytes += c.len() as u64;
+    // A reader task receives and decodes frames while the previous ones are being applied;
+    // the applier takes everything that has arrived into one transaction, so while a commit
+    // waits for the disk the next frames queue up and the lag stays near one commit however
+    // fast the primary writes.
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<Result<wire::Frame>>(QUEUED_FRAMES);
+    let reader = {
+        let status = status.clone();
+        tokio::spawn(async move {
+            let mut stream = resp.bytes_stream();
+            let mut dec = wire::Decoder::default();
+            loop {
+                let chunk = match tokio::time::timeout(SILENCE, stream.next()).await {
+                    Err(_) => Err(Error::Io("the primary went silent".into())),
+                    Ok(None) => return,
+                    Ok(Some(c)) => c.map_err(|e| Error::Io(format!("log stream: {e}"))),
+                };
+                let frames = chunk.and_then(|c| {
+                    update(&status, |s| s.bytes += c.len() as u64);
                     dec.feed(&c);
+                    let mut out = Vec::new();
+                    while let Some(f) = dec.next_frame()? {
+                        out.push(f);
+                    }
+                    Ok(out)
+                });
+                match frames {
+                    Ok(frames) => {
+                        for f in frames {
+                            if tx.send(Ok(f)).await.is_err() {
+                                return;
+                            }
+                        }
+                    }
+                    Err(e) => {
+                        let _ = tx.send(Err(e)).await;
+                        return;
+                    }
                 }
-                Some(None) | None => break,
+            }
+        })
+    };
+    let _stop_reader = AbortOnDrop(reader);
+    while let Some(first) = rx.recv().await {
+        let mut frames = vec![first?];
+        let mut n = frames[0].entries.len();
+        while n < COALESCE_ENTRIES {
+            match rx.try_recv() {
+                Ok(f) => {
+                    let f = f?;
+                    n += f.entries.len();
+                    frames.push(f);
+                }
+                Err(_) => break,
             }
         }
-        update(status, |s| s.bytes += bytes);
-        let (mut entries, mut head, mut frames) = (Vec::new(), None, 0);
-        while let Some(frame) = dec.next_frame()? {
-            frames += 1;
-            head = Some(frame.head);
-            entries.extend(frame.entries);
-        }
-        if frames == 0 {
-            continue;
-        }
+        let head = frames.last().map(|f| f.head);
+        let entries: Vec<Vec<u8>> = frames.into_iter().flat_map(|f| f.entries).collect();
         let now = core.clock.now();
         let mut applied = None;
         if !entries.is_empty() {
@@ -370,5 +396,15 @@ async fn session(
             }
             s.lag_entries = s.primary_head.saturating_sub(s.applied_lsn);
         });
+    }
+    Ok(())
+}
+
+/// Aborts a task when dropped (the session's reader ends with the session).
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }

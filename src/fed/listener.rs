@@ -31,6 +31,8 @@ use crate::workflow::Core;
 
 const HEARTBEAT: Duration = Duration::from_secs(2);
 const HANDSHAKE: Duration = Duration::from_secs(10);
+/// Frames prepared ahead of the wire per follower.
+const PREFETCH: usize = 4;
 /// Entries per batch read (a batch is also cut at `wire::BATCH_BYTES`).
 const BATCH_ENTRIES: usize = 2_000;
 
@@ -192,21 +194,33 @@ async fn log_stream(
     // Ends when shutdown begins (a graceful shutdown waits for responses to finish).
     let mut closing = closing;
     let stop = async move { closed(&mut closing).await };
-    let state = (core, watch, Lsn(p.lsn));
-    let stream = futures_util::stream::unfold(state, move |(core, mut watch, cursor)| {
-        let peer = peer.clone();
-        async move {
-            match next_frame(&core, &mut watch, &peer, cursor).await {
-                Ok(Some((frame, cursor))) => {
-                    Some((Ok::<_, std::io::Error>(frame), (core, watch, cursor)))
+    // A producer prepares the next frames while the previous ones are on the wire (up to
+    // `PREFETCH` ahead); it stops when the response is dropped.
+    let (tx, rx) = tokio::sync::mpsc::channel::<Vec<u8>>(PREFETCH);
+    tokio::spawn(async move {
+        let (mut watch, mut cursor) = (watch, Lsn(p.lsn));
+        loop {
+            let next = tokio::select! {
+                n = next_frame(&core, &mut watch, &peer, cursor) => n,
+                () = tx.closed() => return,
+            };
+            match next {
+                Ok(Some((frame, c))) => {
+                    cursor = c;
+                    if tx.send(frame).await.is_err() {
+                        return;
+                    }
                 }
-                Ok(None) => None,
+                Ok(None) => return,
                 Err(e) => {
                     tracing::warn!(%peer, "log stream ended: {e}");
-                    None
+                    return;
                 }
             }
         }
+    });
+    let stream = futures_util::stream::unfold(rx, |mut rx| async move {
+        rx.recv().await.map(|f| (Ok::<_, std::io::Error>(f), rx))
     });
     let stream = futures_util::StreamExt::take_until(stream, Box::pin(stop));
     Response::builder()

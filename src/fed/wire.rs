@@ -59,11 +59,6 @@ impl Decoder {
         self.buf.extend_from_slice(bytes);
     }
 
-    /// Bytes received and not yet taken as frames.
-    pub fn buffered(&self) -> usize {
-        self.buf.len()
-    }
-
     /// The next whole frame, if one has arrived.
     pub fn next_frame(&mut self) -> Result<Option<Frame>> {
         if self.buf.len() < 4 {
