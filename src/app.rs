@@ -113,7 +113,11 @@ pub async fn start(config: Config, clock: SharedClock) -> Result<Running> {
     let ready = Arc::new(AtomicBool::new(true));
     let (closing_tx, closing) = tokio::sync::watch::channel(false);
     let fed = start_federation(&core, &opened.meta, &closing).await?;
-    crate::http::control::serve(core.clone(), closing.clone()).await?;
+    // Without the control socket (e.g. a data dir path too long for a Unix socket) the server
+    // still serves; online backup and export then say no server answers.
+    if let Err(e) = crate::http::control::serve(core.clone(), closing.clone()).await {
+        tracing::warn!("control socket unavailable: {e}");
+    }
     let state = AppState {
         core: core.clone(),
         search: search.clone(),

@@ -182,9 +182,9 @@ pub fn copy_resumable(src: &Path, dest: &Path, sha256: &str) -> Result<u64> {
     from.seek(SeekFrom::Start(done))?;
     let copied = std::io::copy(&mut from, &mut out)?;
     out.sync_all()?;
-    let mut h = Sha256::new();
-    std::io::copy(&mut std::fs::File::open(&part)?, &mut HashSink(&mut h))?;
-    if hex::encode(h.finalize()) != sha256 {
+    let mut h = crate::store::snapshot::HashWriter(Sha256::new());
+    std::io::copy(&mut std::fs::File::open(&part)?, &mut h)?;
+    if hex::encode(h.0.finalize()) != sha256 {
         let _ = std::fs::remove_file(&part);
         return Err(Error::Io(format!(
             "{}: the copy does not match {sha256}; run the export again",
@@ -193,18 +193,6 @@ pub fn copy_resumable(src: &Path, dest: &Path, sha256: &str) -> Result<u64> {
     }
     std::fs::rename(&part, dest)?;
     Ok(copied)
-}
-
-struct HashSink<'a>(&'a mut Sha256);
-
-impl Write for HashSink<'_> {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.update(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
 }
 
 /// Export everything from `from` to the head: segments from `next` (offline: built from the
@@ -476,4 +464,34 @@ pub fn take_assets(
         }
     }
     Ok((copied, missing))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_interrupted_media_copy_resumes_and_a_wrong_one_is_refused() {
+        let d = tempfile::tempdir().unwrap();
+        let src = d.path().join("src");
+        let data: Vec<u8> = (0..200_000u32).map(|i| (i % 251) as u8).collect();
+        std::fs::write(&src, &data).unwrap();
+        let sha = hex::encode(Sha256::digest(&data));
+        let dest = d.path().join(&sha);
+        // Half of it arrived before the medium was pulled out.
+        std::fs::write(dest.with_extension("part"), &data[..80_000]).unwrap();
+        assert_eq!(copy_resumable(&src, &dest, &sha).unwrap(), 120_000);
+        assert_eq!(std::fs::read(&dest).unwrap(), data);
+        assert!(!dest.with_extension("part").exists());
+        // Done already: nothing copied, nothing overwritten.
+        assert_eq!(copy_resumable(&src, &dest, &sha).unwrap(), 0);
+        // A damaged partial copy is not trusted: refused, and removed for the next attempt.
+        let dest2 = d.path().join("other");
+        let mut bad = data[..80_000].to_vec();
+        bad[10] ^= 1;
+        std::fs::write(dest2.with_extension("part"), &bad).unwrap();
+        assert!(copy_resumable(&src, &dest2, &sha).is_err());
+        assert!(!dest2.exists() && !dest2.with_extension("part").exists());
+        assert_eq!(copy_resumable(&src, &dest2, &sha).unwrap(), 200_000);
+    }
 }

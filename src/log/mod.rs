@@ -24,7 +24,7 @@
 //! 2. Each stored hash equals `SHA-256(previous hash ‖ entry bytes)`; the chain binds the log to
 //!    its instance, so a fork, a gap, a foreign entry or a flipped bit is detected.
 //! 3. Epochs never decrease along the log; a new epoch starts a new history line (restore,
-//!    promotion, re-clone).
+//!    promotion) with an `EpochBegan` entry naming the position it continues from.
 //! 4. META `log_head` names the last entry (epoch, lsn, hash), written in the same transaction.
 //! 5. An entry is never rewritten or deleted.
 //! 6. The replicated tables equal the fold of `store::apply` over the entries (`check` proves it).
