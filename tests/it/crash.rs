@@ -18,6 +18,19 @@ pub struct Proc {
     pub password: Option<String>,
 }
 
+/// SIGTERM (graceful shutdown) and wait for the process to end.
+pub fn stop(p: &mut Proc) {
+    let pid = p.child.id().to_string();
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    p.child.wait().unwrap();
+}
+
 /// Start `rongmei serve` on an ephemeral port and wait (with a deadline) for its address.
 pub fn spawn(dir: &std::path::Path) -> Proc {
     spawn_env(dir, &[])
@@ -66,7 +79,13 @@ pub fn spawn_env(dir: &std::path::Path, env: &[(&str, &str)]) -> Proc {
     }
 }
 
+/// Outlet `tv` and a read/write API token, from a cookie login of `admin`.
 pub async fn setup_token(base: &str, password: &str) -> String {
+    setup_token_with(base, password, &["read", "write"]).await
+}
+
+/// Outlet `tv` and an API token with `scopes`.
+pub async fn setup_token_with(base: &str, password: &str, scopes: &[&str]) -> String {
     rongmei::fed::tls::install_provider();
     let c = reqwest::Client::builder()
         .cookie_store(true)
@@ -98,15 +117,12 @@ pub async fn setup_token(base: &str, password: &str) -> String {
         .status(),
         201
     );
-    let t: serde_json::Value = post(
-        "/api/v1/tokens",
-        json!({"name": "crash", "scopes": ["read", "write"]}),
-    )
-    .await
-    .unwrap()
-    .json()
-    .await
-    .unwrap();
+    let t: serde_json::Value = post("/api/v1/tokens", json!({"name": "crash", "scopes": scopes}))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     t["secret"].as_str().unwrap().to_string()
 }
 

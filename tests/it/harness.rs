@@ -236,6 +236,19 @@ pub fn run_check(data_dir: &std::path::Path) -> (bool, String) {
     run_offline(&["check"], data_dir)
 }
 
+/// The content digest `rongmei check` (or backup/restore) printed.
+pub fn content_digest(out: &str) -> String {
+    out.lines()
+        .find_map(|l| l.split("content digest").nth(1))
+        .and_then(|rest| {
+            rest.trim_start_matches([':', ' '])
+                .split_whitespace()
+                .next()
+        })
+        .map(|d| d.trim_end_matches([',', ')', ';']).to_string())
+        .unwrap_or_else(|| panic!("no content digest in {out}"))
+}
+
 /// An offline command of the binary on a data dir; returns (success, stdout + stderr).
 pub fn run_offline(args: &[&str], data_dir: &std::path::Path) -> (bool, String) {
     let out = std::process::Command::new(binary())

@@ -6,21 +6,9 @@
 
 use serde_json::json;
 
-use crate::crash::spawn;
-use crate::harness::{run_check, run_offline};
+use crate::crash::{spawn, stop};
+use crate::harness::{content_digest, run_check, run_offline};
 use crate::replica::{api, caught_up, head, kill, pair, start_primary};
-
-fn sigterm(p: &mut crate::crash::Proc) {
-    let pid = p.child.id().to_string();
-    assert!(
-        std::process::Command::new("kill")
-            .args(["-TERM", &pid])
-            .status()
-            .unwrap()
-            .success()
-    );
-    p.child.wait().unwrap();
-}
 
 /// The value after `label` on the output line that has it.
 fn field(out: &str, label: &str) -> String {
@@ -60,26 +48,14 @@ async fn backups_restore_to_the_same_digest_and_roll_forward_to_a_chosen_point()
     let (mut primary, token) = start_primary(pdir.path()).await;
     let p = api(&primary.base, &token);
     let (asset, _) = p.upload_png(64).await;
-    let (s, _) = p
-        .post(
-            "/api/v1/articles",
-            json!({"outlet": "tv", "title": "备份之前"}),
-        )
-        .await;
-    assert_eq!(s, 201);
+    p.article("备份之前").await;
 
     // An online backup while another client keeps writing.
     let writer = {
         let p = api(&primary.base, &token);
         tokio::spawn(async move {
             for i in 0..40 {
-                let (s, _) = p
-                    .post(
-                        "/api/v1/articles",
-                        json!({"outlet": "tv", "title": format!("并发{i}")}),
-                    )
-                    .await;
-                assert_eq!(s, 201);
+                p.article(&format!("并发{i}")).await;
             }
         })
     };
@@ -91,7 +67,7 @@ async fn backups_restore_to_the_same_digest_and_roll_forward_to_a_chosen_point()
     .await;
     assert!(ok && out.contains("taken from the running server"), "{out}");
     let backup_lsn: u64 = field(&out, "lsn ").parse().unwrap();
-    let backup_digest = field(&out, "content digest: ");
+    let backup_digest = content_digest(&out);
     writer.await.unwrap();
     let (ok, out) = run(
         vec!["backup".into(), "--out".into(), bak.display().to_string()],
@@ -101,21 +77,9 @@ async fn backups_restore_to_the_same_digest_and_roll_forward_to_a_chosen_point()
     assert!(!ok && out.contains("never overwritten"), "{out}");
 
     // Later work: a point to recover to, then more.
-    let (s, _) = p
-        .post(
-            "/api/v1/articles",
-            json!({"outlet": "tv", "title": "时间点"}),
-        )
-        .await;
-    assert_eq!(s, 201);
+    p.article("时间点").await;
     let point = head(&p).await;
-    let (s, _) = p
-        .post(
-            "/api/v1/articles",
-            json!({"outlet": "tv", "title": "时间点之后"}),
-        )
-        .await;
-    assert_eq!(s, 201);
+    p.article("时间点之后").await;
     let end = head(&p).await;
     let segs = work.path().join("segs");
     let (ok, out) = run(
@@ -130,7 +94,7 @@ async fn backups_restore_to_the_same_digest_and_roll_forward_to_a_chosen_point()
     .await;
     assert!(ok && out.contains("from the running server"), "{out}");
     assert!(out.contains("2 media files carried"), "{out}");
-    sigterm(&mut primary);
+    stop(&mut primary);
 
     // Restore: same content digest as the backup, the media back, a new epoch.
     let r1 = work.path().join("r1");
@@ -144,7 +108,7 @@ async fn backups_restore_to_the_same_digest_and_roll_forward_to_a_chosen_point()
         &r1,
     );
     assert!(ok, "{out}");
-    assert_eq!(field(&out, "content digest "), backup_digest, "{out}");
+    assert_eq!(content_digest(&out), backup_digest, "{out}");
     assert!(out.contains("new epoch 2"), "{out}");
     assert!(out.contains("2 files taken in, 0 missing"), "{out}");
     let (good, out) = run_check(&r1);
@@ -213,10 +177,7 @@ async fn backups_restore_to_the_same_digest_and_roll_forward_to_a_chosen_point()
     let b2 = work.path().join("b2.rmbak");
     let (ok, out) = run_offline(&["backup", "--out", b2.to_str().unwrap()], pdir.path());
     assert!(ok && out.contains("server stopped"), "{out}");
-    assert_eq!(
-        field(&out, "content digest: "),
-        field(&pout, "content digest: ")
-    );
+    assert_eq!(content_digest(&out), content_digest(&pout));
 
     // Damaged backups are refused and leave no database behind.
     let bytes = std::fs::read(&bak).unwrap();
@@ -260,27 +221,21 @@ async fn a_promoted_replica_fences_the_old_primary() {
     let mut replica = spawn(rdir.path());
     let r = api(&replica.base, &token);
     for i in 0..5 {
-        let (s, _) = p
-            .post(
-                "/api/v1/articles",
-                json!({"outlet": "tv", "title": format!("共同{i}")}),
-            )
-            .await;
-        assert_eq!(s, 201);
+        p.article(&format!("共同{i}")).await;
     }
     caught_up(&r, head(&p).await).await;
 
     // The primary dies; the replica is promoted.
     kill(&mut primary);
-    sigterm(&mut replica);
+    stop(&mut replica);
     // Before anything else: the replica's content is the primary's, byte for byte.
     let (good, pc) = run_check(pdir.path());
     assert!(good, "{pc}");
     let (good, rc) = run_check(rdir.path());
     assert!(good, "{rc}");
     assert_eq!(
-        field(&pc, "content digest: "),
-        field(&rc, "content digest: "),
+        content_digest(&pc),
+        content_digest(&rc),
         "primary and replica differ"
     );
     let (ok, out) = run_offline(&["promote"], rdir.path());
@@ -303,15 +258,9 @@ async fn a_promoted_replica_fences_the_old_primary() {
     // The old primary comes back and takes a write nobody should have sent it.
     let mut old = crate::crash::spawn_env(pdir.path(), &crate::replica::FED_ENV);
     let o = api(&old.base, &token);
-    let (s, _) = o
-        .post(
-            "/api/v1/articles",
-            json!({"outlet": "tv", "title": "旧主库分叉"}),
-        )
-        .await;
-    assert_eq!(s, 201);
+    o.article("旧主库分叉").await;
     let old_head = head(&o).await;
-    sigterm(&mut old);
+    stop(&mut old);
 
     // A new replica of the promoted primary follows across the epoch boundary.
     pair(&n, r3dir.path()).await;
@@ -322,7 +271,7 @@ async fn a_promoted_replica_fences_the_old_primary() {
     assert!(t.contains(&"提升之后".to_string()) && t.contains(&"共同4".to_string()));
     assert!(!t.contains(&"旧主库分叉".to_string()), "{t:?}");
     kill(&mut r3);
-    sigterm(&mut promoted);
+    stop(&mut promoted);
 
     // The old primary's entries after the fork are refused by the new primary ...
     let q = work.path().join("q");

@@ -10,8 +10,8 @@ use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use serde_json::{Value, json};
 
-use crate::crash::{Proc, setup_token, spawn, spawn_env};
-use crate::harness::{run_check, run_offline};
+use crate::crash::{Proc, setup_token_with, spawn, spawn_env, stop};
+use crate::harness::{content_digest, run_check, run_offline};
 
 pub(crate) struct Api {
     http: reqwest::Client,
@@ -45,34 +45,14 @@ impl Api {
     pub(crate) async fn post(&self, path: &str, body: Value) -> (u16, Value) {
         self.send(reqwest::Method::POST, path, Some(body)).await
     }
-}
-
-/// An API token with every scope, from a cookie login of `admin`.
-async fn admin_token(base: &str, password: &str) -> String {
-    let c = reqwest::Client::builder()
-        .cookie_store(true)
-        .build()
-        .unwrap();
-    let login: Value = c
-        .post(format!("{base}/api/v1/session"))
-        .json(&json!({"username": "admin", "password": password}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let t: Value = c
-        .post(format!("{base}/api/v1/tokens"))
-        .header("x-csrf-token", login["csrf_token"].as_str().unwrap())
-        .json(&json!({"name": "dr", "scopes": ["read", "write", "admin"]}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    t["secret"].as_str().unwrap().to_string()
+    /// Create an article in outlet `tv`; it must succeed.
+    pub(crate) async fn article(&self, title: &str) -> Value {
+        let (s, v) = self
+            .post("/api/v1/articles", json!({"outlet": "tv", "title": title}))
+            .await;
+        assert_eq!(s, 201, "{title}: {v}");
+        v
+    }
 }
 
 impl Api {
@@ -199,8 +179,7 @@ pub(crate) const FED_ENV: [(&str, &str); 1] = [("RONGMEI_FEDERATION_LISTEN", "12
 pub(crate) async fn start_primary(dir: &std::path::Path) -> (Proc, String) {
     let primary = spawn_env(dir, &FED_ENV);
     let pw = primary.password.clone().unwrap();
-    setup_token(&primary.base, &pw).await;
-    let token = admin_token(&primary.base, &pw).await;
+    let token = setup_token_with(&primary.base, &pw, &["read", "write", "admin"]).await;
     (primary, token)
 }
 
@@ -310,13 +289,7 @@ async fn a_replica_pairs_follows_and_strangers_are_refused() {
 
     // SIGKILL the replica while the primary writes; it resumes exactly where its log ends.
     for i in 0..20 {
-        let (s, _) = p
-            .post(
-                "/api/v1/articles",
-                json!({"outlet": "tv", "title": format!("稿件{i}")}),
-            )
-            .await;
-        assert_eq!(s, 201);
+        p.article(&format!("稿件{i}")).await;
         if i == 5 {
             kill(&mut replica);
         }
@@ -350,13 +323,7 @@ async fn a_replica_pairs_follows_and_strangers_are_refused() {
     kill(&mut primary);
     let mut primary = spawn_env(pdir.path(), &[("RONGMEI_FEDERATION_LISTEN", &fed_addr)]);
     let p = api(&primary.base, &token);
-    let (s, _) = p
-        .post(
-            "/api/v1/articles",
-            json!({"outlet": "tv", "title": "主站重启后"}),
-        )
-        .await;
-    assert_eq!(s, 201);
+    p.article("主站重启后").await;
     let st = caught_up(&r, head(&p).await).await;
     assert!(st["follow"]["connects"].as_u64().unwrap() >= 2, "{st}");
 
@@ -418,27 +385,15 @@ async fn a_replica_pairs_follows_and_strangers_are_refused() {
             .await;
         assert_eq!(s, 200, "acknowledged article {id} missing on the replica");
     }
-    for proc in [&mut replica, &mut primary] {
-        let pid = proc.child.id().to_string();
-        std::process::Command::new("kill")
-            .args(["-TERM", &pid])
-            .status()
-            .unwrap();
-        proc.child.wait().unwrap();
-    }
-    let digest = |out: &str| {
-        out.lines()
-            .find_map(|l| l.strip_prefix("content digest: "))
-            .unwrap_or_else(|| panic!("{out}"))
-            .to_string()
-    };
+    stop(&mut replica);
+    stop(&mut primary);
     let (good, pc) = run_check(pdir.path());
     assert!(good, "{pc}");
     let (good, rc) = run_check(rdir.path());
     assert!(good, "{rc}");
     assert_eq!(
-        digest(&pc),
-        digest(&rc),
+        content_digest(&pc),
+        content_digest(&rc),
         "replica content differs from the primary's"
     );
     let mut primary = spawn_env(pdir.path(), &[("RONGMEI_FEDERATION_LISTEN", &fed_addr)]);
@@ -509,13 +464,7 @@ async fn a_replica_pairs_follows_and_strangers_are_refused() {
             .is_err(),
         "revoked"
     );
-    let (s, _) = p
-        .post(
-            "/api/v1/articles",
-            json!({"outlet": "tv", "title": "吊销之后"}),
-        )
-        .await;
-    assert_eq!(s, 201);
+    p.article("吊销之后").await;
     let last = head(&p).await;
     let mut refused = false;
     for _ in 0..100 {
@@ -567,13 +516,7 @@ async fn a_replica_whose_log_forked_is_refused_and_merges_nothing() {
 
     let mut replica = spawn(rdir.path());
     let r = api(&replica.base, &token);
-    let (s, _) = p
-        .post(
-            "/api/v1/articles",
-            json!({"outlet": "tv", "title": "分叉之后"}),
-        )
-        .await;
-    assert_eq!(s, 201);
+    p.article("分叉之后").await;
     let mut seen = Value::Null;
     for _ in 0..100 {
         let (code, st) = r
@@ -616,13 +559,7 @@ async fn an_offline_replica_is_fed_by_segment_files() {
         pair(&p, dir).await;
     }
     for i in 0..5 {
-        let (s, _) = p
-            .post(
-                "/api/v1/articles",
-                json!({"outlet": "tv", "title": format!("第一批{i}")}),
-            )
-            .await;
-        assert_eq!(s, 201);
+        p.article(&format!("第一批{i}")).await;
     }
     let first_head = head(&p).await;
     kill(&mut primary);
@@ -648,13 +585,7 @@ async fn an_offline_replica_is_fed_by_segment_files() {
     let mut primary = spawn_env(pdir.path(), &FED_ENV);
     let p = api(&primary.base, &token);
     for i in 0..5 {
-        let (s, _) = p
-            .post(
-                "/api/v1/articles",
-                json!({"outlet": "tv", "title": format!("第二批{i}")}),
-            )
-            .await;
-        assert_eq!(s, 201);
+        p.article(&format!("第二批{i}")).await;
     }
     let second_head = head(&p).await;
     kill(&mut primary);

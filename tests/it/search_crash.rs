@@ -201,16 +201,8 @@ async fn sigkill_while_indexing_leaves_an_index_equal_to_the_store() {
     }
 
     // Graceful stop, then compare the index with the store document by document.
-    let pid = last.child.id().to_string();
     let mut last = last;
-    assert!(
-        std::process::Command::new("kill")
-            .args(["-TERM", &pid])
-            .status()
-            .unwrap()
-            .success()
-    );
-    last.child.wait().unwrap();
+    crate::crash::stop(&mut last);
     let (ok, out) = run_index_check(dir.path());
     assert!(ok, "index differs from the store:\n{out}");
     assert!(out.contains("(0 entries applied to catch up)"), "{out}");
