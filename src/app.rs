@@ -75,6 +75,13 @@ pub fn search_options(config: &Config) -> crate::search::Options {
     }
 }
 
+/// How busy the writer has been (microseconds of work so far): the indexer yields to it.
+fn writer_load(stats: &Arc<crate::workflow::commit::CommitStats>) -> indexer::WriterLoad {
+    use std::sync::atomic::Ordering::Relaxed;
+    let stats = stats.clone();
+    Arc::new(move || stats.apply_us.load(Relaxed) + stats.commit_us.load(Relaxed))
+}
+
 /// Load the analyzers (jieba's dictionary, once) and start the search indexer thread.
 pub fn start_search(core: &Core) -> Result<(SearchIndex, std::thread::JoinHandle<()>)> {
     let dict = &core.config.search.user_dictionary;
@@ -88,6 +95,7 @@ pub fn start_search(core: &Core) -> Result<(SearchIndex, std::thread::JoinHandle
         &core.config.data_dir,
         search_options(&core.config),
         core.clock.clone(),
+        writer_load(&core.committer.stats),
     )?;
     Ok((search, thread))
 }

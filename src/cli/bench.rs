@@ -176,15 +176,17 @@ pub async fn write(args: WriteArgs) -> anyhow::Result<ExitCode> {
     for i in 0..50 {
         create(&client, &base, &token, &payload(i)).await?;
     }
+    let before = WriterStats::scrape(&client, &base).await;
     let sw = Stopwatch::start();
     let mut lat = Vec::with_capacity(args.single);
     for i in 0..args.single {
         lat.push(create(&client, &base, &token, &payload(i)).await?);
     }
-    let single_rate = summary("1 client (sequential)", lat, sw.elapsed().as_secs_f64());
-    let commits_before = scrape(&client, &base, "rongmei_store_commits").await;
-    let apply_before = scrape(&client, &base, "rongmei_store_apply_seconds").await;
-    let fsync_before = scrape(&client, &base, "rongmei_store_commit_seconds").await;
+    let secs = sw.elapsed().as_secs_f64();
+    let single_rate = summary("1 client (sequential)", lat, secs);
+    let after = WriterStats::scrape(&client, &base).await;
+    after.print_since(&before, args.single as f64, secs);
+    let before = after;
     let per_client = args.requests.div_ceil(args.clients.max(1));
     let sw = Stopwatch::start();
     let mut tasks = Vec::new();
@@ -208,20 +210,10 @@ pub async fn write(args: WriteArgs) -> anyhow::Result<ExitCode> {
     let n = all.len() as f64;
     let secs = sw.elapsed().as_secs_f64();
     let rate = summary(&format!("{} clients (concurrent)", args.clients), all, secs);
-    let commits = scrape(&client, &base, "rongmei_store_commits").await - commits_before;
-    println!(
-        "group commit: {:.0} durable transactions for {n:.0} creates ({:.1} creates per commit)",
-        commits,
-        n / commits.max(1.0)
-    );
-    let apply = scrape(&client, &base, "rongmei_store_apply_seconds").await - apply_before;
-    let fsync = scrape(&client, &base, "rongmei_store_commit_seconds").await - fsync_before;
-    println!(
-        "writer thread: {:.0} us applying + {:.0} us committing per transaction ({:.0}% busy)",
-        apply * 1e6 / commits.max(1.0),
-        fsync * 1e6 / commits.max(1.0),
-        (apply + fsync) * 100.0 / secs
-    );
+    WriterStats::scrape(&client, &base)
+        .await
+        .print_since(&before, n, secs);
+    index_catch_up(&client, &base, &token).await?;
     println!(
         "speed-up over one client: {:.1}x",
         rate / single_rate.max(1e-9)
@@ -230,7 +222,72 @@ pub async fn write(args: WriteArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Log in as admin, create the `bench` outlet and a write token; returns the token.
+/// The search index runs on idle CPU only, so a burst leaves it behind: report by how much and
+/// how long it takes to catch up once the writes stop.
+async fn index_catch_up(client: &reqwest::Client, base: &str, token: &str) -> anyhow::Result<()> {
+    let url = format!("{base}/api/v1/search/status");
+    let st: serde_json::Value = client
+        .get(&url)
+        .bearer_auth(token)
+        .send()
+        .await?
+        .json()
+        .await?;
+    let head = st["log_lsn"].as_u64().unwrap_or(0);
+    let behind = head.saturating_sub(st["indexed_lsn"].as_u64().unwrap_or(0));
+    let sw = Stopwatch::start();
+    loop {
+        let st: serde_json::Value = client
+            .get(format!("{url}?wait_for_lsn={head}&timeout_ms=30000"))
+            .bearer_auth(token)
+            .send()
+            .await?
+            .json()
+            .await?;
+        if st["indexed_lsn"].as_u64().unwrap_or(0) >= head {
+            break;
+        }
+        if sw.elapsed().as_secs() > 600 {
+            anyhow::bail!("the search index did not catch up within 10 minutes: {st}");
+        }
+    }
+    println!(
+        "search index: {behind} log entries behind when the writes stopped, caught up {:.1} s later",
+        sw.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+/// The writer thread's counters from `/metrics`.
+struct WriterStats {
+    commits: f64,
+    apply: f64,
+    commit: f64,
+}
+
+impl WriterStats {
+    async fn scrape(client: &reqwest::Client, base: &str) -> Self {
+        Self {
+            commits: scrape(client, base, "rongmei_store_commits").await,
+            apply: scrape(client, base, "rongmei_store_apply_seconds").await,
+            commit: scrape(client, base, "rongmei_store_commit_seconds").await,
+        }
+    }
+
+    /// Print the group commit and writer figures of the phase that began at `earlier`.
+    fn print_since(&self, earlier: &Self, creates: f64, secs: f64) {
+        let commits = (self.commits - earlier.commits).max(1.0);
+        let (apply, commit) = (self.apply - earlier.apply, self.commit - earlier.commit);
+        println!(
+            "  group commit: {commits:.0} durable transactions ({:.1} creates each); writer thread {:.0} us applying + {:.0} us committing per transaction ({:.0}% busy)",
+            creates / commits,
+            apply * 1e6 / commits,
+            commit * 1e6 / commits,
+            (apply + commit) * 100.0 / secs
+        );
+    }
+}
+
 /// Log in as `admin`: (session cookie, CSRF token).
 pub(super) async fn admin_session(
     client: &reqwest::Client,

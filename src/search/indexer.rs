@@ -1,8 +1,8 @@
 //! The index as a consumer of the log: one background thread that opens (or rebuilds) the index,
 //! then applies every entry after its cursor and commits the documents together with the new
 //! cursor. It waits on the log's watch channel when caught up (no polling), commits when it has
-//! caught up (at most every `MIN_COMMIT_GAP`, so a write is searchable within ~0.1 s), and at
-//! least every `COMMIT_INTERVAL` under a continuous stream. Apply is idempotent (delete by id, then add), so
+//! caught up and the log has been quiet for `QUIET_BEFORE_COMMIT` (a write is searchable within
+//! ~0.1 s), and every `COMMIT_INTERVAL` under a continuous stream. Apply is idempotent (delete by id, then add), so
 //! entries replayed after a crash leave one document per article.
 
 use std::path::PathBuf;
@@ -23,9 +23,9 @@ use crate::error::{Error, Result};
 use crate::log::{Entry, LogWatch, read_range};
 
 const BATCH: usize = 2_000;
-const COMMIT_INTERVAL: Duration = Duration::from_millis(1_000);
-/// Shortest time between two index commits when writes trickle in.
-const MIN_COMMIT_GAP: Duration = Duration::from_millis(100);
+const COMMIT_INTERVAL: Duration = Duration::from_millis(5_000);
+/// How long the log must be quiet before the indexer commits what it has.
+const QUIET_BEFORE_COMMIT: Duration = Duration::from_millis(100);
 
 pub struct Indexer {
     db: Arc<redb::Database>,
@@ -35,6 +35,7 @@ pub struct Indexer {
     opts: Options,
     clock: SharedClock,
     rebuilds: watch::Receiver<u64>,
+    yielding: Yield,
     /// Drives the waits on the watch channels from this plain thread.
     rt: tokio::runtime::Runtime,
 }
@@ -50,6 +51,84 @@ enum Wake {
 /// Nice value of the indexer thread and of the tantivy threads it starts.
 const INDEXER_NICE: i32 = 10;
 
+/// Cumulative microseconds the store's writer thread has spent applying and committing.
+pub type WriterLoad = Arc<dyn Fn() -> u64 + Send + Sync>;
+
+/// Over this window the writer counts as busy when it worked more than `BUSY_SHARE` of it.
+const BUSY_WINDOW: Duration = Duration::from_millis(100);
+const BUSY_SHARE: f64 = 0.5;
+/// The longest the indexer holds back for the writer before it indexes regardless.
+const MAX_DEFER: Duration = Duration::from_secs(10);
+/// How long one hold-back lasts before the writer's load is looked at again.
+const DEFER_STEP: Duration = Duration::from_millis(20);
+
+/// Indexing yields to writes: while the writer is busy (a burst of saves, a replica catching
+/// up) the indexer holds back, so the CPU and the disk go to durable commits and
+/// acknowledgements. It holds back for at most `MAX_DEFER` per backlog: after that it indexes
+/// until it has caught up, whatever the load, so search is never more than about that much
+/// behind for long (`/api/v1/search/status` shows how far).
+struct Yield {
+    load: WriterLoad,
+    /// `BUSY_WINDOW` and `MAX_DEFER` (shorter in tests).
+    window: Duration,
+    max_defer: Duration,
+    sample: (Stopwatch, u64),
+    busy: bool,
+    /// Since when this backlog has been held back.
+    held: Option<Stopwatch>,
+    /// The backlog was held back long enough: index it to the end.
+    overdue: bool,
+}
+
+impl Yield {
+    fn new(load: WriterLoad) -> Self {
+        Self::with_limits(load, BUSY_WINDOW, MAX_DEFER)
+    }
+
+    fn with_limits(load: WriterLoad, window: Duration, max_defer: Duration) -> Self {
+        let now = load();
+        Self {
+            load,
+            window,
+            max_defer,
+            sample: (Stopwatch::start(), now),
+            busy: false,
+            held: None,
+            overdue: false,
+        }
+    }
+
+    fn writer_busy(&mut self) -> bool {
+        let elapsed = self.sample.0.elapsed();
+        if elapsed >= self.window {
+            let now = (self.load)();
+            let worked = now.saturating_sub(self.sample.1) as f64;
+            self.busy = worked > BUSY_SHARE * elapsed.as_micros() as f64;
+            self.sample = (Stopwatch::start(), now);
+        }
+        self.busy
+    }
+
+    /// There is a backlog: hold back now?
+    fn hold_back(&mut self) -> bool {
+        if self.overdue || !self.writer_busy() {
+            return false;
+        }
+        let held = self.held.get_or_insert_with(Stopwatch::start);
+        if held.elapsed() >= self.max_defer {
+            tracing::debug!("the search index indexes despite the write load (held back too long)");
+            self.overdue = true;
+            return false;
+        }
+        true
+    }
+
+    fn caught_up(&mut self) {
+        self.held = None;
+        self.overdue = false;
+    }
+}
+
 pub fn spawn(
     db: Arc<redb::Database>,
     log: LogWatch,
@@ -57,6 +136,7 @@ pub fn spawn(
     data_dir: &std::path::Path,
     opts: Options,
     clock: SharedClock,
+    writer_load: WriterLoad,
 ) -> Result<std::thread::JoinHandle<()>> {
     let rebuilds = idx.0.rebuilds.subscribe();
     let rt = tokio::runtime::Builder::new_current_thread()
@@ -72,6 +152,7 @@ pub fn spawn(
         opts,
         clock,
         rebuilds,
+        yielding: Yield::new(writer_load),
     };
     std::thread::Builder::new()
         .name("search-indexer".into())
@@ -81,9 +162,8 @@ pub fn spawn(
 
 impl Indexer {
     fn run(&mut self) {
-        // Indexing yields the CPU to the writer: acknowledgements and replication come first.
-        // On Linux the nice value is per thread and tantivy's threads, started from this one,
-        // inherit it.
+        // The writer comes first. On Linux the nice value is per thread and tantivy's threads,
+        // started from this one, inherit it.
         if let Err(e) = rustix::process::setpriority_process(None, INDEXER_NICE) {
             tracing::debug!("search indexer priority unchanged: {e}");
         }
@@ -151,14 +231,24 @@ impl Indexer {
             }
             let log_lsn = self.log.current().0;
             self.idx.update(|s| s.log_lsn = log_lsn);
+            if log_lsn > cursor.lsn && self.yielding.hold_back() {
+                match self.pause(DEFER_STEP) {
+                    Wake::Rebuild => rebuild_asked = true,
+                    // Shutting down: index what is left, then stop as usual.
+                    Wake::Closed => self.yielding.overdue = true,
+                    Wake::Log | Wake::Timeout => {}
+                }
+                continue;
+            }
             let entries = read_range(&self.db, Lsn(cursor.lsn + 1), BATCH)?;
             if entries.is_empty() {
-                // Caught up. Commit, but not more often than every MIN_COMMIT_GAP: a trickle of
-                // single writes must not turn into one index commit (several fsyncs) each,
-                // competing with the store's durable commits for the disk.
-                let pause = MIN_COMMIT_GAP.saturating_sub(since_commit.elapsed());
-                let wake = if dirty && !pause.is_zero() {
-                    self.wait(cursor.lsn, Some(pause))
+                self.yielding.caught_up();
+                // Caught up. Commit once the log has been quiet for QUIET_BEFORE_COMMIT, and
+                // while writes keep coming every COMMIT_INTERVAL (below): a steady stream of
+                // single writes must not turn into an index commit (several fsyncs, a new
+                // segment) every few writes, competing with the store's durable commits.
+                let wake = if dirty {
+                    self.wait(cursor.lsn, Some(QUIET_BEFORE_COMMIT))
                 } else {
                     Wake::Timeout
                 };
@@ -213,6 +303,19 @@ impl Indexer {
                 h = log.wait_past(Lsn(cursor)) => if h.is_some() { Wake::Log } else { Wake::Closed },
                 r = rebuilds.changed() => if r.is_ok() { Wake::Rebuild } else { Wake::Closed },
                 () = limit => Wake::Timeout,
+            }
+        })
+    }
+
+    /// Sleep for `d`, waking early for a rebuild request or shutdown.
+    fn pause(&mut self, d: Duration) -> Wake {
+        let log = &mut self.log;
+        let rebuilds = &mut self.rebuilds;
+        self.rt.block_on(async {
+            tokio::select! {
+                _ = log.0.wait_for(|_| false) => Wake::Closed,
+                r = rebuilds.changed() => if r.is_ok() { Wake::Rebuild } else { Wake::Closed },
+                () = tokio::time::sleep(d) => Wake::Timeout,
             }
         })
     }
@@ -323,4 +426,50 @@ pub fn rebuild_offline(
     w.wait_merging_threads().map_err(index::tantivy_err)?;
     let docs = open_reader(&live.index)?.searcher().num_docs();
     Ok((docs, cursor))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicU64, Ordering};
+
+    fn spin(d: Duration) {
+        let sw = Stopwatch::start();
+        while sw.elapsed() < d {
+            std::hint::spin_loop();
+        }
+    }
+
+    #[test]
+    fn holds_back_while_the_writer_is_busy_but_never_longer_than_the_limit() {
+        // A writer that is always working: its busy time grows with wall time.
+        let started = Stopwatch::start();
+        let busy: WriterLoad = Arc::new(move || started.elapsed_us());
+        let mut y = Yield::with_limits(busy, Duration::from_millis(2), Duration::from_millis(300));
+        spin(Duration::from_millis(3));
+        assert!(y.hold_back(), "a busy writer is not yielded to");
+        spin(Duration::from_millis(10));
+        assert!(y.hold_back(), "held back for less than the limit");
+        spin(Duration::from_millis(300));
+        assert!(!y.hold_back(), "held back beyond the limit");
+        spin(Duration::from_millis(3));
+        assert!(!y.hold_back(), "an overdue backlog is indexed to its end");
+        y.caught_up();
+        spin(Duration::from_millis(3));
+        assert!(y.hold_back(), "a new backlog is held back again");
+    }
+
+    #[test]
+    fn an_idle_writer_is_not_waited_for() {
+        let work = Arc::new(AtomicU64::new(0));
+        let w = work.clone();
+        let load: WriterLoad = Arc::new(move || w.load(Ordering::Relaxed));
+        let mut y = Yield::with_limits(load, Duration::from_millis(2), Duration::from_secs(60));
+        for _ in 0..3 {
+            spin(Duration::from_millis(3));
+            // 10% busy.
+            work.fetch_add(300, Ordering::Relaxed);
+            assert!(!y.hold_back());
+        }
+    }
 }
