@@ -36,7 +36,16 @@ pub fn build_core(
     config: Config,
     clock: SharedClock,
 ) -> Result<(Core, std::thread::JoinHandle<()>, bootstrap::Opened)> {
-    let opened = bootstrap::open_or_init(&config.data_dir, "county", clock.now())?;
+    let role = config.federation.role.as_str();
+    let opened = bootstrap::open_or_init(&config.data_dir, role, clock.now())?;
+    // The role is fixed with the data dir: a county's store does not start as a hub or back.
+    let stored = opened.meta.role.as_str();
+    if stored != role && stored != "replica" {
+        return Err(Error::Config(format!(
+            "federation.role = \"{role}\" but {} holds a {stored} instance",
+            config.data_dir.display()
+        )));
+    }
     let blobs = BlobStore::open(&config.data_dir)?;
     let (committer, writer) = Committer::start(
         opened.db.clone(),
@@ -191,6 +200,18 @@ async fn start_federation(
         ));
         info.follow = Some(status);
         return Ok(info);
+    }
+    if meta.role == "county"
+        && let Some(hub) = crate::fed::ship::load_hub(&core.config.data_dir)?
+    {
+        let status = crate::fed::ship::SharedShipStatus::default();
+        tokio::spawn(crate::fed::ship::run(
+            core.clone(),
+            hub,
+            status.clone(),
+            closing.clone(),
+        ));
+        info.ship = Some(status);
     }
     if let Some((listener, addr)) = crate::fed::listener::bind(core).await? {
         crate::fed::pki::init_ca(&core.config.data_dir, &meta.instance_id.0, core.clock.now())?;

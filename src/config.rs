@@ -33,14 +33,26 @@ pub struct Config {
     pub logging: LoggingConfig,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct FederationConfig {
+    /// `county` (the default) or `hub`; fixed when the data dir is created.
+    pub role: String,
     /// The mTLS listener replicas (and later the hub's counties) connect to, e.g.
     /// `0.0.0.0:8443`. Empty = off (the default).
     pub listen: String,
     /// The address peers should dial, when it differs from `listen` (NAT, DNS name).
     pub advertise: String,
+}
+
+impl Default for FederationConfig {
+    fn default() -> Self {
+        Self {
+            role: "county".into(),
+            listen: String::new(),
+            advertise: String::new(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -202,6 +214,12 @@ impl Config {
     }
 
     fn validate(&self) -> std::result::Result<(), String> {
+        if !["county", "hub"].contains(&self.federation.role.as_str()) {
+            return Err(format!(
+                "federation.role = {:?}: must be \"county\" or \"hub\"",
+                self.federation.role
+            ));
+        }
         if self.version != 1 {
             return Err(format!(
                 "version = {} is not supported (only 1)",

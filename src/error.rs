@@ -71,6 +71,16 @@ pub enum Error {
     HistoryDiverged { follower: String, here: String },
     #[error("backup refused: {0}")]
     BackupInvalid(String),
+    #[error("entry {lsn} is from instance {instance}, not from the county this certificate names")]
+    OriginMismatch { instance: String, lsn: u64 },
+    #[error(
+        "the batch continues from entry {after}, but the hub has this county's log up to entry {hub}: send from there"
+    )]
+    BatchOutOfOrder { after: u64, hub: u64 },
+    #[error("this county is quarantined at the hub: {0}")]
+    CountyQuarantined(String),
+    #[error("this needs an instance in {0} role")]
+    WrongRole(String),
     #[error("the asset is used by {articles} article(s) and cannot be deleted")]
     AssetInUse { articles: u64 },
     #[error("upload exceeds the limit of {limit} bytes")]
@@ -157,6 +167,10 @@ impl Error {
             Error::PairingInvalid => row("pairing_invalid", 403, Info),
             Error::HistoryDiverged { .. } => row("history_diverged", 409, Warn),
             Error::BackupInvalid(_) => row("backup_invalid", 422, Warn),
+            Error::OriginMismatch { .. } => row("origin_mismatch", 403, Warn),
+            Error::CountyQuarantined(_) => row("county_quarantined", 409, Warn),
+            Error::BatchOutOfOrder { .. } => row("batch_out_of_order", 409, Info),
+            Error::WrongRole(_) => row("wrong_role", 409, Info),
             Error::AssetInUse { .. } => row("asset_in_use", 409, Debug),
             Error::AssetTooLarge { .. } => row("asset_too_large", 413, Info),
             Error::AssetTypeNotAllowed { .. } => row("asset_type_not_allowed", 415, Info),

@@ -1,4 +1,4 @@
-//! `rongmei pki init` and `rongmei replica join`.
+//! `rongmei pki init`, `rongmei replica join` and `rongmei join` (a county joining its hub).
 
 use std::process::ExitCode;
 
@@ -96,5 +96,90 @@ pub async fn replica_join(cfg: &Config, url: &str, token: &str) -> anyhow::Resul
         "start it with: rongmei serve --data-dir {}",
         data_dir.display()
     );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The instance id of the data dir: from the running server (control socket) or the store.
+async fn instance_id(cfg: &Config) -> anyhow::Result<(String, String)> {
+    if let Some(resp) = super::control::get(&cfg.data_dir, "/v1/status").await? {
+        let v: serde_json::Value =
+            serde_json::from_slice(&super::control::body_bytes(resp).await?)?;
+        if let (Some(i), Some(r)) = (v["instance"].as_str(), v["role"].as_str()) {
+            return Ok((i.to_string(), r.to_string()));
+        }
+    }
+    let opened = super::open_offline(cfg)?;
+    Ok((opened.meta.instance_id.0, opened.meta.role))
+}
+
+/// Join a provincial hub as a county: a new key and certificate request naming this instance,
+/// the enrollment token exchanged for a certificate, the hub's CA pinned (`pki/hub*`). The
+/// server ships to the hub from its next start.
+pub async fn county_join(cfg: &Config, url: &str, token: &str) -> anyhow::Result<ExitCode> {
+    use crate::fed::ship::{HUB_CA_CRT, HUB_CRT, HUB_FILE, HUB_KEY};
+    let (instance, role) = instance_id(cfg).await?;
+    if role != "county" {
+        anyhow::bail!("only a county instance joins a hub (this one is a {role})");
+    }
+    let dir = pki::dir(&cfg.data_dir);
+    if dir.join(HUB_FILE).exists() {
+        anyhow::bail!(
+            "this county has joined a hub already ({}); move it aside to join another",
+            dir.join(HUB_FILE).display()
+        );
+    }
+    crate::fed::tls::install_provider();
+    let (key, csr) = pki::new_csr("rongmei county")?;
+    let endpoint = format!("{}/api/v1/federation/join", url.trim_end_matches('/'));
+    let resp = reqwest::Client::new()
+        .post(&endpoint)
+        .json(&serde_json::json!({ "token": token, "csr": csr, "instance_id": instance }))
+        .send()
+        .await
+        .map_err(|e| anyhow::anyhow!("{endpoint}: {e}"))?;
+    if !resp.status().is_success() {
+        let status = resp.status();
+        let body: serde_json::Value = resp.json().await.unwrap_or_default();
+        anyhow::bail!(
+            "the hub refused ({status}): {} {}",
+            body["code"].as_str().unwrap_or_default(),
+            body["message"].as_str().unwrap_or_default()
+        );
+    }
+    let j: JoinDto = resp.json().await?;
+    if j.role != "county" || j.peer_id != instance {
+        anyhow::bail!(
+            "the token is not a county enrollment token (it is for a {})",
+            j.role
+        );
+    }
+    let ca_der = pki::pem_to_der(&j.ca)?;
+    if pki::fingerprint(&ca_der) != j.ca_fingerprint {
+        anyhow::bail!("the CA certificate received does not match its stated fingerprint");
+    }
+    if j.federation_addr.is_empty() {
+        anyhow::bail!(
+            "the hub's federation listener is off: set federation.listen there and restart it"
+        );
+    }
+    std::fs::create_dir_all(&dir)?;
+    pki::write_private(&dir.join(HUB_KEY), &key)?;
+    pki::write_public(&dir.join(HUB_CRT), &j.certificate)?;
+    pki::write_public(&dir.join(HUB_CA_CRT), &j.ca)?;
+    Upstream {
+        addr: j.federation_addr.clone(),
+        instance: j.instance_id.clone(),
+        peer_id: j.peer_id.clone(),
+        ca_fingerprint: j.ca_fingerprint.clone(),
+    }
+    .save_named(&cfg.data_dir, HUB_FILE)?;
+    println!("joined hub {} as county {}", j.instance_id, j.peer_id);
+    println!(
+        "hub CA fingerprint (compare with the hub's admin): {}",
+        j.ca_fingerprint
+    );
+    println!("this county's certificate fingerprint: {}", j.fingerprint);
+    println!("hub federation address: {}", j.federation_addr);
+    println!("the server ships to the hub from its next start");
     Ok(ExitCode::SUCCESS)
 }

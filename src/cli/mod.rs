@@ -53,6 +53,9 @@ enum Cmd {
         /// Overwrite an existing file.
         #[arg(long)]
         force: bool,
+        /// `county` (a county media center) or `hub` (the provincial hub).
+        #[arg(long, default_value = "county", value_parser = ["county", "hub"])]
+        role: String,
     },
     /// Configuration commands.
     Config {
@@ -112,6 +115,14 @@ enum Cmd {
     },
     /// Turn this disaster-recovery replica (server stopped) into the primary, with a new epoch.
     Promote,
+    /// Join a provincial hub as a county: exchange an enrollment token for a certificate and
+    /// pin the hub's CA (the server ships to the hub from its next start).
+    Join {
+        /// The hub's web address, e.g. https://hub.example.gov.cn
+        url: String,
+        #[arg(long)]
+        token: String,
+    },
     /// Disaster-recovery replica commands.
     Replica {
         #[command(subcommand)]
@@ -284,11 +295,16 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 }
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
-    if let Cmd::Init { path, force } = &cli.cmd {
+    if let Cmd::Init { path, force, role } = &cli.cmd {
         if path.exists() && !force {
             anyhow::bail!("{} exists; pass --force to overwrite", path.display());
         }
-        std::fs::write(path, crate::config::COMMENTED_DEFAULT)?;
+        let text = crate::config::COMMENTED_DEFAULT.replacen(
+            "role = \"county\"",
+            &format!("role = \"{role}\""),
+            1,
+        );
+        std::fs::write(path, text)?;
         println!("wrote {}", path.display());
         return Ok(ExitCode::SUCCESS);
     }
@@ -361,6 +377,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             cmd: AdminCmd::ResetPassword { user },
         } => admin::reset_password(&cfg, &user),
         Cmd::Pki { cmd: PkiCmd::Init } => fed::pki_init(&cfg),
+        Cmd::Join { url, token } => runtime()?.block_on(fed::county_join(&cfg, &url, &token)),
         Cmd::Replica {
             cmd: ReplicaCmd::Join { url, token },
         } => runtime()?.block_on(fed::replica_join(&cfg, &url, &token)),

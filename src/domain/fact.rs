@@ -173,6 +173,27 @@ pub enum Fact {
         id: String,
         revocation: crate::domain::peer::Revocation,
     },
+    /// A hub applied an entry of a county's log (one of `hub::SHIPPED`), received over
+    /// federation from that county: the county's fact as it was, with its position there.
+    CountyEntry {
+        county: String,
+        epoch: u64,
+        lsn: u64,
+        /// Hex of the entry's chained hash in the county's log.
+        hash: String,
+        received_at: Millis,
+        fact: Box<Fact>,
+    },
+    /// A hub has every shipped entry of a county's log up to `through`.
+    CountyThrough {
+        county: String,
+        through: u64,
+    },
+    /// A hub stopped applying a county's entries: they did not fit what it had received.
+    CountyQuarantined {
+        county: String,
+        reason: String,
+    },
     /// A reviewer acknowledged the `review` findings of the revision they approve.
     ScreeningAcknowledged {
         article: ArticleId,
@@ -249,6 +270,9 @@ impl Fact {
             Fact::PeerEnrolled { .. } => "PeerEnrolled",
             Fact::PeerRevoked { .. } => "PeerRevoked",
             Fact::ProofUnignored { .. } => "ProofUnignored",
+            Fact::CountyEntry { .. } => "CountyEntry",
+            Fact::CountyQuarantined { .. } => "CountyQuarantined",
+            Fact::CountyThrough { .. } => "CountyThrough",
         }
     }
 

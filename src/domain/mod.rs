@@ -9,6 +9,7 @@ pub mod comment;
 pub mod credentials;
 pub mod fact;
 pub mod html;
+pub mod hub;
 pub mod ids;
 pub mod lexicon;
 pub mod lifecycle;

@@ -1,5 +1,6 @@
 //! Peers of this instance in federation: nodes holding a certificate its CA signed (a DR
-//! `replica` now; `county` for a hub later), and the one-time pairing tokens that admit them.
+//! `replica` of a primary or a hub, a `county` of a hub), and the one-time pairing tokens that
+//! admit them.
 
 use serde::{Deserialize, Serialize};
 
@@ -16,6 +17,9 @@ pub struct Peer {
     pub role: String,
     /// What the admin called it when pairing.
     pub name: String,
+    /// A county's administrative region code (GB/T 2260, e.g. `330481`); empty otherwise.
+    #[serde(default)]
+    pub region: String,
     /// SHA-256 of its certificate: only this certificate is accepted for the peer.
     pub fingerprint: String,
     pub not_after: Millis,
@@ -37,6 +41,8 @@ pub struct Revocation {
 pub struct Pairing {
     pub role: String,
     pub name: String,
+    #[serde(default)]
+    pub region: String,
     pub expires_at: Millis,
     pub by: UserId,
 }

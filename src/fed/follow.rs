@@ -37,7 +37,12 @@ pub const UPSTREAM_FILE: &str = "upstream.toml";
 
 impl Upstream {
     pub fn load(data_dir: &Path) -> Result<Option<Self>> {
-        let p = pki::dir(data_dir).join(UPSTREAM_FILE);
+        Self::load_named(data_dir, UPSTREAM_FILE)
+    }
+
+    /// The same record under another name in `pki/` (a county's `hub.toml`).
+    pub fn load_named(data_dir: &Path, name: &str) -> Result<Option<Self>> {
+        let p = pki::dir(data_dir).join(name);
         if !p.exists() {
             return Ok(None);
         }
@@ -48,8 +53,12 @@ impl Upstream {
     }
 
     pub fn save(&self, data_dir: &Path) -> Result<()> {
+        self.save_named(data_dir, UPSTREAM_FILE)
+    }
+
+    pub fn save_named(&self, data_dir: &Path, name: &str) -> Result<()> {
         let text = toml::to_string(self).map_err(|e| Error::Internal(e.to_string()))?;
-        pki::write_public(&pki::dir(data_dir).join(UPSTREAM_FILE), &text)
+        pki::write_public(&pki::dir(data_dir).join(name), &text)
     }
 }
 
@@ -164,7 +173,14 @@ fn position(core: &Core) -> Result<(u64, u64, String)> {
 
 /// An mTLS client for the primary's listener and its base URL.
 async fn client(core: &Core, up: &Upstream) -> Result<(reqwest::Client, String)> {
-    let cfg = tls::client_config(&core.config.data_dir)?;
+    mtls_client(tls::client_config(&core.config.data_dir)?, up).await
+}
+
+/// An HTTP client over `cfg` for the listener `up` names, and its base URL.
+pub async fn mtls_client(
+    cfg: rustls::ClientConfig,
+    up: &Upstream,
+) -> Result<(reqwest::Client, String)> {
     let addr: SocketAddr = tokio::net::lookup_host(&up.addr)
         .await
         .map_err(|e| Error::Io(format!("{}: {e}", up.addr)))?

@@ -7,6 +7,9 @@
 //! if that is not on this log, `409 history_diverged` names both positions. Otherwise the
 //! response is an endless stream of `wire` frames: every entry after N as it commits (batches up
 //! to `wire::BATCH_BYTES`), and a heartbeat every `HEARTBEAT` when idle.
+//!
+//! `GET /fed/v1/county/cursor`, `POST /fed/v1/county/batch` (role `county`, on a hub): county
+//! shipping (`ship`).
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -134,6 +137,23 @@ fn router(core: Core, closing: tokio::sync::watch::Receiver<bool>) -> Router {
     Router::new()
         .route("/fed/v1/log", get(log_stream))
         .route("/fed/v1/blob/{sha256}", get(blob))
+        .route(
+            "/fed/v1/county/cursor",
+            get(|State(f): State<Fed>, Extension(who): Extension<Peer>| {
+                super::ship::cursor_handler(f.core, who)
+            }),
+        )
+        .route(
+            "/fed/v1/county/batch",
+            axum::routing::post(
+                |State(f): State<Fed>, Extension(who): Extension<Peer>, body: axum::body::Bytes| {
+                    super::ship::batch_handler(f.core, who, body)
+                },
+            )
+            .layer(axum::extract::DefaultBodyLimit::max(
+                super::ship::MAX_BATCH_BYTES,
+            )),
+        )
         .with_state(Fed { core, closing })
 }
 

@@ -1,5 +1,5 @@
-//! Federation: trust between instances (a primary and its disaster-recovery replica now, the
-//! provincial hub and its counties next) and shipping the log between them.
+//! Federation: trust between instances (a primary and its disaster-recovery replica, a
+//! provincial hub and its counties) and shipping the log between them.
 //!
 //! - `pki`: the instance CA, peer certificates, fingerprints (rcgen, PEM files under `pki/`).
 //! - `tls`: rustls configurations: a listener that takes only TLS 1.3 with a client certificate
@@ -11,6 +11,8 @@
 //! - `backup`: consistent online backups and restore as a new epoch (with roll-forward).
 //! - `follow`: the replica's follower: connect, state its position, apply batches, reconnect
 //!   with capped backoff.
+//! - `ship`: county → hub: the county connects out and sends the entries the hub should have;
+//!   the hub's handlers apply them through `workflow::hub`.
 
 pub mod backup;
 pub mod carry;
@@ -18,5 +20,6 @@ pub mod follow;
 pub mod listener;
 pub mod pki;
 pub mod segment;
+pub mod ship;
 pub mod tls;
 pub mod wire;

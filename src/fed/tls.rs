@@ -58,10 +58,19 @@ pub fn server_config(data_dir: &Path) -> Result<Arc<ServerConfig>> {
 
 /// A follower's client: trusts only the CA it pinned, presents its own certificate.
 pub fn client_config(data_dir: &Path) -> Result<ClientConfig> {
-    install_provider();
     let d = pki::dir(data_dir);
+    client_config_with(
+        &d.join(pki::UPSTREAM_CRT),
+        &d.join(pki::NODE_CRT),
+        &d.join(pki::NODE_KEY),
+    )
+}
+
+/// A client trusting only the CA in `ca` and presenting the certificate `crt` with `key`.
+pub fn client_config_with(ca: &Path, crt: &Path, key_file: &Path) -> Result<ClientConfig> {
+    install_provider();
     ClientConfig::builder_with_protocol_versions(&[&rustls::version::TLS13])
-        .with_root_certificates(roots(&d.join(pki::UPSTREAM_CRT))?)
-        .with_client_auth_cert(certs(&d.join(pki::NODE_CRT))?, key(&d.join(pki::NODE_KEY))?)
+        .with_root_certificates(roots(ca)?)
+        .with_client_auth_cert(certs(crt)?, key(key_file)?)
         .map_err(|e| tls_err("client certificate", e))
 }

@@ -43,6 +43,8 @@ pub struct FedInfo {
     pub listen: Option<std::net::SocketAddr>,
     pub advertise: String,
     pub follow: Option<crate::fed::follow::SharedStatus>,
+    /// A county's connection to its hub.
+    pub ship: Option<crate::fed::ship::SharedShipStatus>,
 }
 
 impl FedInfo {

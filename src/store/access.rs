@@ -55,6 +55,13 @@ pub trait Access {
         t: TableDefinition<(u64, &'static str), &'static [u8]>,
         id: u64,
     ) -> Result<Vec<Vec<u8>>>;
+
+    /// Values of a table keyed by (text, id) for one text, in id order.
+    fn values_under(
+        &self,
+        t: TableDefinition<(&'static str, u64), &'static [u8]>,
+        name: &str,
+    ) -> Result<Vec<Vec<u8>>>;
 }
 
 macro_rules! impl_access {
@@ -116,6 +123,19 @@ macro_rules! impl_access {
                 let table = self.open_table(t)?;
                 let mut out = Vec::new();
                 for row in table.range((id, "")..(id + 1, ""))? {
+                    out.push(row?.1.value().to_vec());
+                }
+                Ok(out)
+            }
+
+            fn values_under(
+                &self,
+                t: TableDefinition<(&'static str, u64), &'static [u8]>,
+                name: &str,
+            ) -> Result<Vec<Vec<u8>>> {
+                let table = self.open_table(t)?;
+                let mut out = Vec::new();
+                for row in table.range((name, 0)..=(name, u64::MAX))? {
                     out.push(row?.1.value().to_vec());
                 }
                 Ok(out)
@@ -266,6 +286,21 @@ pub fn peer(a: &impl Access, id: &str) -> Result<Option<crate::domain::peer::Pee
 }
 pub fn peers(a: &impl Access) -> Result<Vec<crate::domain::peer::Peer>> {
     a.values_by_name(PEERS)?
+        .iter()
+        .map(|b| codec::decode(b))
+        .collect()
+}
+pub fn county_cursor(
+    a: &impl Access,
+    county: &str,
+) -> Result<Option<crate::domain::hub::CountyCursor>> {
+    typed(a.bytes(COUNTY_CURSORS, county)?)
+}
+pub fn county_articles(
+    a: &impl Access,
+    county: &str,
+) -> Result<Vec<crate::domain::hub::CountyArticle>> {
+    a.values_under(COUNTY_ARTICLES, county)?
         .iter()
         .map(|b| codec::decode(b))
         .collect()

@@ -198,6 +198,49 @@ pub fn apply(txn: &WriteTransaction, fact: &Fact) -> Result<()> {
                 encode(ignored).as_slice(),
             )?;
         }
+        Fact::CountyEntry {
+            county,
+            epoch,
+            lsn,
+            hash,
+            received_at,
+            fact,
+        } => {
+            let before = access::county_cursor(txn, county)?.map_or(0, |c| c.through);
+            let cursor = crate::domain::hub::CountyCursor {
+                epoch: *epoch,
+                lsn: *lsn,
+                hash: hash.clone(),
+                through: before.max(*lsn),
+                received_at: *received_at,
+                quarantined: None,
+            };
+            txn.open_table(COUNTY_CURSORS)?
+                .insert(county.as_str(), encode(&cursor).as_slice())?;
+            if let Some(step) = fact.step() {
+                let a = crate::domain::hub::CountyArticle {
+                    county: county.clone(),
+                    article: step.article.clone(),
+                    epoch: *epoch,
+                    lsn: *lsn,
+                    received_at: *received_at,
+                };
+                txn.open_table(COUNTY_ARTICLES)?
+                    .insert((county.as_str(), a.article.id.0), encode(&a).as_slice())?;
+            }
+        }
+        Fact::CountyQuarantined { county, reason } => {
+            let mut c = access::county_cursor(txn, county)?.unwrap_or_default();
+            c.quarantined = Some(reason.clone());
+            txn.open_table(COUNTY_CURSORS)?
+                .insert(county.as_str(), encode(&c).as_slice())?;
+        }
+        Fact::CountyThrough { county, through } => {
+            let mut c = access::county_cursor(txn, county)?.unwrap_or_default();
+            c.through = c.through.max(*through);
+            txn.open_table(COUNTY_CURSORS)?
+                .insert(county.as_str(), encode(&c).as_slice())?;
+        }
         Fact::ProofUnignored {
             article,
             rule,

@@ -150,6 +150,14 @@ pub const PROOF_IGNORES: TableDefinition<(u64, &str), &[u8]> =
 /// peer is here, unrevoked, with the same fingerprint.
 pub const PEERS: TableDefinition<&str, &[u8]> = TableDefinition::new("peers");
 
+/// Replicated (hub). key: county id; value: enc<CountyCursor>. Written with every county entry
+/// applied, so entries and cursor commit together.
+pub const COUNTY_CURSORS: TableDefinition<&str, &[u8]> = TableDefinition::new("county_cursors");
+
+/// Replicated (hub). key: (county id, the county's article id); value: enc<CountyArticle>.
+pub const COUNTY_ARTICLES: TableDefinition<(&str, u64), &[u8]> =
+    TableDefinition::new("county_articles");
+
 /// Local. key: SHA-256 of a pairing token; value: enc<Pairing>. Removed when used.
 pub const PAIRINGS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("pairings");
 
@@ -201,6 +209,8 @@ pub fn replicated(v: &mut impl Visit) -> Result<()> {
     v.table(SCREEN_OVERRIDES)?;
     v.table(PROOF_IGNORES)?;
     v.table(PEERS)?;
+    v.table(COUNTY_CURSORS)?;
+    v.table(COUNTY_ARTICLES)?;
     Ok(())
 }
 

@@ -35,6 +35,7 @@ pub fn create_pairing(
     actor: &Actor,
     role: &str,
     name: &str,
+    region: &str,
     ttl_minutes: u32,
 ) -> Result<(String, Millis)> {
     admin(actor)?;
@@ -42,6 +43,20 @@ pub fn create_pairing(
         return Err(Error::invalid(
             "role",
             format!("one of {}", ROLES.join(", ")),
+        ));
+    }
+    // Counties join a hub; a county center has replicas only.
+    let here = access::instance(w.tx())?
+        .map(|m| m.role)
+        .unwrap_or_default();
+    if role == "county" && here != "hub" {
+        return Err(Error::WrongRole("hub".into()));
+    }
+    let region = region.trim();
+    if !region.is_empty() && (region.len() != 6 || !region.bytes().all(|b| b.is_ascii_digit())) {
+        return Err(Error::invalid(
+            "region",
+            "a 6-digit region code (GB/T 2260)",
         ));
     }
     if ttl_minutes == 0 || ttl_minutes > MAX_TTL_MINUTES {
@@ -55,6 +70,7 @@ pub fn create_pairing(
     let p = Pairing {
         role: role.to_string(),
         name,
+        region: region.to_string(),
         expires_at: w.now() + i64::from(ttl_minutes) * 60_000,
         by: actor.id(),
     };
@@ -84,6 +100,7 @@ pub fn enroll(
         id: id.to_string(),
         role: p.role,
         name: p.name,
+        region: p.region,
         fingerprint: fingerprint.to_string(),
         not_after,
         enrolled_at: w.now(),

@@ -12,6 +12,7 @@ pub mod chains;
 pub mod comments;
 pub mod commit;
 pub mod federation;
+pub mod hub;
 pub mod import;
 pub mod lexicons;
 pub mod locks;

@@ -495,6 +495,22 @@ async fn outlet_a_cannot_touch_outlet_b() {
             "forbidden",
         ),
         (
+            "GET",
+            "/api/v1/federation/counties",
+            "/api/v1/federation/counties".into(),
+            None,
+            403,
+            "forbidden",
+        ),
+        (
+            "GET",
+            "/api/v1/federation/counties/{id}/articles",
+            "/api/v1/federation/counties/x/articles".into(),
+            None,
+            403,
+            "forbidden",
+        ),
+        (
             "POST",
             "/api/v1/articles/{id}/screening/ignored",
             format!("/api/v1/articles/{art}/screening/ignored"),

@@ -15,6 +15,7 @@ mod collab;
 mod crash;
 mod golden;
 mod harness;
+mod hub;
 mod isolation;
 mod layering;
 mod openapi;

@@ -13,6 +13,7 @@ use crate::domain::peer::Peer;
 use crate::error::{Error, Result};
 use crate::fed::follow::FollowStatus;
 use crate::fed::pki;
+use crate::fed::ship::ShipStatus;
 use crate::http::AppState;
 use crate::http::auth::Auth;
 use crate::http::error::{Json, Query};
@@ -25,15 +26,20 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(peers))
         .routes(routes!(revoke))
         .routes(routes!(status))
+        .routes(routes!(counties))
+        .routes(routes!(county_articles))
 }
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PairingInput {
-    /// `replica` (a disaster-recovery copy of this instance).
+    /// `replica` (a disaster-recovery copy of this instance) or, on a hub, `county`.
     pub role: String,
     /// What to call the peer (shown in the peer list).
     pub name: String,
+    /// A county's 6-digit administrative region code.
+    #[serde(default)]
+    pub region: Option<String>,
     /// How long the token is valid (default 60 minutes, at most 7 days).
     #[serde(default)]
     pub ttl_minutes: Option<u32>,
@@ -71,7 +77,10 @@ async fn create_pairing(
     let (token, expires) = s
         .core
         .committer
-        .write(move |w| federation::create_pairing(w, &auth.actor, &i.role, &i.name, ttl))
+        .write(move |w| {
+            let region = i.region.as_deref().unwrap_or_default();
+            federation::create_pairing(w, &auth.actor, &i.role, &i.name, region, ttl)
+        })
         .await?;
     Ok((
         StatusCode::CREATED,
@@ -89,6 +98,10 @@ pub struct JoinInput {
     pub token: String,
     /// PEM certificate request for the key the node generated (only its public key is used).
     pub csr: String,
+    /// A county's instance id: its certificate names it, and the hub accepts only that
+    /// instance's log entries over it.
+    #[serde(default)]
+    pub instance_id: Option<String>,
 }
 
 #[derive(Serialize, Deserialize, ToSchema)]
@@ -119,7 +132,13 @@ async fn join(State(s): State<AppState>, Json(i): Json<JoinInput>) -> Result<Jso
         let r = s.core.reader()?;
         federation::pairing(&r.0, &i.token, now)?
     };
-    let peer_id = uuid::Uuid::new_v4().to_string();
+    let peer_id = match (pairing.role.as_str(), &i.instance_id) {
+        ("county", Some(id)) => uuid::Uuid::parse_str(id)
+            .map_err(|_| Error::invalid("instance_id", "the county's instance id (a UUID)"))?
+            .to_string(),
+        ("county", None) => return Err(Error::invalid("instance_id", "required for a county")),
+        _ => uuid::Uuid::new_v4().to_string(),
+    };
     let issued = ca.sign_peer(&i.csr, &pairing.role, &peer_id, now)?;
     let (token, id, fp, not_after) = (
         i.token.clone(),
@@ -153,6 +172,7 @@ pub struct PeerDto {
     pub id: String,
     pub role: String,
     pub name: String,
+    pub region: String,
     pub fingerprint: String,
     pub not_after: String,
     pub enrolled_at: String,
@@ -166,6 +186,7 @@ impl From<Peer> for PeerDto {
             id: p.id,
             role: p.role,
             name: p.name,
+            region: p.region,
             fingerprint: p.fingerprint,
             not_after: ts(p.not_after),
             enrolled_at: ts(p.enrolled_at),
@@ -217,6 +238,10 @@ pub struct FederationStatusDto {
     /// The follower (replica).
     pub follow: Option<FollowStatus>,
     pub last_contact: Option<String>,
+    /// What the instance is: `county`, `hub` or `replica`.
+    pub instance_role: String,
+    /// A county's connection to its hub, once it has joined one.
+    pub hub: Option<ShipStatus>,
 }
 
 /// Replication state: on a replica, whom it follows, lag and last contact (the banner);
@@ -229,7 +254,20 @@ async fn status(State(s): State<AppState>, _auth: Auth) -> Result<Json<Federatio
         .as_ref()
         .and_then(|f| f.lock().ok().map(|x| x.clone()));
     let ca_fingerprint = pki::ca_fingerprint(&s.core.config.data_dir);
+    let hub = s
+        .fed
+        .ship
+        .as_ref()
+        .and_then(|f| f.lock().ok().map(|x| x.clone()));
+    let instance_role = {
+        let r = s.core.reader()?;
+        crate::store::access::instance(&r.0)?
+            .map(|m| m.role)
+            .unwrap_or_default()
+    };
     Ok(Json(FederationStatusDto {
+        instance_role,
+        hub,
         role: if follow.is_some() {
             "replica"
         } else {
@@ -241,4 +279,97 @@ async fn status(State(s): State<AppState>, _auth: Auth) -> Result<Json<Federatio
         last_contact: follow.as_ref().and_then(|f| f.last_contact).map(ts),
         follow,
     }))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct CountyDto {
+    pub id: String,
+    pub name: String,
+    pub region: String,
+    pub fingerprint: String,
+    /// When its certificate expires.
+    pub not_after: String,
+    pub enrolled_at: String,
+    pub revoked_at: Option<String>,
+    pub revoke_reason: Option<String>,
+    /// The last entry of the county's log the hub has (0: nothing yet).
+    pub lsn: u64,
+    pub epoch: u64,
+    /// When the hub last applied an entry from it.
+    pub last_received: Option<String>,
+    /// Why the hub stopped applying its entries, if it did.
+    pub quarantined: Option<String>,
+    /// Published articles the hub holds from it.
+    pub articles: u64,
+}
+
+/// The counties enrolled at this hub: certificate, how far the hub has their logs, quarantine.
+#[utoipa::path(get, path = "/api/v1/federation/counties", tag = "federation", responses((status = 200, body = Vec<CountyDto>)))]
+async fn counties(State(s): State<AppState>, auth: Auth) -> Result<Json<Vec<CountyDto>>> {
+    let r = s.core.reader()?;
+    let list = crate::workflow::hub::counties(&r.0, &auth.actor)?;
+    Ok(Json(
+        list.into_iter()
+            .map(|c| {
+                let cur = c.cursor;
+                CountyDto {
+                    id: c.peer.id,
+                    name: c.peer.name,
+                    region: c.peer.region,
+                    fingerprint: c.peer.fingerprint,
+                    not_after: ts(c.peer.not_after),
+                    enrolled_at: ts(c.peer.enrolled_at),
+                    revoked_at: c.peer.revoked.as_ref().map(|r| ts(r.at)),
+                    revoke_reason: c.peer.revoked.map(|r| r.reason),
+                    lsn: cur.as_ref().map_or(0, |c| c.lsn),
+                    epoch: cur.as_ref().map_or(0, |c| c.epoch),
+                    last_received: cur
+                        .as_ref()
+                        .filter(|c| c.received_at > 0)
+                        .map(|c| ts(c.received_at)),
+                    quarantined: cur.and_then(|c| c.quarantined),
+                    articles: c.articles,
+                }
+            })
+            .collect(),
+    ))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct CountyArticleDto {
+    pub county: String,
+    /// The article's id at the county.
+    pub id: u64,
+    pub title: String,
+    pub status: String,
+    pub revision: u32,
+    pub published_at: Option<String>,
+    pub received_at: String,
+    /// Position of the county log entry it came with.
+    pub lsn: u64,
+}
+
+/// A county's published articles as this hub holds them (read-only, with their origin).
+#[utoipa::path(get, path = "/api/v1/federation/counties/{id}/articles", tag = "federation", params(("id" = String, Path)), responses((status = 200, body = Vec<CountyArticleDto>)))]
+async fn county_articles(
+    State(s): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> Result<Json<Vec<CountyArticleDto>>> {
+    let r = s.core.reader()?;
+    let list = crate::workflow::hub::articles(&r.0, &auth.actor, &id)?;
+    Ok(Json(
+        list.into_iter()
+            .map(|a| CountyArticleDto {
+                county: a.county,
+                id: a.article.id.0,
+                title: a.article.title.clone(),
+                status: a.article.status.as_str().to_string(),
+                revision: a.article.revision,
+                published_at: a.article.published_at.map(ts),
+                received_at: ts(a.received_at),
+                lsn: a.lsn,
+            })
+            .collect(),
+    ))
 }

@@ -1,0 +1,48 @@
+//! What a provincial hub keeps of each county: how far it has received that county's log (its
+//! cursor) and the county's shareable content, stored read-only with its origin.
+
+use serde::{Deserialize, Serialize};
+
+use super::article::Article;
+use crate::clock::Millis;
+
+/// The last county log entry the hub applied, and whether that county is quarantined.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CountyCursor {
+    pub epoch: u64,
+    pub lsn: u64,
+    /// Hex of the chained hash of entry `lsn` of the county's log.
+    pub hash: String,
+    /// The hub has every shipped entry of the county's log up to here (entries between `lsn`
+    /// and `through` were not for the hub). A county's next batch starts here.
+    #[serde(default)]
+    pub through: u64,
+    /// When the hub applied it.
+    pub received_at: Millis,
+    /// Set when the county's entries stopped fitting its history here: nothing more is applied
+    /// until an operator acts.
+    pub quarantined: Option<String>,
+}
+
+/// A county's published article as the hub holds it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CountyArticle {
+    /// The county's instance id (its certificate names it).
+    pub county: String,
+    /// The article as published there (ids are the county's own).
+    pub article: Article,
+    /// Position of the county log entry it came with.
+    pub epoch: u64,
+    pub lsn: u64,
+    pub received_at: Millis,
+}
+
+/// County facts a hub receives: the log's first entry (which binds it to the county's id),
+/// publication, correction and takedown, and the start of a new history line. Drafts and
+/// everything else stay in the county.
+pub const SHIPPED: &[&str] = &[
+    "InstanceCreated",
+    "ArticlePublished",
+    "ArticleRetracted",
+    "EpochBegan",
+];

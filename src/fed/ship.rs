@@ -1,0 +1,410 @@
+//! County → hub shipping over the federation listener. Counties sit behind NAT, so the county
+//! connects out, with the certificate the hub signed when it joined (`rongmei join`), trusting
+//! only the hub CA it pinned:
+//!
+//! - `GET /fed/v1/county/cursor` (role `county`): where the hub's copy of this county ends;
+//! - `POST /fed/v1/county/batch`: the next shipped entries (`hub::SHIPPED`) after that cursor,
+//!   each with the hash before it, as zstd-compressed JSON. The hub applies them with the
+//!   county's cursor in one transaction (`workflow::hub`) and answers with the new cursor.
+//!
+//! The county reads its own log from the hub's cursor, so after any failure (either side
+//! killed, a partition) it resumes exactly there; entries the hub already has are skipped by
+//! the hub, never applied twice. Drafts never leave the county: only shipped kinds are sent.
+
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::body::Bytes;
+use axum::response::{IntoResponse, Response};
+use base64::Engine;
+use serde::{Deserialize, Serialize};
+
+use super::follow::Upstream;
+use super::{pki, tls};
+use crate::clock::Millis;
+use crate::domain::hub::{CountyCursor, SHIPPED};
+use crate::domain::peer::Peer;
+use crate::domain::{InstanceId, Lsn};
+use crate::error::{Error, Result};
+use crate::log::entry;
+use crate::workflow::Core;
+use crate::workflow::hub;
+
+/// Where a county keeps what `rongmei join` gave it (in `pki/`).
+pub const HUB_FILE: &str = "hub.toml";
+pub const HUB_KEY: &str = "hub.key";
+pub const HUB_CRT: &str = "hub.crt";
+pub const HUB_CA_CRT: &str = "hub-ca.crt";
+
+/// Largest compressed batch the hub reads, and its size uncompressed.
+pub const MAX_BATCH_BYTES: usize = 8 << 20;
+const MAX_BATCH_RAW: u64 = 64 << 20;
+/// A county sends at most this many entries, or about this many bytes, per batch.
+const BATCH_ITEMS: usize = 1_000;
+const BATCH_RAW: usize = 4 << 20;
+/// Entries read from the county's log per step while looking for shipped ones.
+const SCAN: usize = 5_000;
+const MIN_BACKOFF: Duration = Duration::from_millis(500);
+const MAX_BACKOFF: Duration = Duration::from_secs(30);
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ItemDto {
+    pub instance: String,
+    /// Hex of the hash of the entry before it in the county's log.
+    pub prev: String,
+    /// The stored entry (`hash ‖ entry`), base64.
+    pub stored: String,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct BatchDto {
+    /// Where the hub's copy ended when this batch was read (its cursor's `through`).
+    pub after: u64,
+    /// How far the county's log was read for it.
+    pub through: u64,
+    pub items: Vec<ItemDto>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct CursorDto {
+    pub epoch: u64,
+    pub lsn: u64,
+    pub hash: String,
+    pub through: u64,
+    pub quarantined: Option<String>,
+}
+
+impl From<CountyCursor> for CursorDto {
+    fn from(c: CountyCursor) -> Self {
+        Self {
+            epoch: c.epoch,
+            lsn: c.lsn,
+            hash: c.hash,
+            through: c.through,
+            quarantined: c.quarantined,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ReceiptDto {
+    pub applied: u64,
+    pub skipped: u64,
+    pub cursor: Option<CursorDto>,
+}
+
+/// Encode a batch for the wire (zstd of JSON).
+pub fn encode_batch(b: &BatchDto) -> Result<Vec<u8>> {
+    let json = serde_json::to_vec(b).map_err(|e| Error::Internal(e.to_string()))?;
+    zstd::encode_all(json.as_slice(), 3).map_err(|e| Error::Io(e.to_string()))
+}
+
+fn decode_batch(body: &[u8]) -> Result<hub::Batch> {
+    use std::io::Read;
+    let mut json = Vec::new();
+    zstd::stream::read::Decoder::new(body)
+        .map_err(|e| Error::invalid("batch", e.to_string()))?
+        .take(MAX_BATCH_RAW + 1)
+        .read_to_end(&mut json)
+        .map_err(|e| Error::invalid("batch", format!("not zstd: {e}")))?;
+    if json.len() as u64 > MAX_BATCH_RAW {
+        return Err(Error::invalid("batch", "over 64 MiB uncompressed"));
+    }
+    let b: BatchDto = serde_json::from_slice(&json)
+        .map_err(|e| Error::invalid("batch", format!("not a batch: {e}")))?;
+    let items = b
+        .items
+        .into_iter()
+        .map(|i| {
+            let prev: [u8; 32] = hex::decode(&i.prev)
+                .ok()
+                .and_then(|v| v.try_into().ok())
+                .ok_or_else(|| Error::invalid("prev", "64 hex digits"))?;
+            let stored = base64::engine::general_purpose::STANDARD
+                .decode(&i.stored)
+                .map_err(|_| Error::invalid("stored", "base64"))?;
+            Ok(hub::Item {
+                instance: i.instance,
+                prev,
+                stored,
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    Ok(hub::Batch {
+        after: b.after,
+        through: b.through,
+        items,
+    })
+}
+
+/// `GET /fed/v1/county/cursor` (hub side).
+pub async fn cursor_handler(core: Core, who: Peer) -> Response {
+    if who.role != "county" {
+        return Error::Forbidden.into_response();
+    }
+    let r = core
+        .reader()
+        .and_then(|r| hub::cursor(&r.0, &who.id))
+        .map(|c| axum::Json(c.map(CursorDto::from)));
+    match r {
+        Ok(j) => j.into_response(),
+        Err(e) => e.into_response(),
+    }
+}
+
+/// `POST /fed/v1/county/batch` (hub side).
+pub async fn batch_handler(core: Core, who: Peer, body: Bytes) -> Response {
+    if who.role != "county" {
+        return Error::Forbidden.into_response();
+    }
+    let batch = match tokio::task::spawn_blocking(move || decode_batch(&body)).await {
+        Ok(Ok(i)) => i,
+        Ok(Err(e)) => return e.into_response(),
+        Err(e) => return Error::Internal(e.to_string()).into_response(),
+    };
+    let r = core
+        .committer
+        .write(move |w| hub::receive(w, &who, &batch))
+        .await;
+    match r {
+        Ok(hub::Receipt {
+            quarantined: Some(reason),
+            ..
+        }) => Error::CountyQuarantined(reason).into_response(),
+        Ok(r) => axum::Json(ReceiptDto {
+            applied: r.applied,
+            skipped: r.skipped,
+            cursor: r.cursor.map(CursorDto::from),
+        })
+        .into_response(),
+        Err(e) => e.into_response(),
+    }
+}
+
+/// The county's connection to its hub, for `/api/v1/federation/status` and `/metrics`.
+#[derive(Debug, Clone, Default, Serialize, utoipa::ToSchema)]
+pub struct ShipStatus {
+    /// `connecting`, `shipping`, `idle`, `quarantined` or `error`.
+    pub state: String,
+    pub hub: String,
+    /// The hub's cursor: the last entry of this county's log it has.
+    pub hub_lsn: u64,
+    /// This county's log head.
+    pub local_lsn: u64,
+    pub last_contact: Option<Millis>,
+    pub last_error: String,
+    pub shipped: u64,
+    pub batches: u64,
+    pub bytes: u64,
+}
+
+pub type SharedShipStatus = Arc<Mutex<ShipStatus>>;
+
+fn update(s: &SharedShipStatus, f: impl FnOnce(&mut ShipStatus)) {
+    if let Ok(mut g) = s.lock() {
+        f(&mut g);
+    }
+}
+
+/// The hub a county joined, if it did.
+pub fn load_hub(data_dir: &Path) -> Result<Option<Upstream>> {
+    Upstream::load_named(data_dir, HUB_FILE)
+}
+
+/// Ship to the hub until `closing` turns true.
+pub async fn run(
+    core: Core,
+    hub: Upstream,
+    status: SharedShipStatus,
+    mut closing: tokio::sync::watch::Receiver<bool>,
+) {
+    update(&status, |s| {
+        s.hub = hub.addr.clone();
+        s.state = "connecting".into();
+    });
+    let mut backoff = MIN_BACKOFF;
+    loop {
+        let r = tokio::select! {
+            r = session(&core, &hub, &status) => r,
+            () = closed(&mut closing) => return,
+        };
+        let wait = match &r {
+            Ok(()) => Duration::ZERO,
+            Err(Error::CountyQuarantined(_)) => MAX_BACKOFF,
+            Err(_) => backoff,
+        };
+        if let Err(e) = &r {
+            tracing::warn!(hub = %hub.addr, "shipping to the hub: {e}");
+            update(&status, |s| {
+                s.state = if matches!(e, Error::CountyQuarantined(_)) {
+                    "quarantined".into()
+                } else {
+                    "error".into()
+                };
+                s.last_error = format!("{} {e}", e.code());
+            });
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(wait) => {},
+            () = closed(&mut closing) => return,
+        }
+        backoff = if r.is_ok() {
+            MIN_BACKOFF
+        } else {
+            (backoff * 2).min(MAX_BACKOFF)
+        };
+    }
+}
+
+async fn closed(c: &mut tokio::sync::watch::Receiver<bool>) {
+    let _ = c.wait_for(|c| *c).await;
+}
+
+async fn client(core: &Core, hub: &Upstream) -> Result<(reqwest::Client, String)> {
+    let d = pki::dir(&core.config.data_dir);
+    let cfg = tls::client_config_with(&d.join(HUB_CA_CRT), &d.join(HUB_CRT), &d.join(HUB_KEY))?;
+    super::follow::mtls_client(cfg, hub).await
+}
+
+async fn error_of(r: reqwest::Response) -> Error {
+    let status = r.status();
+    let body: serde_json::Value = r.json().await.unwrap_or_default();
+    match body["code"].as_str() {
+        Some("county_quarantined") => {
+            Error::CountyQuarantined(body["message"].as_str().unwrap_or_default().to_string())
+        }
+        code => Error::Io(format!(
+            "the hub answered {status}: {} {}",
+            code.unwrap_or_default(),
+            body["message"].as_str().unwrap_or_default()
+        )),
+    }
+}
+
+/// One connection: learn the hub's cursor, then ship everything after it, then follow the log.
+async fn session(core: &Core, hub: &Upstream, status: &SharedShipStatus) -> Result<()> {
+    let (http, base) = client(core, hub).await?;
+    let r = http
+        .get(format!("{base}/fed/v1/county/cursor"))
+        .send()
+        .await
+        .map_err(|e| Error::Io(format!("{}: {e}", hub.addr)))?;
+    if !r.status().is_success() {
+        return Err(error_of(r).await);
+    }
+    let cur: Option<CursorDto> = r
+        .json()
+        .await
+        .map_err(|e| Error::Io(format!("hub cursor: {e}")))?;
+    if let Some(reason) = cur.as_ref().and_then(|c| c.quarantined.clone()) {
+        return Err(Error::CountyQuarantined(reason));
+    }
+    let mut at = Lsn(cur.as_ref().map_or(0, |c| c.through));
+    update(status, |s| {
+        s.state = "shipping".into();
+        s.hub_lsn = at.0;
+        s.last_contact = Some(core.clock.now());
+        s.last_error.clear();
+    });
+    let instance = {
+        let r = core.reader()?;
+        crate::store::access::instance(&r.0)?
+            .ok_or_else(|| Error::Internal("instance not initialized".into()))?
+            .instance_id
+    };
+    let mut watch = core.committer.log_watch();
+    loop {
+        let head = watch.current();
+        update(status, |s| s.local_lsn = head.0);
+        if at >= head {
+            update(status, |s| s.state = "idle".into());
+            // Wait for the next commit; a pause without one re-checks the hub's cursor.
+            match tokio::time::timeout(Duration::from_secs(30), watch.wait_past(at)).await {
+                Ok(None) => return Ok(()),
+                Ok(Some(_)) => continue,
+                Err(_) => return Ok(()),
+            }
+        }
+        let db = core.db.clone();
+        let inst = instance.clone();
+        let batch = tokio::task::spawn_blocking(move || next_batch(&db, &inst, at))
+            .await
+            .map_err(|e| Error::Internal(e.to_string()))??;
+        let n = batch.items.len() as u64;
+        let body = encode_batch(&batch)?;
+        let len = body.len() as u64;
+        let r = http
+            .post(format!("{base}/fed/v1/county/batch"))
+            .header("content-type", "application/x-rongmei-batch")
+            .body(body)
+            .send()
+            .await
+            .map_err(|e| Error::Io(format!("{}: {e}", hub.addr)))?;
+        if !r.status().is_success() {
+            return Err(error_of(r).await);
+        }
+        let receipt: ReceiptDto = r
+            .json()
+            .await
+            .map_err(|e| Error::Io(format!("hub receipt: {e}")))?;
+        // The hub's word is the cursor.
+        at = Lsn(receipt.cursor.as_ref().map_or(0, |c| c.through));
+        if at.0 < batch.through {
+            return Err(Error::Io(format!(
+                "the hub acknowledged up to entry {} of a batch through {}",
+                at.0, batch.through
+            )));
+        }
+        update(status, |s| {
+            s.state = "shipping".into();
+            s.hub_lsn = at.0;
+            s.last_contact = Some(core.clock.now());
+            s.shipped += n;
+            s.batches += 1;
+            s.bytes += len;
+        });
+    }
+}
+
+/// The shipped entries after `after`, each with the hash before it, up to a batch's worth or
+/// the log's end (`through` says how far it read).
+fn next_batch(db: &redb::Database, instance: &InstanceId, after: Lsn) -> Result<BatchDto> {
+    let mut out = BatchDto {
+        after: after.0,
+        through: after.0,
+        items: Vec::new(),
+    };
+    let mut raw = 0usize;
+    let mut prev: Option<[u8; 32]> = None;
+    let b64 = base64::engine::general_purpose::STANDARD;
+    // One scan step at most: the hub learns of progress through stretches with nothing to ship.
+    for stored in crate::log::read_raw(db, Lsn(after.0 + 1), SCAN, usize::MAX)? {
+        let (hash, _) = entry::split_stored(&stored)?;
+        let lsn = Lsn(out.through + 1);
+        if SHIPPED.iter().any(|k| entry::fact_is(&stored, k)) {
+            let before = match prev {
+                Some(h) => h,
+                None if lsn.0 <= 1 => entry::genesis(instance),
+                None => {
+                    let p = crate::log::raw_at(db, Lsn(lsn.0 - 1))?.ok_or_else(|| {
+                        Error::LogIntegrity(format!("entry {} missing", lsn.0 - 1))
+                    })?;
+                    entry::split_stored(&p)?.0
+                }
+            };
+            raw += stored.len();
+            out.items.push(ItemDto {
+                instance: instance.0.clone(),
+                prev: hex::encode(before),
+                stored: b64.encode(&stored),
+            });
+        }
+        prev = Some(hash);
+        out.through = lsn.0;
+        if out.items.len() >= BATCH_ITEMS || raw >= BATCH_RAW {
+            break;
+        }
+    }
+    Ok(out)
+}

@@ -1,0 +1,280 @@
+//! The hub's side of county shipping. A county sends the entries of its log the hub should have
+//! (`hub::SHIPPED`), each with the hash of the entry before it in the county's log. The hub
+//! applies them in order, each as a `CountyEntry` of its own log, together with that county's
+//! cursor: a batch sent twice, or entries the hub already has, change nothing.
+//!
+//! Checks, per entry:
+//! - origin: the entry's instance is the county the certificate names (`origin_mismatch`, the
+//!   whole batch refused); the county's first entry (lsn 1) must hash from that instance's
+//!   genesis, so a log is bound to its county from the start;
+//! - integrity: the entry hashes, from the previous hash it came with, to its stated hash;
+//! - history: an entry right after the cursor continues the cursor's hash; an entry at the
+//!   cursor has the cursor's hash; a new epoch starts with its `EpochBegan`, which must continue
+//!   from a position at or after the cursor with the same hash there.
+//!
+//! An entry that fails integrity or history quarantines the county (`CountyQuarantined`, in the
+//! hub's log): what came before it in the batch stays applied, nothing after it is, and every
+//! later batch is refused until an operator acts. Other counties are unaffected.
+
+use crate::domain::fact::Fact;
+use crate::domain::hub::{CountyCursor, SHIPPED};
+use crate::domain::peer::Peer;
+use crate::domain::{InstanceId, Lsn};
+use crate::error::{Error, Result};
+use crate::log::entry;
+use crate::store::access::{self, Access};
+
+use super::Writer;
+
+/// One shipped entry: as the county stored it, with the hash before it.
+#[derive(Debug, Clone)]
+pub struct Item {
+    /// The instance whose log this entry is from.
+    pub instance: String,
+    pub prev: [u8; 32],
+    pub stored: Vec<u8>,
+}
+
+/// What a batch did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Receipt {
+    pub applied: u64,
+    /// Entries the hub already had.
+    pub skipped: u64,
+    /// The county's cursor after the batch.
+    pub cursor: Option<CountyCursor>,
+    /// Set when this batch quarantined the county.
+    pub quarantined: Option<String>,
+}
+
+/// A county as the hub's admin sees it.
+pub struct County {
+    pub peer: Peer,
+    pub cursor: Option<CountyCursor>,
+    pub articles: u64,
+}
+
+fn hub_admin(a: &impl Access, actor: &super::Actor) -> Result<()> {
+    actor.require_instance_admin()?;
+    match access::instance(a)? {
+        Some(m) if m.role == "hub" => Ok(()),
+        _ => Err(Error::WrongRole("hub".into())),
+    }
+}
+
+/// Every county enrolled here, with how far the hub has its log.
+pub fn counties(a: &impl Access, actor: &super::Actor) -> Result<Vec<County>> {
+    hub_admin(a, actor)?;
+    let mut out = Vec::new();
+    for peer in access::peers(a)?.into_iter().filter(|p| p.role == "county") {
+        let cursor = access::county_cursor(a, &peer.id)?;
+        let articles = access::county_articles(a, &peer.id)?.len() as u64;
+        out.push(County {
+            peer,
+            cursor,
+            articles,
+        });
+    }
+    Ok(out)
+}
+
+/// A county's published articles held here.
+pub fn articles(
+    a: &impl Access,
+    actor: &super::Actor,
+    county: &str,
+) -> Result<Vec<crate::domain::hub::CountyArticle>> {
+    hub_admin(a, actor)?;
+    match access::peer(a, county)? {
+        Some(p) if p.role == "county" => access::county_articles(a, county),
+        _ => Err(Error::NotFound(crate::error::Resource::Peer)),
+    }
+}
+
+/// The hub's cursor for a county (where its next batch starts).
+pub fn cursor(a: &impl Access, county: &str) -> Result<Option<CountyCursor>> {
+    access::county_cursor(a, county)
+}
+
+fn hex32(s: &str) -> Option<[u8; 32]> {
+    hex::decode(s).ok()?.try_into().ok()
+}
+
+/// A county's batch: its shipped entries in `(after, through]`, in log order. `after` is where
+/// the hub's copy ended when the county read it; `through` is how far the county looked.
+#[derive(Debug, Clone, Default)]
+pub struct Batch {
+    pub after: u64,
+    pub through: u64,
+    pub items: Vec<Item>,
+}
+
+/// Apply a batch from `county` (the peer its certificate names). A batch that starts beyond
+/// what the hub has (sent before an earlier one arrived) is refused with the hub's position; one
+/// that starts before it (a replay) applies only what is new.
+pub fn receive(w: &mut Writer<'_>, county: &Peer, batch: &Batch) -> Result<Receipt> {
+    if county.role != "county" {
+        return Err(Error::Forbidden);
+    }
+    let items = &batch.items;
+    if batch.through < batch.after {
+        return Err(Error::invalid("through", "at or after `after`"));
+    }
+    // Origin first, for the whole batch: nothing of a batch naming another instance is applied.
+    for it in items {
+        if it.instance != county.id {
+            let lsn = entry::decode_stored(&it.stored).map_or(0, |e| e.lsn.0);
+            return Err(Error::OriginMismatch {
+                instance: it.instance.clone(),
+                lsn,
+            });
+        }
+    }
+    let mut cur = cursor(w.tx(), &county.id)?;
+    if let Some(reason) = cur.as_ref().and_then(|c| c.quarantined.clone()) {
+        return Err(Error::CountyQuarantined(reason));
+    }
+    let have = cur.as_ref().map_or(0, |c| c.through);
+    if batch.after > have {
+        return Err(Error::BatchOutOfOrder {
+            after: batch.after,
+            hub: have,
+        });
+    }
+    let mut last = batch.after;
+    for it in items {
+        let lsn = entry::decode_stored(&it.stored)
+            .map_err(|e| Error::invalid("stored", e.to_string()))?
+            .lsn
+            .0;
+        if lsn <= last || lsn > batch.through {
+            return Err(Error::invalid(
+                "items",
+                format!(
+                    "entries in log order within ({}, {}]",
+                    batch.after, batch.through
+                ),
+            ));
+        }
+        last = lsn;
+    }
+    let mut r = Receipt::default();
+    for it in items {
+        match check(cur.as_ref(), county, it) {
+            Ok(None) => r.skipped += 1,
+            Ok(Some(e)) => {
+                let fact = Fact::CountyEntry {
+                    county: county.id.clone(),
+                    epoch: e.epoch.0,
+                    lsn: e.lsn.0,
+                    hash: e.hash.clone(),
+                    received_at: w.now(),
+                    fact: Box::new(e.fact),
+                };
+                w.emit(None, fact)?;
+                r.applied += 1;
+                cur = cursor(w.tx(), &county.id)?;
+            }
+            Err(reason) => {
+                tracing::warn!(county = %county.id, %reason, "county quarantined");
+                w.emit(
+                    None,
+                    Fact::CountyQuarantined {
+                        county: county.id.clone(),
+                        reason: reason.clone(),
+                    },
+                )?;
+                r.quarantined = Some(reason);
+                r.cursor = cursor(w.tx(), &county.id)?;
+                return Ok(r);
+            }
+        }
+    }
+    if cur.as_ref().is_some_and(|c| batch.through > c.through) {
+        w.emit(
+            None,
+            Fact::CountyThrough {
+                county: county.id.clone(),
+                through: batch.through,
+            },
+        )?;
+    }
+    r.cursor = cursor(w.tx(), &county.id)?;
+    Ok(r)
+}
+
+/// `Ok(Some(entry))` to apply, `Ok(None)` if the hub has it already, `Err(reason)` to
+/// quarantine.
+fn check(
+    cur: Option<&CountyCursor>,
+    county: &Peer,
+    it: &Item,
+) -> std::result::Result<Option<entry::Entry>, String> {
+    let (hash, bytes) = entry::split_stored(&it.stored).map_err(|e| e.to_string())?;
+    let e = entry::decode_stored(&it.stored).map_err(|e| e.to_string())?;
+    let at = format!("entry {} (epoch {})", e.lsn.0, e.epoch.0);
+    if entry::chain(&it.prev, bytes) != hash {
+        return Err(format!("{at}: its hash does not match its contents"));
+    }
+    if !SHIPPED.contains(&e.fact.kind()) {
+        return Err(format!(
+            "{at}: a {} is not shipped to the hub",
+            e.fact.kind()
+        ));
+    }
+    let Some(c) = cur else {
+        // First contact: the county's log from its first entry, bound to its instance id.
+        if e.lsn != Lsn(1) || it.prev != entry::genesis(&InstanceId(county.id.clone())) {
+            return Err(format!(
+                "{at}: the first entry received must be entry 1 of instance {}",
+                county.id
+            ));
+        }
+        return Ok(Some(e));
+    };
+    let cur_hash = hex32(&c.hash).unwrap_or([0; 32]);
+    if e.lsn.0 > c.lsn && e.lsn.0 <= c.through {
+        return Err(format!(
+            "{at}: was not in the earlier batches that covered the log up to entry {}",
+            c.through
+        ));
+    }
+    if e.lsn.0 <= c.lsn {
+        if e.lsn.0 == c.lsn && hash != cur_hash {
+            return Err(format!(
+                "{at}: differs from the entry {} received before",
+                c.lsn
+            ));
+        }
+        return Ok(None);
+    }
+    if e.lsn.0 == c.lsn + 1 && it.prev != cur_hash {
+        return Err(format!(
+            "{at}: does not continue entry {} received before",
+            c.lsn
+        ));
+    }
+    if e.epoch.0 < c.epoch {
+        return Err(format!("{at}: goes back from epoch {}", c.epoch));
+    }
+    if e.epoch.0 > c.epoch {
+        let Fact::EpochBegan {
+            after_lsn,
+            after_hash,
+            ..
+        } = &e.fact
+        else {
+            return Err(format!(
+                "{at}: epoch {} began without its EpochBegan",
+                e.epoch.0
+            ));
+        };
+        if after_lsn.0 < c.lsn || (after_lsn.0 == c.lsn && *after_hash != c.hash) {
+            return Err(format!(
+                "{at}: the county's history was rewound to entry {after_lsn} (a restore or a promotion) but the hub has received up to entry {}",
+                c.lsn
+            ));
+        }
+    }
+    Ok(Some(e))
+}

@@ -1,0 +1,397 @@
+//! The provincial hub with real binaries on loopback: a county enrolls with a one-time token and
+//! ships what it publishes over mTLS (drafts stay home), exactly once across SIGKILLs of both
+//! sides; a revoked county is refused; the hub takes entries only from the county its
+//! certificate names, skips replays, refuses a batch that arrives before its predecessor, and
+//! quarantines a county whose entries do not fit the history it has.
+
+use std::time::Duration;
+
+use base64::Engine;
+use rongmei::domain::fact::Fact;
+use rongmei::domain::{Epoch, InstanceId, Lsn};
+use rongmei::fed::pki;
+use rongmei::fed::ship::{BatchDto, HUB_CA_CRT, HUB_CRT, HUB_FILE, HUB_KEY, ItemDto};
+use rongmei::log::entry;
+use serde_json::{Value, json};
+
+use crate::crash::{Proc, setup_token_with, spawn, spawn_env, stop};
+use crate::harness::{run_check, run_offline};
+use crate::replica::{Api, api, kill};
+
+const HUB_ENV: [(&str, &str); 2] = [
+    ("RONGMEI_FEDERATION_LISTEN", "127.0.0.1:0"),
+    ("RONGMEI_FEDERATION_ROLE", "hub"),
+];
+
+async fn start_hub(dir: &std::path::Path) -> (Proc, String) {
+    let hub = spawn_env(dir, &HUB_ENV);
+    let pw = hub.password.clone().unwrap();
+    let token = setup_token_with(&hub.base, &pw, &["read", "write", "admin"]).await;
+    (hub, token)
+}
+
+/// Enroll `dir` (a county, running or stopped) at the hub; returns the county's id.
+async fn enroll(h: &Api, hub_base: &str, dir: &std::path::Path, name: &str) -> String {
+    let (s, p) = h
+        .post(
+            "/api/v1/federation/pairings",
+            json!({"role": "county", "name": name, "region": "330523"}),
+        )
+        .await;
+    assert_eq!(s, 201, "{p}");
+    let (ok, out) = run_offline(
+        &["join", hub_base, "--token", p["token"].as_str().unwrap()],
+        dir,
+    );
+    assert!(ok, "{out}");
+    assert!(out.contains(p["ca_fingerprint"].as_str().unwrap()), "{out}");
+    let up: toml::Value =
+        toml::from_str(&std::fs::read_to_string(pki::dir(dir).join(HUB_FILE)).unwrap()).unwrap();
+    up["peer_id"].as_str().unwrap().to_string()
+}
+
+/// A one-level chain the admin closes alone, then publish an article through it.
+async fn publish(c: &Api, title: &str) -> u64 {
+    let users = c.get("/api/v1/users").await;
+    let admin = users
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["username"] == "admin")
+        .unwrap()["id"]
+        .as_u64()
+        .unwrap();
+    let outlets = c.get("/api/v1/outlets").await;
+    let tv = outlets
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["slug"] == "tv")
+        .unwrap()["id"]
+        .as_u64()
+        .unwrap();
+    let chains = c.get("/api/v1/outlets/tv/chains").await;
+    if !chains
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|ch| ch["slug"] == "quick")
+    {
+        let level = json!({"name": "值班审核", "kind": "review", "site": {"type": "outlet", "outlet": tv},
+            "roles": [], "users": [admin], "allow_self": true, "quorum": {"type": "any"},
+            "deadline_hours": null, "send_back": {"type": "author"}});
+        let (s, v) = c
+            .post(
+                "/api/v1/outlets/tv/chains",
+                json!({"slug": "quick", "name": "快审", "levels": [level]}),
+            )
+            .await;
+        assert_eq!(s, 201, "{v}");
+    }
+    let a = c.article(title).await;
+    let id = a["id"].as_u64().unwrap();
+    for (step, body) in [
+        ("submit", json!({"revision": 1, "chain": "quick"})),
+        ("approve", json!({"revision": 1, "level": 0})),
+        ("publish", json!({"revision": 1})),
+    ] {
+        let (s, v) = c.post(&format!("/api/v1/articles/{id}/{step}"), body).await;
+        assert_eq!(s, 200, "{step}: {v}");
+    }
+    id
+}
+
+/// The hub's view of one county.
+async fn county(h: &Api, id: &str) -> Value {
+    let list = h.get("/api/v1/federation/counties").await;
+    list.as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == id)
+        .cloned()
+        .unwrap_or(Value::Null)
+}
+
+/// Wait (deadline 30 s) until the hub holds `n` articles of the county.
+async fn hub_has(h: &Api, id: &str, n: u64) -> Value {
+    for _ in 0..300 {
+        let c = county(h, id).await;
+        if c["articles"].as_u64() == Some(n) {
+            return c;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!(
+        "the hub never held {n} articles of {id}: {}",
+        county(h, id).await
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_county_ships_what_it_publishes_exactly_once_and_a_revoked_one_is_refused() {
+    rongmei::fed::tls::install_provider();
+    let hdir = tempfile::tempdir().unwrap();
+    let cdir = tempfile::tempdir().unwrap();
+    let (mut hub, htoken) = start_hub(hdir.path()).await;
+    let h = api(&hub.base, &htoken);
+    let mut cproc = spawn(cdir.path());
+    let ctoken = setup_token_with(
+        &cproc.base,
+        cproc.password.as_deref().unwrap(),
+        &["read", "write", "admin"],
+    )
+    .await;
+    let c = api(&cproc.base, &ctoken);
+
+    // Only a hub enrolls counties; a region code has six digits.
+    let (s, v) = c
+        .post(
+            "/api/v1/federation/pairings",
+            json!({"role": "county", "name": "x"}),
+        )
+        .await;
+    assert_eq!((s, v["code"].as_str()), (409, Some("wrong_role")), "{v}");
+    let (s, v) = h
+        .post(
+            "/api/v1/federation/pairings",
+            json!({"role": "county", "name": "x", "region": "33"}),
+        )
+        .await;
+    assert_eq!((s, v["code"].as_str()), (400, Some("invalid_input")), "{v}");
+
+    // Enrollment while the county runs; it ships from its next start.
+    let id = enroll(&h, &hub.base, cdir.path(), "安吉县融媒体中心").await;
+    let listed = county(&h, &id).await;
+    assert_eq!(listed["region"], "330523");
+    assert_eq!(listed["articles"], 0);
+    stop(&mut cproc);
+    let mut cproc = spawn(cdir.path());
+    let c = api(&cproc.base, &ctoken);
+    let first = publish(&c, "县里的第一篇公开稿件").await;
+    c.article("一篇草稿：不离开县里").await;
+    hub_has(&h, &id, 1).await;
+    let arts = h
+        .get(&format!("/api/v1/federation/counties/{id}/articles"))
+        .await;
+    assert_eq!(arts.as_array().unwrap().len(), 1, "{arts}");
+    assert_eq!(arts[0]["id"].as_u64(), Some(first));
+    assert_eq!(arts[0]["title"], "县里的第一篇公开稿件");
+    assert_eq!(arts[0]["status"], "published");
+    let st = c.get("/api/v1/federation/status").await;
+    assert_eq!(st["instance_role"], "county");
+    assert!(st["hub"]["hub_lsn"].as_u64().unwrap() > 0, "{st}");
+
+    // SIGKILL both sides, write while the hub is down, restart (the hub on the federation port
+    // the county knows): each article arrives once.
+    let fed_addr = h.get("/api/v1/federation/status").await["listen"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    kill(&mut hub);
+    let second = publish(&c, "断网期间发布的稿件").await;
+    kill(&mut cproc);
+    let mut hub = spawn_env(
+        hdir.path(),
+        &[
+            ("RONGMEI_FEDERATION_LISTEN", &fed_addr),
+            ("RONGMEI_FEDERATION_ROLE", "hub"),
+        ],
+    );
+    let h = api(&hub.base, &htoken);
+    let mut cproc = spawn(cdir.path());
+    let c = api(&cproc.base, &ctoken);
+    let third = publish(&c, "恢复之后的稿件").await;
+    hub_has(&h, &id, 3).await;
+    let arts = h
+        .get(&format!("/api/v1/federation/counties/{id}/articles"))
+        .await;
+    let mut ids: Vec<u64> = arts
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["id"].as_u64().unwrap())
+        .collect();
+    ids.sort_unstable();
+    assert_eq!(ids, vec![first, second, third]);
+
+    // Revoked at the hub: refused at once, the reason shown; nothing more arrives.
+    let (s, v) = h
+        .send(
+            reqwest::Method::DELETE,
+            &format!("/api/v1/federation/peers/{id}?reason=%E8%AF%81%E4%B9%A6%E6%B3%84%E9%9C%B2"),
+            None,
+        )
+        .await;
+    assert_eq!(s, 200, "{v}");
+    stop(&mut cproc);
+    let mut cproc = spawn(cdir.path());
+    let c = api(&cproc.base, &ctoken);
+    publish(&c, "吊销之后的稿件").await;
+    let mut refused = Value::Null;
+    for _ in 0..100 {
+        let st = c.get("/api/v1/federation/status").await;
+        if st["hub"]["state"] == "error" {
+            refused = st;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(refused["hub"]["state"], "error", "{refused}");
+    let listed = county(&h, &id).await;
+    assert_eq!(listed["articles"], 3);
+    assert_eq!(listed["revoke_reason"], "证书泄露");
+    stop(&mut cproc);
+    stop(&mut hub);
+    for d in [hdir.path(), cdir.path()] {
+        let (ok, out) = run_check(d);
+        assert!(ok, "{out}");
+    }
+}
+
+/// A client of the hub's federation listener with the county's certificate.
+fn county_client(cdir: &std::path::Path) -> (reqwest::Client, String) {
+    let d = pki::dir(cdir);
+    let cfg = rongmei::fed::tls::client_config_with(
+        &d.join(HUB_CA_CRT),
+        &d.join(HUB_CRT),
+        &d.join(HUB_KEY),
+    )
+    .unwrap();
+    let up: toml::Value =
+        toml::from_str(&std::fs::read_to_string(d.join(HUB_FILE)).unwrap()).unwrap();
+    let addr: std::net::SocketAddr = up["addr"].as_str().unwrap().parse().unwrap();
+    let name = pki::server_name(up["instance"].as_str().unwrap());
+    let http = reqwest::Client::builder()
+        .tls_backend_preconfigured(cfg)
+        .resolve(&name, addr)
+        .timeout(Duration::from_secs(10))
+        .build()
+        .unwrap();
+    (http, format!("https://{name}:{}", addr.port()))
+}
+
+/// Entries of a made-up log of `instance`, as (lsn, prev hash, stored bytes).
+fn log_of(instance: &str, facts: &[Fact]) -> Vec<(u64, [u8; 32], Vec<u8>)> {
+    let mut prev = entry::genesis(&InstanceId(instance.to_string()));
+    let mut out = Vec::new();
+    for (i, f) in facts.iter().enumerate() {
+        let lsn = i as u64 + 1;
+        let bytes = entry::encode_entry(Epoch(1), Lsn(lsn), 1_700_000_000_000, None, f);
+        let hash = entry::chain(&prev, &bytes);
+        let mut stored = hash.to_vec();
+        stored.extend_from_slice(&bytes);
+        out.push((lsn, prev, stored));
+        prev = hash;
+    }
+    out
+}
+
+async fn send(
+    http: &reqwest::Client,
+    base: &str,
+    instance: &str,
+    after: u64,
+    through: u64,
+    items: &[&(u64, [u8; 32], Vec<u8>)],
+) -> (u16, Value) {
+    let b = BatchDto {
+        after,
+        through,
+        items: items
+            .iter()
+            .map(|(_, prev, stored)| ItemDto {
+                instance: instance.to_string(),
+                prev: hex::encode(prev),
+                stored: base64::engine::general_purpose::STANDARD.encode(stored),
+            })
+            .collect(),
+    };
+    let r = http
+        .post(format!("{base}/fed/v1/county/batch"))
+        .body(rongmei::fed::ship::encode_batch(&b).unwrap())
+        .send()
+        .await
+        .unwrap();
+    let s = r.status().as_u16();
+    (s, r.json().await.unwrap_or(Value::Null))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_hub_checks_origin_order_and_history_of_every_entry() {
+    rongmei::fed::tls::install_provider();
+    let hdir = tempfile::tempdir().unwrap();
+    let cdir = tempfile::tempdir().unwrap();
+    let (mut hub, htoken) = start_hub(hdir.path()).await;
+    let h = api(&hub.base, &htoken);
+    // A county whose server is stopped: the test speaks for it with its certificate.
+    let mut cproc = spawn(cdir.path());
+    stop(&mut cproc);
+    let id = enroll(&h, &hub.base, cdir.path(), "测试县").await;
+    let (http, base) = county_client(cdir.path());
+
+    let created = Fact::InstanceCreated {
+        instance_id: InstanceId(id.clone()),
+        role: "county".into(),
+    };
+    let other = uuid::Uuid::new_v4().to_string();
+    let mine = log_of(&id, std::slice::from_ref(&created));
+    let theirs = log_of(
+        &other,
+        &[Fact::InstanceCreated {
+            instance_id: InstanceId(other.clone()),
+            role: "county".into(),
+        }],
+    );
+
+    // Another county's entries over this certificate: refused, nothing applied.
+    let (s, v) = send(&http, &base, &other, 0, 1, &[&theirs[0]]).await;
+    assert_eq!(
+        (s, v["code"].as_str()),
+        (403, Some("origin_mismatch")),
+        "{v}"
+    );
+    // A batch that arrives before its predecessor: refused with the hub's position.
+    let (s, v) = send(&http, &base, &id, 5, 6, &[]).await;
+    assert_eq!(
+        (s, v["code"].as_str()),
+        (409, Some("batch_out_of_order")),
+        "{v}"
+    );
+    // The genuine first entry, twice (a replay): applied once.
+    let (s, v) = send(&http, &base, &id, 0, 3, &[&mine[0]]).await;
+    assert_eq!((s, v["applied"].as_u64()), (200, Some(1)), "{v}");
+    let (s, v) = send(&http, &base, &id, 0, 3, &[&mine[0]]).await;
+    assert_eq!(
+        (s, v["applied"].as_u64(), v["skipped"].as_u64()),
+        (200, Some(0), Some(1)),
+        "{v}"
+    );
+    assert_eq!(v["cursor"]["through"], 3);
+    // An entry whose bytes were altered: the county is quarantined, and stays so.
+    let mut forged = log_of(
+        &id,
+        &[created.clone(), created.clone(), created.clone(), created],
+    )
+    .pop()
+    .unwrap();
+    let n = forged.2.len();
+    forged.2[n - 3] ^= 0x01;
+    let (s, v) = send(&http, &base, &id, 3, 4, &[&forged]).await;
+    assert_eq!(
+        (s, v["code"].as_str()),
+        (409, Some("county_quarantined")),
+        "{v}"
+    );
+    let c = county(&h, &id).await;
+    assert!(c["quarantined"].as_str().unwrap().contains("hash"), "{c}");
+    let (s, v) = send(&http, &base, &id, 3, 4, &[]).await;
+    assert_eq!(
+        (s, v["code"].as_str()),
+        (409, Some("county_quarantined")),
+        "{v}"
+    );
+    assert_eq!(county(&h, &id).await["lsn"], 1);
+    stop(&mut hub);
+    let (ok, out) = run_check(hdir.path());
+    assert!(ok, "{out}");
+}
