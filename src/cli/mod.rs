@@ -3,6 +3,7 @@
 mod admin;
 mod backup;
 mod bench;
+mod bench_hub;
 mod bench_replicate;
 mod bench_review;
 mod bench_screen;
@@ -248,6 +249,8 @@ enum BenchCmd {
     Screen(bench_screen::ScreenArgs),
     /// Replication: replica catch-up rate, lag under a steady write rate, bytes shipped.
     Replicate(bench_replicate::ReplicateArgs),
+    /// Provincial hub: N simulated counties shipping to a hub process; lag, CPU, memory.
+    Hub(bench_hub::HubArgs),
 }
 
 pub fn main() -> ExitCode {
@@ -396,6 +399,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Cmd::Bench {
             cmd: BenchCmd::Replicate(args),
         } => runtime()?.block_on(bench_replicate::replicate(args)),
+        Cmd::Bench {
+            cmd: BenchCmd::Hub(args),
+        } => runtime()?.block_on(bench_hub::hub(args)),
     }
 }
 
