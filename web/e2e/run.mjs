@@ -575,6 +575,46 @@ async function main() {
       await a.ctx.close()
     })
 
+    await step('provincial hub: a county enrolled from the hub\'s page joins and ships; both pages show the link', async () => {
+      const hub = await startServer(bin, { env: { RONGMEI_FEDERATION_ROLE: 'hub', RONGMEI_FEDERATION_LISTEN: '127.0.0.1:0' } })
+      let county = await startServer(bin)
+      const countyPassword = county.adminPassword
+      try {
+        const h = await newPage(browser, hub.url)
+        await login(h.page, 'admin', hub.adminPassword)
+        await h.page.goto('/admin/federation')
+        await h.page.getByTestId('federation-status').getByText('省级平台').waitFor()
+        await h.page.getByTestId('county-name').fill('安吉县融媒体中心')
+        await h.page.getByTestId('county-region').fill('330523')
+        await h.page.getByTestId('county-create').click()
+        const shown = await h.page.getByTestId('county-token').locator('pre').first().textContent()
+        const token = shown.match(/--token (\S+)/)[1]
+        // Joined while the county runs (it asks the server for its instance id), shipping from its restart.
+        const joined = execFileSync(bin, ['join', hub.url, '--token', token, '--data-dir', county.dataDir], { env: { ...process.env, RONGMEI_LOG: 'warn' } }).toString()
+        check(joined.includes('joined hub'), `join failed: ${joined}`)
+        const dir = county.dataDir
+        await county.stop({ keep: true })
+        county = await startServer(bin, { dataDir: dir })
+        const c = await newPage(browser, county.url)
+        await login(c.page, 'admin', countyPassword)
+        await c.page.goto('/admin/federation')
+        await c.page.getByTestId('hub-connection').getByTestId('hub-state').filter({ hasText: '已同步' }).waitFor()
+        await c.page.screenshot({ path: join(artifacts, '21-county-hub-connection.png') })
+        await cspClean(c.page, 'county federation')
+        await c.ctx.close()
+        await h.page.reload()
+        const row = h.page.getByTestId('county-table').locator('tr', { hasText: '安吉县融媒体中心' })
+        await row.getByText('330523').waitFor()
+        await row.getByText('正常').waitFor()
+        await h.page.screenshot({ path: join(artifacts, '22-hub-counties.png') })
+        await cspClean(h.page, 'hub federation')
+        await h.ctx.close()
+      } finally {
+        await county.stop()
+        await hub.stop()
+      }
+    })
+
     await step('a 20,000-character article opens and stays responsive', async () => {
       const texts = readFileSync(corpus, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l).body ?? '')
       let body = ''

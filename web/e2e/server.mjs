@@ -33,10 +33,11 @@ export async function startServer(bin, { env = {}, dataDir: existing } = {}) {
     url,
     adminPassword,
     dataDir,
-    async stop() {
+    // `keep`: leave the data dir for a restart.
+    async stop({ keep = false } = {}) {
       child.kill('SIGTERM')
       await new Promise((r) => child.once('exit', r))
-      rmSync(dataDir, { recursive: true, force: true })
+      if (!keep) rmSync(dataDir, { recursive: true, force: true })
     },
   }
 }

@@ -141,6 +141,38 @@ export interface FederationStatus {
   ca_fingerprint: string | null
   follow: FollowStatus | null
   last_contact: string | null
+  instance_role: 'county' | 'hub' | 'replica'
+  hub: ShipStatus | null
+}
+
+/** A county's connection to its provincial hub. */
+export interface ShipStatus {
+  state: 'connecting' | 'shipping' | 'idle' | 'quarantined' | 'error'
+  hub: string
+  hub_lsn: number
+  local_lsn: number
+  last_contact: number | null
+  last_error: string
+  shipped: number
+  batches: number
+  bytes: number
+}
+
+/** A county enrolled at this hub. */
+export interface County {
+  id: string
+  name: string
+  region: string
+  fingerprint: string
+  not_after: string
+  enrolled_at: string
+  revoked_at: string | null
+  revoke_reason: string | null
+  lsn: number
+  epoch: number
+  last_received: string | null
+  quarantined: string | null
+  articles: number
 }
 
 export interface Peer {
