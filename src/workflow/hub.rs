@@ -233,6 +233,25 @@ fn check(
         return Ok(Some(e));
     };
     let cur_hash = hex32(&c.hash).unwrap_or([0; 32]);
+    if e.epoch.0 > c.epoch {
+        let Fact::EpochBegan {
+            after_lsn,
+            after_hash,
+            ..
+        } = &e.fact
+        else {
+            return Err(format!(
+                "{at}: epoch {} began without its EpochBegan",
+                e.epoch.0
+            ));
+        };
+        if after_lsn.0 < c.lsn || (after_lsn.0 == c.lsn && *after_hash != c.hash) {
+            return Err(format!(
+                "{at}: the county's history was rewound to entry {after_lsn} (a restore or a promotion) but the hub has received up to entry {}",
+                c.lsn
+            ));
+        }
+    }
     if e.lsn.0 > c.lsn && e.lsn.0 <= c.through {
         return Err(format!(
             "{at}: was not in the earlier batches that covered the log up to entry {}",
@@ -257,24 +276,154 @@ fn check(
     if e.epoch.0 < c.epoch {
         return Err(format!("{at}: goes back from epoch {}", c.epoch));
     }
-    if e.epoch.0 > c.epoch {
-        let Fact::EpochBegan {
-            after_lsn,
-            after_hash,
-            ..
-        } = &e.fact
-        else {
-            return Err(format!(
-                "{at}: epoch {} began without its EpochBegan",
-                e.epoch.0
-            ));
-        };
-        if after_lsn.0 < c.lsn || (after_lsn.0 == c.lsn && *after_hash != c.hash) {
-            return Err(format!(
-                "{at}: the county's history was rewound to entry {after_lsn} (a restore or a promotion) but the hub has received up to entry {}",
-                c.lsn
-            ));
+    Ok(Some(e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::fact::EpochReason;
+    use crate::domain::{Epoch, UserId};
+
+    const COUNTY: &str = "6f1c1d4e-5d7a-4a53-9f0e-2b1f3f1b0c11";
+
+    fn peer() -> Peer {
+        Peer {
+            id: COUNTY.into(),
+            role: "county".into(),
+            name: "测试县".into(),
+            region: String::new(),
+            fingerprint: String::new(),
+            not_after: 0,
+            enrolled_at: 0,
+            by: UserId(1),
+            revoked: None,
         }
     }
-    Ok(Some(e))
+
+    /// A county log of `facts` in epoch 1, as items (each with its previous hash).
+    fn log(facts: &[Fact]) -> Vec<Item> {
+        let mut prev = entry::genesis(&InstanceId(COUNTY.into()));
+        facts
+            .iter()
+            .enumerate()
+            .map(|(i, f)| item(&mut prev, 1, i as u64 + 1, f))
+            .collect()
+    }
+
+    fn item(prev: &mut [u8; 32], epoch: u64, lsn: u64, f: &Fact) -> Item {
+        let bytes = entry::encode_entry(Epoch(epoch), Lsn(lsn), 0, None, f);
+        let hash = entry::chain(prev, &bytes);
+        let mut stored = hash.to_vec();
+        stored.extend_from_slice(&bytes);
+        let it = Item {
+            instance: COUNTY.into(),
+            prev: *prev,
+            stored,
+        };
+        *prev = hash;
+        it
+    }
+
+    fn created() -> Fact {
+        Fact::InstanceCreated {
+            instance_id: InstanceId(COUNTY.into()),
+            role: "county".into(),
+        }
+    }
+
+    fn cursor_at(it: &Item, through: u64) -> CountyCursor {
+        let e = entry::decode_stored(&it.stored).unwrap();
+        CountyCursor {
+            epoch: e.epoch.0,
+            lsn: e.lsn.0,
+            hash: e.hash,
+            through,
+            received_at: 0,
+            quarantined: None,
+        }
+    }
+
+    #[test]
+    fn first_contact_is_entry_one_of_the_certificates_instance() {
+        let items = log(&[created(), created()]);
+        assert!(check(None, &peer(), &items[0]).unwrap().is_some());
+        let e = check(None, &peer(), &items[1]).unwrap_err();
+        assert!(e.contains("first entry"), "{e}");
+        let mut other = peer();
+        other.id = "00000000-0000-4000-8000-000000000000".into();
+        assert!(check(None, &other, &items[0]).is_err());
+    }
+
+    #[test]
+    fn replays_are_skipped_and_a_changed_history_is_not() {
+        let items = log(&[created(), created(), created()]);
+        let cur = cursor_at(&items[1], 2);
+        assert!(check(Some(&cur), &peer(), &items[0]).unwrap().is_none());
+        assert!(check(Some(&cur), &peer(), &items[1]).unwrap().is_none());
+        // Another entry 2 (another history): refused.
+        let other = log(&[
+            created(),
+            Fact::InstanceCreated {
+                instance_id: InstanceId(COUNTY.into()),
+                role: "hub".into(),
+            },
+        ]);
+        let e = check(Some(&cur), &peer(), &other[1]).unwrap_err();
+        assert!(e.contains("differs"), "{e}");
+        // Entry 3 continues entry 2; with another previous hash it does not.
+        assert!(check(Some(&cur), &peer(), &items[2]).unwrap().is_some());
+        let mut broken = items[2].clone();
+        broken.prev = [7; 32];
+        assert!(check(Some(&cur), &peer(), &broken).is_err());
+    }
+
+    #[test]
+    fn a_new_epoch_must_continue_from_what_the_hub_has() {
+        let items = log(&[created(), created(), created()]);
+        let cur = cursor_at(&items[2], 3);
+        let head = entry::decode_stored(&items[2].stored).unwrap().hash;
+        let began = |after: u64, hash: &str| Fact::EpochBegan {
+            epoch: Epoch(2),
+            reason: EpochReason::Restore,
+            after_lsn: Lsn(after),
+            after_hash: hash.to_string(),
+        };
+        let mut prev = [1; 32];
+        // Restored to entry 2: the hub has entry 3 of the old line. Quarantine.
+        let rewound = item(&mut prev, 2, 3, &began(2, "x"));
+        let e = check(Some(&cur), &peer(), &rewound).unwrap_err();
+        assert!(e.contains("rewound"), "{e}");
+        // Continuing exactly where the hub is: fine.
+        let mut prev = hex32(&head).unwrap();
+        let fine = item(&mut prev, 2, 4, &began(3, &head));
+        assert!(check(Some(&cur), &peer(), &fine).unwrap().is_some());
+        // A later epoch that does not start with its EpochBegan.
+        let mut prev = [1; 32];
+        let sneaky = item(&mut prev, 2, 4, &created());
+        assert!(
+            check(Some(&cur), &peer(), &sneaky)
+                .unwrap_err()
+                .contains("EpochBegan")
+        );
+    }
+
+    #[test]
+    fn drafts_are_not_taken() {
+        let mut prev = entry::genesis(&InstanceId(COUNTY.into()));
+        let draft = item(
+            &mut prev,
+            1,
+            1,
+            &Fact::TokenRevoked {
+                id: crate::domain::TokenId(1),
+                at: 0,
+            },
+        );
+        assert!(
+            check(None, &peer(), &draft)
+                .unwrap_err()
+                .contains("not shipped")
+        );
+    }
 }
