@@ -242,6 +242,7 @@ fn exists_code(r: Resource) -> &'static str {
         Resource::Outlet => "outlet_exists",
         Resource::User => "user_exists",
         Resource::Chain => "chain_exists",
+        Resource::Peer => "peer_exists",
         _ => "already_exists",
     }
 }

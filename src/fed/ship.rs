@@ -140,12 +140,9 @@ fn decode_batch(body: &[u8]) -> Result<hub::Batch> {
 
 /// `GET /fed/v1/county/cursor` (hub side).
 pub async fn cursor_handler(core: Core, who: Peer) -> Response {
-    if who.role != "county" {
-        return Error::Forbidden.into_response();
-    }
     let r = core
         .reader()
-        .and_then(|r| hub::cursor(&r.0, &who.id))
+        .and_then(|r| hub::current(&r.0, &who).and_then(|()| hub::cursor(&r.0, &who.id)))
         .map(|c| axum::Json(c.map(CursorDto::from)));
     match r {
         Ok(j) => j.into_response(),
@@ -155,6 +152,7 @@ pub async fn cursor_handler(core: Core, who: Peer) -> Response {
 
 /// `POST /fed/v1/county/batch` (hub side).
 pub async fn batch_handler(core: Core, who: Peer, body: Bytes) -> Response {
+    // (`hub::receive` checks the peer record again inside the write.)
     if who.role != "county" {
         return Error::Forbidden.into_response();
     }

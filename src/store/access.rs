@@ -62,6 +62,13 @@ pub trait Access {
         t: TableDefinition<(&'static str, u64), &'static [u8]>,
         name: &str,
     ) -> Result<Vec<Vec<u8>>>;
+
+    /// How many rows of a table keyed by (text, id) have this text.
+    fn count_under(
+        &self,
+        t: TableDefinition<(&'static str, u64), &'static [u8]>,
+        name: &str,
+    ) -> Result<u64>;
 }
 
 macro_rules! impl_access {
@@ -139,6 +146,20 @@ macro_rules! impl_access {
                     out.push(row?.1.value().to_vec());
                 }
                 Ok(out)
+            }
+
+            fn count_under(
+                &self,
+                t: TableDefinition<(&'static str, u64), &'static [u8]>,
+                name: &str,
+            ) -> Result<u64> {
+                let table = self.open_table(t)?;
+                let mut n = 0;
+                for row in table.range((name, 0)..=(name, u64::MAX))? {
+                    row?;
+                    n += 1;
+                }
+                Ok(n)
             }
         }
     };

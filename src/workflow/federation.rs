@@ -95,6 +95,11 @@ pub fn enroll(
     not_after: Millis,
 ) -> Result<Peer> {
     let p = pairing(w.tx(), token, w.now())?;
+    // A county's id is its instance id, chosen by the node that joins: an id enrolled before
+    // (another county's, or a revoked one's) is never taken over by a new token.
+    if access::peer(w.tx(), id)?.is_some() {
+        return Err(Error::AlreadyExists(Resource::Peer));
+    }
     w.take_pairing(&token_key(token))?;
     let peer = Peer {
         id: id.to_string(),

@@ -23,6 +23,7 @@ use crate::domain::{InstanceId, Lsn};
 use crate::error::{Error, Result};
 use crate::log::entry;
 use crate::store::access::{self, Access};
+use crate::store::tables::COUNTY_ARTICLES;
 
 use super::Writer;
 
@@ -68,7 +69,7 @@ pub fn counties(a: &impl Access, actor: &super::Actor) -> Result<Vec<County>> {
     let mut out = Vec::new();
     for peer in access::peers(a)?.into_iter().filter(|p| p.role == "county") {
         let cursor = access::county_cursor(a, &peer.id)?;
-        let articles = access::county_articles(a, &peer.id)?.len() as u64;
+        let articles = a.count_under(COUNTY_ARTICLES, &peer.id)?;
         out.push(County {
             peer,
             cursor,
@@ -96,6 +97,19 @@ pub fn cursor(a: &impl Access, county: &str) -> Result<Option<CountyCursor>> {
     access::county_cursor(a, county)
 }
 
+/// The peer admitted at the handshake is still a county here, with the same certificate and
+/// not revoked: a county revoked while connected is refused at its next request.
+pub fn current(a: &impl Access, county: &Peer) -> Result<()> {
+    match access::peer(a, &county.id)? {
+        Some(p)
+            if p.role == "county" && p.fingerprint == county.fingerprint && p.revoked.is_none() =>
+        {
+            Ok(())
+        }
+        _ => Err(Error::Forbidden),
+    }
+}
+
 fn hex32(s: &str) -> Option<[u8; 32]> {
     hex::decode(s).ok()?.try_into().ok()
 }
@@ -113,9 +127,7 @@ pub struct Batch {
 /// what the hub has (sent before an earlier one arrived) is refused with the hub's position; one
 /// that starts before it (a replay) applies only what is new.
 pub fn receive(w: &mut Writer<'_>, county: &Peer, batch: &Batch) -> Result<Receipt> {
-    if county.role != "county" {
-        return Err(Error::Forbidden);
-    }
+    current(w.tx(), county)?;
     let items = &batch.items;
     if batch.through < batch.after {
         return Err(Error::invalid("through", "at or after `after`"));

@@ -391,6 +391,41 @@ async fn the_hub_checks_origin_order_and_history_of_every_entry() {
         "{v}"
     );
     assert_eq!(county(&h, &id).await["lsn"], 1);
+
+    // Another enrollment token cannot take over an enrolled county's id.
+    let (_, p) = h
+        .post(
+            "/api/v1/federation/pairings",
+            json!({"role": "county", "name": "冒名县"}),
+        )
+        .await;
+    let (_, csr) = pki::new_csr("rongmei county").unwrap();
+    let r = reqwest::Client::new()
+        .post(format!("{}/api/v1/federation/join", hub.base))
+        .json(&json!({"token": p["token"], "csr": csr, "instance_id": id}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 409);
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(v["code"], "peer_exists", "{v}");
+
+    // Revoked while connected: the next request on the open connection is refused too.
+    let (s, v) = h
+        .send(
+            reqwest::Method::DELETE,
+            &format!("/api/v1/federation/peers/{id}?reason=test"),
+            None,
+        )
+        .await;
+    assert_eq!(s, 200, "{v}");
+    let r = http
+        .get(format!("{base}/fed/v1/county/cursor"))
+        .send()
+        .await;
+    if let Ok(r) = r {
+        assert_eq!(r.status().as_u16(), 403);
+    }
     stop(&mut hub);
     let (ok, out) = run_check(hdir.path());
     assert!(ok, "{out}");

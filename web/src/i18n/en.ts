@@ -195,6 +195,7 @@ const en: typeof zh = {
     pairing_invalid: 'The pairing token is unknown, used or expired; ask the primary\'s admin for a new one',
     history_diverged: 'The log histories differ (forked); nothing was merged: {message}',
     peer_not_found: 'Peer not found',
+    peer_exists: 'This node is enrolled already; a new token cannot enroll it again',
     wrong_role: 'Not possible in this instance\'s role: {message}',
     county_quarantined: 'The hub stopped taking this county\'s data (quarantined): {message}',
     origin_mismatch: 'The entries are not from the county the certificate names; refused',
