@@ -18,10 +18,8 @@ use crate::clock::{Millis, Stopwatch};
 use crate::domain::article::{Article, ArticleStatus};
 use crate::domain::fact::{Fact, Step};
 use crate::domain::{ArticleId, Epoch, InstanceId, Lsn, OutletId, UserId};
-use crate::fed::follow::Upstream;
 use crate::fed::ship::{BatchDto, HUB_CA_CRT, HUB_CRT, HUB_KEY, ItemDto, ReceiptDto};
-use crate::fed::{pki, tls};
-use crate::http::routes::federation::JoinDto;
+use crate::fed::tls;
 use crate::log::entry;
 
 #[derive(clap::Args)]
@@ -62,9 +60,8 @@ impl County {
         self.lsn += 1;
         let bytes = entry::encode_entry(Epoch(1), Lsn(self.lsn), now_ms(), Some(UserId(1)), fact);
         let prev = self.hash;
-        self.hash = entry::chain(&prev, &bytes);
-        let mut stored = self.hash.to_vec();
-        stored.extend_from_slice(&bytes);
+        let (hash, stored) = entry::seal(&prev, &bytes);
+        self.hash = hash;
         (prev, stored)
     }
 
@@ -179,23 +176,11 @@ fn spawn_hub(dir: &std::path::Path) -> anyhow::Result<(std::process::Child, Stri
 
 /// (CPU ticks, peak RSS in KiB) of a process.
 fn usage(pid: u32) -> (u64, u64) {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    let ticks = stat
-        .rfind(')')
-        .map(|i| {
-            let f: Vec<&str> = stat[i + 2..].split(' ').collect();
-            f.get(11).and_then(|x| x.parse::<u64>().ok()).unwrap_or(0)
-                + f.get(12).and_then(|x| x.parse::<u64>().ok()).unwrap_or(0)
-        })
-        .unwrap_or(0);
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    let hwm = status
-        .lines()
-        .find(|l| l.starts_with("VmHWM:"))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0);
-    (ticks, hwm)
+    let pid = pid.to_string();
+    (
+        super::bench::cpu_ticks(&pid).unwrap_or(0),
+        super::bench::peak_rss_kib(&pid).unwrap_or(0),
+    )
 }
 
 /// Enroll one county: a pairing token, a key and request, the certificate; then its first
@@ -219,27 +204,12 @@ async fn enroll(
         .json()
         .await?;
     let instance = InstanceId(uuid::Uuid::new_v4().to_string());
-    let (key, csr) = pki::new_csr("rongmei county")?;
-    let j: JoinDto = admin
-        .post(format!("{hub}/api/v1/federation/join"))
-        .json(&serde_json::json!({"token": p["token"], "csr": csr, "instance_id": instance.0}))
-        .send()
-        .await?
-        .error_for_status()?
-        .json()
-        .await?;
+    let token = p["token"].as_str().unwrap_or_default();
+    let (key, j) = super::fed::request_certificate(hub, token, "hub", Some(&instance.0)).await?;
     let d = dir.join(format!("county-{n}"));
-    std::fs::create_dir_all(&d)?;
-    pki::write_private(&d.join(HUB_KEY), &key)?;
-    pki::write_public(&d.join(HUB_CRT), &j.certificate)?;
-    pki::write_public(&d.join(HUB_CA_CRT), &j.ca)?;
+    super::fed::save_identity(&d, [HUB_KEY, HUB_CRT, HUB_CA_CRT], &key, &j)?;
     let cfg = tls::client_config_with(&d.join(HUB_CA_CRT), &d.join(HUB_CRT), &d.join(HUB_KEY))?;
-    let up = Upstream {
-        addr: j.federation_addr.clone(),
-        instance: j.instance_id.clone(),
-        peer_id: j.peer_id.clone(),
-        ca_fingerprint: j.ca_fingerprint.clone(),
-    };
+    let up = super::fed::upstream_of(&j);
     let (http, base) = crate::fed::follow::mtls_client(cfg, &up).await?;
     let mut c = County {
         hash: entry::genesis(&instance),

@@ -290,24 +290,18 @@ pub async fn replicate(args: ReplicateArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// CPU time this process has used so far, in clock ticks (`/proc/self/stat`: utime + stime).
-fn cpu_ticks() -> Option<u64> {
-    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
-    // Fields after the command name (which may contain spaces) end with ')'.
-    let rest = &stat[stat.rfind(')')? + 2..];
-    let f: Vec<&str> = rest.split(' ').collect();
-    // utime and stime are fields 14 and 15 of the whole line: 12 and 13 after the name.
-    Some(f.get(11)?.parse::<u64>().ok()? + f.get(12)?.parse::<u64>().ok()?)
-}
-
 /// Wait (up to two minutes) until this process uses less than a fifth of one core, so that
 /// background work of the primary (index merges) does not run during a measurement.
 async fn settle() {
     let sw = Stopwatch::start();
     while sw.elapsed() < std::time::Duration::from_secs(120) {
-        let Some(before) = cpu_ticks() else { return };
+        let Some(before) = super::bench::cpu_ticks("self") else {
+            return;
+        };
         tokio::time::sleep(std::time::Duration::from_millis(500)).await;
-        let Some(after) = cpu_ticks() else { return };
+        let Some(after) = super::bench::cpu_ticks("self") else {
+            return;
+        };
         // 100 ticks per second: under 10 ticks in 0.5 s is under 20% of a core.
         if after.saturating_sub(before) < 10 {
             return;

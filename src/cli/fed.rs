@@ -27,6 +27,76 @@ pub fn pki_init(cfg: &Config) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// Exchange a pairing or enrollment token and a new key's certificate request for a
+/// certificate at `url` (`peer`: what it is, for messages; `instance`: a county's own id).
+/// Returns the key (PEM) and the answer, its CA checked against the stated fingerprint and its
+/// federation listener on.
+pub(super) async fn request_certificate(
+    url: &str,
+    token: &str,
+    peer: &str,
+    instance: Option<&str>,
+) -> anyhow::Result<(String, JoinDto)> {
+    crate::fed::tls::install_provider();
+    let (key, csr) = pki::new_csr(&format!("rongmei node of a {peer}"))?;
+    let endpoint = format!("{}/api/v1/federation/join", url.trim_end_matches('/'));
+    let mut body = serde_json::json!({ "token": token, "csr": csr });
+    if let Some(i) = instance {
+        body["instance_id"] = i.into();
+    }
+    let resp = reqwest::Client::new()
+        .post(&endpoint)
+        .json(&body)
+        .send()
+        .await
+        .map_err(|e| anyhow::anyhow!("{endpoint}: {e}"))?;
+    if !resp.status().is_success() {
+        let status = resp.status();
+        let body: serde_json::Value = resp.json().await.unwrap_or_default();
+        anyhow::bail!(
+            "the {peer} refused ({status}): {} {}",
+            body["code"].as_str().unwrap_or_default(),
+            body["message"].as_str().unwrap_or_default()
+        );
+    }
+    let j: JoinDto = resp.json().await?;
+    let ca_der = pki::pem_to_der(&j.ca)?;
+    if pki::fingerprint(&ca_der) != j.ca_fingerprint {
+        anyhow::bail!("the CA certificate received does not match its stated fingerprint");
+    }
+    if j.federation_addr.is_empty() {
+        anyhow::bail!(
+            "the {peer}'s federation listener is off: set federation.listen there and restart it"
+        );
+    }
+    Ok((key, j))
+}
+
+/// Where the joined node connects, and whom it expects there.
+pub(super) fn upstream_of(j: &JoinDto) -> Upstream {
+    Upstream {
+        addr: j.federation_addr.clone(),
+        instance: j.instance_id.clone(),
+        peer_id: j.peer_id.clone(),
+        ca_fingerprint: j.ca_fingerprint.clone(),
+    }
+}
+
+/// Keep what joining gave: the key (0600), the certificate and the CA to pin, as
+/// `[key, certificate, ca]` in `dir`.
+pub(super) fn save_identity(
+    dir: &std::path::Path,
+    [key_file, crt_file, ca_file]: [&str; 3],
+    key: &str,
+    j: &JoinDto,
+) -> anyhow::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    pki::write_private(&dir.join(key_file), key)?;
+    pki::write_public(&dir.join(crt_file), &j.certificate)?;
+    pki::write_public(&dir.join(ca_file), &j.ca)?;
+    Ok(())
+}
+
 /// Join a primary as its disaster-recovery replica: a new key and certificate request, the
 /// token exchanged for a certificate, the primary's CA pinned, and an empty replica store.
 pub async fn replica_join(cfg: &Config, url: &str, token: &str) -> anyhow::Result<ExitCode> {
@@ -41,45 +111,14 @@ pub async fn replica_join(cfg: &Config, url: &str, token: &str) -> anyhow::Resul
     if dir.join(pki::NODE_KEY).exists() {
         anyhow::bail!("{} already holds a node key", dir.display());
     }
-    crate::fed::tls::install_provider();
-    let (key, csr) = pki::new_csr("rongmei replica")?;
-    let endpoint = format!("{}/api/v1/federation/join", url.trim_end_matches('/'));
-    let resp = reqwest::Client::new()
-        .post(&endpoint)
-        .json(&serde_json::json!({ "token": token, "csr": csr }))
-        .send()
-        .await
-        .map_err(|e| anyhow::anyhow!("{endpoint}: {e}"))?;
-    if !resp.status().is_success() {
-        let status = resp.status();
-        let body: serde_json::Value = resp.json().await.unwrap_or_default();
-        anyhow::bail!(
-            "the primary refused ({status}): {} {}",
-            body["code"].as_str().unwrap_or_default(),
-            body["message"].as_str().unwrap_or_default()
-        );
-    }
-    let j: JoinDto = resp.json().await?;
-    let ca_der = pki::pem_to_der(&j.ca)?;
-    if pki::fingerprint(&ca_der) != j.ca_fingerprint {
-        anyhow::bail!("the CA certificate received does not match its stated fingerprint");
-    }
-    if j.federation_addr.is_empty() {
-        anyhow::bail!(
-            "the primary's federation listener is off: set federation.listen there and restart it"
-        );
-    }
-    std::fs::create_dir_all(&dir)?;
-    pki::write_private(&dir.join(pki::NODE_KEY), &key)?;
-    pki::write_public(&dir.join(pki::NODE_CRT), &j.certificate)?;
-    pki::write_public(&dir.join(pki::UPSTREAM_CRT), &j.ca)?;
-    Upstream {
-        addr: j.federation_addr.clone(),
-        instance: j.instance_id.clone(),
-        peer_id: j.peer_id.clone(),
-        ca_fingerprint: j.ca_fingerprint.clone(),
-    }
-    .save(data_dir)?;
+    let (key, j) = request_certificate(url, token, "primary", None).await?;
+    save_identity(
+        &dir,
+        [pki::NODE_KEY, pki::NODE_CRT, pki::UPSTREAM_CRT],
+        &key,
+        &j,
+    )?;
+    upstream_of(&j).save(data_dir)?;
     crate::workflow::bootstrap::init_replica(
         data_dir,
         &j.instance_id,
@@ -128,51 +167,15 @@ pub async fn county_join(cfg: &Config, url: &str, token: &str) -> anyhow::Result
             dir.join(HUB_FILE).display()
         );
     }
-    crate::fed::tls::install_provider();
-    let (key, csr) = pki::new_csr("rongmei county")?;
-    let endpoint = format!("{}/api/v1/federation/join", url.trim_end_matches('/'));
-    let resp = reqwest::Client::new()
-        .post(&endpoint)
-        .json(&serde_json::json!({ "token": token, "csr": csr, "instance_id": instance }))
-        .send()
-        .await
-        .map_err(|e| anyhow::anyhow!("{endpoint}: {e}"))?;
-    if !resp.status().is_success() {
-        let status = resp.status();
-        let body: serde_json::Value = resp.json().await.unwrap_or_default();
-        anyhow::bail!(
-            "the hub refused ({status}): {} {}",
-            body["code"].as_str().unwrap_or_default(),
-            body["message"].as_str().unwrap_or_default()
-        );
-    }
-    let j: JoinDto = resp.json().await?;
+    let (key, j) = request_certificate(url, token, "hub", Some(&instance)).await?;
     if j.role != "county" || j.peer_id != instance {
         anyhow::bail!(
             "the token is not a county enrollment token (it is for a {})",
             j.role
         );
     }
-    let ca_der = pki::pem_to_der(&j.ca)?;
-    if pki::fingerprint(&ca_der) != j.ca_fingerprint {
-        anyhow::bail!("the CA certificate received does not match its stated fingerprint");
-    }
-    if j.federation_addr.is_empty() {
-        anyhow::bail!(
-            "the hub's federation listener is off: set federation.listen there and restart it"
-        );
-    }
-    std::fs::create_dir_all(&dir)?;
-    pki::write_private(&dir.join(HUB_KEY), &key)?;
-    pki::write_public(&dir.join(HUB_CRT), &j.certificate)?;
-    pki::write_public(&dir.join(HUB_CA_CRT), &j.ca)?;
-    Upstream {
-        addr: j.federation_addr.clone(),
-        instance: j.instance_id.clone(),
-        peer_id: j.peer_id.clone(),
-        ca_fingerprint: j.ca_fingerprint.clone(),
-    }
-    .save_named(&cfg.data_dir, HUB_FILE)?;
+    save_identity(&dir, [HUB_KEY, HUB_CRT, HUB_CA_CRT], &key, &j)?;
+    upstream_of(&j).save_named(&cfg.data_dir, HUB_FILE)?;
     println!("joined hub {} as county {}", j.instance_id, j.peer_id);
     println!(
         "hub CA fingerprint (compare with the hub's admin): {}",

@@ -13,6 +13,7 @@ use std::time::Duration;
 use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
 
+use super::retry::{Backoff, closed, pause};
 use super::{pki, tls, wire};
 use crate::clock::Millis;
 use crate::error::{Error, Result};
@@ -129,16 +130,17 @@ pub async fn run(
             let _ = media_tx.send(h);
         }
     }
-    let mut backoff = MIN_BACKOFF;
+    let mut backoff = Backoff::new(MIN_BACKOFF, MAX_BACKOFF);
     loop {
         let r = tokio::select! {
             r = session(&core, &up, &status, &media_tx) => r,
             () = closed(&mut closing) => return,
         };
+        let wait = backoff.after(r.is_ok());
         let (state, wait) = match &r {
-            Err(Error::HistoryDiverged { .. }) => ("diverged", MAX_BACKOFF),
-            Err(_) => ("error", backoff),
-            Ok(()) => ("connecting", MIN_BACKOFF),
+            Err(Error::HistoryDiverged { .. }) => ("diverged", backoff.max()),
+            Err(_) => ("error", wait),
+            Ok(()) => ("connecting", wait),
         };
         if let Err(e) = &r {
             tracing::warn!(primary = %up.addr, "replication: {e}");
@@ -149,20 +151,10 @@ pub async fn run(
                 s.last_error = format!("{} {e}", e.code());
             }
         });
-        tokio::select! {
-            _ = tokio::time::sleep(wait) => {},
-            () = closed(&mut closing) => return,
+        if !pause(wait, &mut closing).await {
+            return;
         }
-        backoff = if r.is_ok() {
-            MIN_BACKOFF
-        } else {
-            (backoff * 2).min(MAX_BACKOFF)
-        };
     }
-}
-
-async fn closed(c: &mut tokio::sync::watch::Receiver<bool>) {
-    let _ = c.wait_for(|c| *c).await;
 }
 
 /// The replica's position: (epoch, lsn, hash hex) of its last entry.

@@ -25,6 +25,7 @@ use serde::Deserialize;
 use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
 
+use super::retry::closed;
 use super::{pki, wire};
 use crate::domain::Lsn;
 use crate::domain::peer::Peer;
@@ -78,10 +79,6 @@ pub async fn serve(
             }
         });
     }
-}
-
-async fn closed(c: &mut tokio::sync::watch::Receiver<bool>) {
-    let _ = c.wait_for(|c| *c).await;
 }
 
 async fn connection(

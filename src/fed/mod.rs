@@ -11,6 +11,7 @@
 //! - `backup`: consistent online backups and restore as a new epoch (with roll-forward).
 //! - `follow`: the replica's follower: connect, state its position, apply batches, reconnect
 //!   with capped backoff.
+//! - `retry`: shutdown waits and the reconnect backoff the long-lived tasks share.
 //! - `ship`: county → hub: the county connects out and sends the entries the hub should have;
 //!   the hub's handlers apply them through `workflow::hub`.
 
@@ -19,6 +20,7 @@ pub mod carry;
 pub mod follow;
 pub mod listener;
 pub mod pki;
+pub mod retry;
 pub mod segment;
 pub mod ship;
 pub mod tls;

@@ -21,6 +21,7 @@ use base64::Engine;
 use serde::{Deserialize, Serialize};
 
 use super::follow::Upstream;
+use super::retry::{Backoff, closed, pause};
 use super::{pki, tls};
 use crate::clock::Millis;
 use crate::domain::hub::{CountyCursor, SHIPPED};
@@ -221,16 +222,17 @@ pub async fn run(
         s.hub = hub.addr.clone();
         s.state = "connecting".into();
     });
-    let mut backoff = MIN_BACKOFF;
+    // A session also ends well after 30 s without a commit: the next one re-reads the hub's
+    // cursor, which notices a revocation.
+    let mut backoff = Backoff::new(MIN_BACKOFF, MAX_BACKOFF);
     loop {
         let r = tokio::select! {
             r = session(&core, &hub, &status) => r,
             () = closed(&mut closing) => return,
         };
         let wait = match &r {
-            Ok(()) => Duration::ZERO,
-            Err(Error::CountyQuarantined(_)) => MAX_BACKOFF,
-            Err(_) => backoff,
+            Err(Error::CountyQuarantined(_)) => backoff.max(),
+            _ => backoff.after(r.is_ok()),
         };
         if let Err(e) = &r {
             tracing::warn!(hub = %hub.addr, "shipping to the hub: {e}");
@@ -243,20 +245,10 @@ pub async fn run(
                 s.last_error = format!("{} {e}", e.code());
             });
         }
-        tokio::select! {
-            _ = tokio::time::sleep(wait) => {},
-            () = closed(&mut closing) => return,
+        if !pause(wait, &mut closing).await {
+            return;
         }
-        backoff = if r.is_ok() {
-            MIN_BACKOFF
-        } else {
-            (backoff * 2).min(MAX_BACKOFF)
-        };
     }
-}
-
-async fn closed(c: &mut tokio::sync::watch::Receiver<bool>) {
-    let _ = c.wait_for(|c| *c).await;
 }
 
 async fn client(core: &Core, hub: &Upstream) -> Result<(reqwest::Client, String)> {

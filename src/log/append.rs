@@ -2,7 +2,7 @@
 
 use redb::WriteTransaction;
 
-use super::entry::{chain, encode_entry, genesis, position_of, split_stored};
+use super::entry::{chain, encode_entry, genesis, position_of, seal, split_stored};
 use crate::clock::Millis;
 use crate::domain::fact::Fact;
 use crate::domain::{Epoch, InstanceId, Lsn, UserId};
@@ -64,10 +64,7 @@ impl Appender {
     ) -> Result<Lsn> {
         let lsn = Lsn(self.lsn.0 + 1);
         let entry = encode_entry(self.epoch, lsn, at, actor, fact);
-        let hash = chain(&self.hash, &entry);
-        let mut stored = Vec::with_capacity(32 + entry.len());
-        stored.extend_from_slice(&hash);
-        stored.extend_from_slice(&entry);
+        let (hash, stored) = seal(&self.hash, &entry);
         txn.open_table(LOG)?.insert(lsn.0, stored.as_slice())?;
         self.lsn = lsn;
         self.hash = hash;

@@ -37,6 +37,15 @@ pub fn chain(prev: &[u8; 32], entry: &[u8]) -> [u8; 32] {
     h.finalize().into()
 }
 
+/// An entry as the LOG table stores it (`hash ‖ entry`), chained to `prev`, with its hash.
+pub fn seal(prev: &[u8; 32], entry: &[u8]) -> ([u8; 32], Vec<u8>) {
+    let hash = chain(prev, entry);
+    let mut stored = Vec::with_capacity(32 + entry.len());
+    stored.extend_from_slice(&hash);
+    stored.extend_from_slice(entry);
+    (hash, stored)
+}
+
 pub fn encode_entry(
     epoch: Epoch,
     lsn: Lsn,

@@ -206,17 +206,13 @@ pub fn apply(txn: &WriteTransaction, fact: &Fact) -> Result<()> {
             received_at,
             fact,
         } => {
-            let before = access::county_cursor(txn, county)?.map_or(0, |c| c.through);
-            let cursor = crate::domain::hub::CountyCursor {
-                epoch: *epoch,
-                lsn: *lsn,
-                hash: hash.clone(),
-                through: before.max(*lsn),
-                received_at: *received_at,
-                quarantined: None,
-            };
-            txn.open_table(COUNTY_CURSORS)?
-                .insert(county.as_str(), encode(&cursor).as_slice())?;
+            county_cursor(txn, county, |c| {
+                c.epoch = *epoch;
+                c.lsn = *lsn;
+                c.hash = hash.clone();
+                c.through = c.through.max(*lsn);
+                c.received_at = *received_at;
+            })?;
             if let Some(step) = fact.step() {
                 let a = crate::domain::hub::CountyArticle {
                     county: county.clone(),
@@ -230,16 +226,10 @@ pub fn apply(txn: &WriteTransaction, fact: &Fact) -> Result<()> {
             }
         }
         Fact::CountyQuarantined { county, reason } => {
-            let mut c = access::county_cursor(txn, county)?.unwrap_or_default();
-            c.quarantined = Some(reason.clone());
-            txn.open_table(COUNTY_CURSORS)?
-                .insert(county.as_str(), encode(&c).as_slice())?;
+            county_cursor(txn, county, |c| c.quarantined = Some(reason.clone()))?;
         }
         Fact::CountyThrough { county, through } => {
-            let mut c = access::county_cursor(txn, county)?.unwrap_or_default();
-            c.through = c.through.max(*through);
-            txn.open_table(COUNTY_CURSORS)?
-                .insert(county.as_str(), encode(&c).as_slice())?;
+            county_cursor(txn, county, |c| c.through = c.through.max(*through))?;
         }
         Fact::ProofUnignored {
             article,
@@ -290,6 +280,19 @@ fn index_entry(
     if let Some(u) = actor.filter(|_| fact.is_action()) {
         txn.open_table(AUDIT_BY_USER)?.insert((u.0, lsn), ())?;
     }
+    Ok(())
+}
+
+/// Change a county's cursor at a hub (a new one starts empty).
+fn county_cursor(
+    txn: &WriteTransaction,
+    county: &str,
+    f: impl FnOnce(&mut crate::domain::hub::CountyCursor),
+) -> Result<()> {
+    let mut c = access::county_cursor(txn, county)?.unwrap_or_default();
+    f(&mut c);
+    txn.open_table(COUNTY_CURSORS)?
+        .insert(county, encode(&c).as_slice())?;
     Ok(())
 }
 

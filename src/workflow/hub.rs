@@ -325,9 +325,7 @@ mod tests {
 
     fn item(prev: &mut [u8; 32], epoch: u64, lsn: u64, f: &Fact) -> Item {
         let bytes = entry::encode_entry(Epoch(epoch), Lsn(lsn), 0, None, f);
-        let hash = entry::chain(prev, &bytes);
-        let mut stored = hash.to_vec();
-        stored.extend_from_slice(&bytes);
+        let (hash, stored) = entry::seal(prev, &bytes);
         let it = Item {
             instance: COUNTY.into(),
             prev: *prev,

@@ -249,6 +249,13 @@ pub fn content_digest(out: &str) -> String {
         .unwrap_or_else(|| panic!("no content digest in {out}"))
 }
 
+/// `rongmei check` on a stopped data dir must pass; returns its content digest.
+pub fn checked_digest(dir: &std::path::Path) -> String {
+    let (good, out) = run_check(dir);
+    assert!(good, "{}: {out}", dir.display());
+    content_digest(&out)
+}
+
 /// An offline command of the binary on a data dir; returns (success, stdout + stderr).
 pub fn run_offline(args: &[&str], data_dir: &std::path::Path) -> (bool, String) {
     let out = std::process::Command::new(binary())

@@ -283,15 +283,9 @@ async fn status(State(s): State<AppState>, _auth: Auth) -> Result<Json<Federatio
 
 #[derive(Serialize, ToSchema)]
 pub struct CountyDto {
-    pub id: String,
-    pub name: String,
-    pub region: String,
-    pub fingerprint: String,
-    /// When its certificate expires.
-    pub not_after: String,
-    pub enrolled_at: String,
-    pub revoked_at: Option<String>,
-    pub revoke_reason: Option<String>,
+    /// The peer record (`not_after`: when its certificate expires).
+    #[serde(flatten)]
+    pub peer: PeerDto,
     /// The last entry of the county's log the hub has (0: nothing yet).
     pub lsn: u64,
     pub epoch: u64,
@@ -313,14 +307,7 @@ async fn counties(State(s): State<AppState>, auth: Auth) -> Result<Json<Vec<Coun
             .map(|c| {
                 let cur = c.cursor;
                 CountyDto {
-                    id: c.peer.id,
-                    name: c.peer.name,
-                    region: c.peer.region,
-                    fingerprint: c.peer.fingerprint,
-                    not_after: ts(c.peer.not_after),
-                    enrolled_at: ts(c.peer.enrolled_at),
-                    revoked_at: c.peer.revoked.as_ref().map(|r| ts(r.at)),
-                    revoke_reason: c.peer.revoked.map(|r| r.reason),
+                    peer: c.peer.into(),
                     lsn: cur.as_ref().map_or(0, |c| c.lsn),
                     epoch: cur.as_ref().map_or(0, |c| c.epoch),
                     last_received: cur
