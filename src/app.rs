@@ -205,6 +205,12 @@ async fn start_federation(
         && let Some(hub) = crate::fed::ship::load_hub(&core.config.data_dir)?
     {
         let status = crate::fed::ship::SharedShipStatus::default();
+        tokio::spawn(crate::fed::inbox::run(
+            core.clone(),
+            hub.clone(),
+            status.clone(),
+            closing.clone(),
+        ));
         tokio::spawn(crate::fed::ship::run(
             core.clone(),
             hub,

@@ -19,6 +19,7 @@ pub enum Resource {
     Comment,
     Lexicon,
     Peer,
+    Instruction,
     Route,
 }
 
@@ -233,6 +234,7 @@ fn not_found_code(r: Resource) -> &'static str {
         Resource::Comment => "comment_not_found",
         Resource::Lexicon => "lexicon_not_found",
         Resource::Peer => "peer_not_found",
+        Resource::Instruction => "instruction_not_found",
         Resource::Route => "route_not_found",
     }
 }

@@ -10,6 +10,7 @@ use super::article::{Article, ArticleStatus};
 use super::asset::Asset;
 use super::comment::{Comment, Subject};
 use super::credentials::ApiToken;
+use super::instruction::{Answer, Down, Instruction};
 use super::lexicon::{Entry as LexEntry, Lexicon};
 use super::outlet::Outlet;
 use super::review::{Chain, Review};
@@ -194,6 +195,31 @@ pub enum Fact {
         county: String,
         reason: String,
     },
+    /// A hub issued a reporting instruction to its counties (`seq`: its message number in the
+    /// outbox of each target county).
+    InstructionIssued {
+        instruction: Instruction,
+        seq: u64,
+    },
+    /// A county applied a message from its hub (shipped back up: the hub sees it delivered).
+    HubMessageReceived {
+        seq: u64,
+        message: Down,
+        received_at: Millis,
+    },
+    /// A county acknowledged an instruction from its hub.
+    InstructionAcknowledged {
+        instruction: u64,
+        by: UserId,
+        by_name: String,
+        at: Millis,
+    },
+    /// A county linked one of its published articles to an instruction as (part of) its answer.
+    InstructionAnswered {
+        instruction: u64,
+        by: UserId,
+        answer: Answer,
+    },
     /// A reviewer acknowledged the `review` findings of the revision they approve.
     ScreeningAcknowledged {
         article: ArticleId,
@@ -273,6 +299,10 @@ impl Fact {
             Fact::CountyEntry { .. } => "CountyEntry",
             Fact::CountyQuarantined { .. } => "CountyQuarantined",
             Fact::CountyThrough { .. } => "CountyThrough",
+            Fact::InstructionIssued { .. } => "InstructionIssued",
+            Fact::HubMessageReceived { .. } => "HubMessageReceived",
+            Fact::InstructionAcknowledged { .. } => "InstructionAcknowledged",
+            Fact::InstructionAnswered { .. } => "InstructionAnswered",
         }
     }
 

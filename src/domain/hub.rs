@@ -38,11 +38,15 @@ pub struct CountyArticle {
 }
 
 /// County facts a hub receives: the log's first entry (which binds it to the county's id),
-/// publication, correction and takedown, and the start of a new history line. Drafts and
+/// publication, correction and takedown, the start of a new history line, and what the county
+/// did with the hub's messages (receipt, acknowledgement, answers). Drafts and
 /// everything else stay in the county.
 pub const SHIPPED: &[&str] = &[
     "InstanceCreated",
     "ArticlePublished",
     "ArticleRetracted",
     "EpochBegan",
+    "HubMessageReceived",
+    "InstructionAcknowledged",
+    "InstructionAnswered",
 ];

@@ -11,6 +11,7 @@ pub mod fact;
 pub mod html;
 pub mod hub;
 pub mod ids;
+pub mod instruction;
 pub mod lexicon;
 pub mod lifecycle;
 pub mod notice;

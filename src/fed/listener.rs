@@ -9,7 +9,7 @@
 //! to `wire::BATCH_BYTES`), and a heartbeat every `HEARTBEAT` when idle.
 //!
 //! `GET /fed/v1/county/cursor`, `POST /fed/v1/county/batch` (role `county`, on a hub): county
-//! shipping (`ship`).
+//! shipping (`ship`); `GET /fed/v1/county/inbox` (same role): the hub's messages (`inbox`).
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -139,6 +139,16 @@ fn router(core: Core, closing: tokio::sync::watch::Receiver<bool>) -> Router {
             get(|State(f): State<Fed>, Extension(who): Extension<Peer>| {
                 super::ship::cursor_handler(f.core, who)
             }),
+        )
+        .route(
+            "/fed/v1/county/inbox",
+            get(
+                |State(f): State<Fed>,
+                 Extension(who): Extension<Peer>,
+                 Query(after): Query<super::inbox::After>| {
+                    super::inbox::handler(f.core, who, after, f.closing)
+                },
+            ),
         )
         .route(
             "/fed/v1/county/batch",

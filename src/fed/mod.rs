@@ -18,6 +18,7 @@
 pub mod backup;
 pub mod carry;
 pub mod follow;
+pub mod inbox;
 pub mod listener;
 pub mod pki;
 pub mod retry;

@@ -196,11 +196,17 @@ pub struct ShipStatus {
     pub shipped: u64,
     pub batches: u64,
     pub bytes: u64,
+    /// The number of the last message from the hub applied here (`fed::inbox`).
+    pub inbox_seq: u64,
+    /// Messages from the hub applied since start.
+    pub messages: u64,
+    /// Why the last fetch of the hub's messages failed (empty once one succeeds).
+    pub inbox_error: String,
 }
 
 pub type SharedShipStatus = Arc<Mutex<ShipStatus>>;
 
-fn update(s: &SharedShipStatus, f: impl FnOnce(&mut ShipStatus)) {
+pub(super) fn update(s: &SharedShipStatus, f: impl FnOnce(&mut ShipStatus)) {
     if let Ok(mut g) = s.lock() {
         f(&mut g);
     }
@@ -251,13 +257,13 @@ pub async fn run(
     }
 }
 
-async fn client(core: &Core, hub: &Upstream) -> Result<(reqwest::Client, String)> {
+pub(super) async fn client(core: &Core, hub: &Upstream) -> Result<(reqwest::Client, String)> {
     let d = pki::dir(&core.config.data_dir);
     let cfg = tls::client_config_with(&d.join(HUB_CA_CRT), &d.join(HUB_CRT), &d.join(HUB_KEY))?;
     super::follow::mtls_client(cfg, hub).await
 }
 
-async fn error_of(r: reqwest::Response) -> Error {
+pub(super) async fn error_of(r: reqwest::Response) -> Error {
     let status = r.status();
     let body: serde_json::Value = r.json().await.unwrap_or_default();
     match body["code"].as_str() {

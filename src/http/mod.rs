@@ -88,6 +88,7 @@ pub fn api() -> OpenApiRouter<AppState> {
         .merge(routes::lexicons::routes())
         .merge(routes::screening::routes())
         .merge(routes::federation::routes())
+        .merge(routes::instructions::routes())
 }
 
 /// The whole HTTP surface.

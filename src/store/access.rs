@@ -63,6 +63,16 @@ pub trait Access {
         name: &str,
     ) -> Result<Vec<Vec<u8>>>;
 
+    /// Up to `limit` rows of a table keyed by (text, id) with this text and an id after
+    /// `after`, in id order, as (id, value).
+    fn rows_under(
+        &self,
+        t: TableDefinition<(&'static str, u64), &'static [u8]>,
+        name: &str,
+        after: u64,
+        limit: usize,
+    ) -> Result<Vec<(u64, Vec<u8>)>>;
+
     /// How many rows of a table keyed by (text, id) have this text.
     fn count_under(
         &self,
@@ -144,6 +154,28 @@ macro_rules! impl_access {
                 let mut out = Vec::new();
                 for row in table.range((name, 0)..=(name, u64::MAX))? {
                     out.push(row?.1.value().to_vec());
+                }
+                Ok(out)
+            }
+
+            fn rows_under(
+                &self,
+                t: TableDefinition<(&'static str, u64), &'static [u8]>,
+                name: &str,
+                after: u64,
+                limit: usize,
+            ) -> Result<Vec<(u64, Vec<u8>)>> {
+                let table = self.open_table(t)?;
+                let mut out = Vec::new();
+                if after == u64::MAX {
+                    return Ok(out);
+                }
+                for row in table
+                    .range((name, after + 1)..=(name, u64::MAX))?
+                    .take(limit)
+                {
+                    let (k, v) = row?;
+                    out.push((k.value().1, v.value().to_vec()));
                 }
                 Ok(out)
             }
@@ -322,6 +354,49 @@ pub fn county_articles(
     county: &str,
 ) -> Result<Vec<crate::domain::hub::CountyArticle>> {
     a.values_under(COUNTY_ARTICLES, county)?
+        .iter()
+        .map(|b| codec::decode(b))
+        .collect()
+}
+pub fn instruction(
+    a: &impl Access,
+    id: u64,
+) -> Result<Option<crate::domain::instruction::Instruction>> {
+    typed(a.bytes(INSTRUCTIONS, id)?)
+}
+pub fn instructions(a: &impl Access) -> Result<Vec<crate::domain::instruction::Instruction>> {
+    a.all_values(INSTRUCTIONS)?
+        .iter()
+        .map(|b| codec::decode(b))
+        .collect()
+}
+pub fn progress(
+    a: &impl Access,
+    county: &str,
+    instruction: u64,
+) -> Result<Option<crate::domain::instruction::Progress>> {
+    typed(a.bytes(INSTRUCTION_PROGRESS, (county, instruction))?)
+}
+/// Messages for a county after number `after` (at most `limit`), as (number, message).
+pub fn outbox(
+    a: &impl Access,
+    county: &str,
+    after: u64,
+    limit: usize,
+) -> Result<Vec<(u64, crate::domain::instruction::Down)>> {
+    a.rows_under(COUNTY_OUTBOX, county, after, limit)?
+        .into_iter()
+        .map(|(k, b)| Ok((k, codec::decode(&b)?)))
+        .collect()
+}
+pub fn inbox_item(
+    a: &impl Access,
+    id: u64,
+) -> Result<Option<crate::domain::instruction::InboxItem>> {
+    typed(a.bytes(INBOX, id)?)
+}
+pub fn inbox(a: &impl Access) -> Result<Vec<crate::domain::instruction::InboxItem>> {
+    a.all_values(INBOX)?
         .iter()
         .map(|b| codec::decode(b))
         .collect()

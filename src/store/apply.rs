@@ -224,6 +224,69 @@ pub fn apply(txn: &WriteTransaction, fact: &Fact) -> Result<()> {
                 txn.open_table(COUNTY_ARTICLES)?
                     .insert((county.as_str(), a.article.id.0), encode(&a).as_slice())?;
             }
+            county_progress(txn, county, fact)?;
+        }
+        Fact::InstructionIssued { instruction, seq } => {
+            use crate::domain::instruction::{Down, Instruction, Progress};
+            txn.open_table(INSTRUCTIONS)?
+                .insert(instruction.id, encode(instruction).as_slice())?;
+            bump(txn, "instruction", instruction.id)?;
+            bump(txn, "down", *seq)?;
+            let down = encode(&Down::Instruction {
+                instruction: Instruction {
+                    counties: Vec::new(),
+                    ..instruction.clone()
+                },
+            });
+            let fresh = encode(&Progress::default());
+            let mut progress = txn.open_table(INSTRUCTION_PROGRESS)?;
+            let mut outbox = txn.open_table(COUNTY_OUTBOX)?;
+            for c in &instruction.counties {
+                if progress.get((c.as_str(), instruction.id))?.is_none() {
+                    progress.insert((c.as_str(), instruction.id), fresh.as_slice())?;
+                }
+                outbox.insert((c.as_str(), *seq), down.as_slice())?;
+            }
+        }
+        Fact::HubMessageReceived {
+            seq,
+            message,
+            received_at,
+        } => {
+            use crate::domain::instruction::{Down, InboxItem, Progress};
+            bump(txn, "hub_seq", *seq)?;
+            match message {
+                Down::Instruction { instruction } => {
+                    if access::inbox_item(txn, instruction.id)?.is_none() {
+                        let item = InboxItem {
+                            instruction: instruction.clone(),
+                            seq: *seq,
+                            received_at: *received_at,
+                            progress: Progress {
+                                delivered_at: Some(*received_at),
+                                ..Progress::default()
+                            },
+                        };
+                        txn.open_table(INBOX)?
+                            .insert(instruction.id, encode(&item).as_slice())?;
+                    }
+                }
+            }
+        }
+        Fact::InstructionAcknowledged {
+            instruction,
+            by_name,
+            at,
+            ..
+        } => {
+            inbox(txn, *instruction, |p| p.acknowledge(by_name, *at))?;
+        }
+        Fact::InstructionAnswered {
+            instruction,
+            answer,
+            ..
+        } => {
+            inbox(txn, *instruction, |p| p.answer(answer))?;
         }
         Fact::CountyQuarantined { county, reason } => {
             county_cursor(txn, county, |c| c.quarantined = Some(reason.clone()))?;
@@ -280,6 +343,51 @@ fn index_entry(
     if let Some(u) = actor.filter(|_| fact.is_action()) {
         txn.open_table(AUDIT_BY_USER)?.insert((u.0, lsn), ())?;
     }
+    Ok(())
+}
+
+/// Change what a county did with an instruction, in its inbox (nothing if it has no such
+/// instruction).
+fn inbox(
+    txn: &WriteTransaction,
+    id: u64,
+    f: impl FnOnce(&mut crate::domain::instruction::Progress),
+) -> Result<()> {
+    if let Some(mut item) = access::inbox_item(txn, id)? {
+        f(&mut item.progress);
+        txn.open_table(INBOX)?
+            .insert(id, encode(&item).as_slice())?;
+    }
+    Ok(())
+}
+
+/// At a hub: what a county's entry says it did with an instruction sent to it. Only rows the
+/// hub made when it issued the instruction to that county change: a county cannot report on
+/// instructions it was not sent.
+fn county_progress(txn: &WriteTransaction, county: &str, fact: &Fact) -> Result<()> {
+    use crate::domain::instruction::Down;
+    let id = match fact {
+        Fact::HubMessageReceived {
+            message: Down::Instruction { instruction },
+            ..
+        } => instruction.id,
+        Fact::InstructionAcknowledged { instruction, .. }
+        | Fact::InstructionAnswered { instruction, .. } => *instruction,
+        _ => return Ok(()),
+    };
+    let Some(mut p) = access::progress(txn, county, id)? else {
+        return Ok(());
+    };
+    match fact {
+        Fact::HubMessageReceived { received_at, .. } => {
+            p.delivered_at.get_or_insert(*received_at);
+        }
+        Fact::InstructionAcknowledged { by_name, at, .. } => p.acknowledge(by_name, *at),
+        Fact::InstructionAnswered { answer, .. } => p.answer(answer),
+        _ => {}
+    }
+    txn.open_table(INSTRUCTION_PROGRESS)?
+        .insert((county, id), encode(&p).as_slice())?;
     Ok(())
 }
 

@@ -158,6 +158,22 @@ pub const COUNTY_CURSORS: TableDefinition<&str, &[u8]> = TableDefinition::new("c
 pub const COUNTY_ARTICLES: TableDefinition<(&str, u64), &[u8]> =
     TableDefinition::new("county_articles");
 
+/// Replicated (hub). key: instruction id; value: enc<Instruction>.
+pub const INSTRUCTIONS: TableDefinition<u64, &[u8]> = TableDefinition::new("instructions");
+
+/// Replicated (hub). key: (county id, instruction id); value: enc<Progress>. A row for each
+/// target county, written when the instruction is issued and then from the county's entries.
+pub const INSTRUCTION_PROGRESS: TableDefinition<(&str, u64), &[u8]> =
+    TableDefinition::new("instruction_progress");
+
+/// Replicated (hub). key: (county id, message number); value: enc<Down>. What each county
+/// fetches from its hub, after the last number it applied.
+pub const COUNTY_OUTBOX: TableDefinition<(&str, u64), &[u8]> =
+    TableDefinition::new("county_outbox");
+
+/// Replicated (county). key: the hub's instruction id; value: enc<InboxItem>.
+pub const INBOX: TableDefinition<u64, &[u8]> = TableDefinition::new("inbox");
+
 /// Local. key: SHA-256 of a pairing token; value: enc<Pairing>. Removed when used.
 pub const PAIRINGS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("pairings");
 
@@ -211,6 +227,10 @@ pub fn replicated(v: &mut impl Visit) -> Result<()> {
     v.table(PEERS)?;
     v.table(COUNTY_CURSORS)?;
     v.table(COUNTY_ARTICLES)?;
+    v.table(INSTRUCTIONS)?;
+    v.table(INSTRUCTION_PROGRESS)?;
+    v.table(COUNTY_OUTBOX)?;
+    v.table(INBOX)?;
     Ok(())
 }
 

@@ -14,6 +14,7 @@ pub mod commit;
 pub mod federation;
 pub mod hub;
 pub mod import;
+pub mod instructions;
 pub mod lexicons;
 pub mod locks;
 pub mod names;

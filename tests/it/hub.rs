@@ -32,10 +32,21 @@ async fn start_hub(dir: &std::path::Path) -> (Proc, String) {
 
 /// Enroll `dir` (a county, running or stopped) at the hub; returns the county's id.
 async fn enroll(h: &Api, hub_base: &str, dir: &std::path::Path, name: &str) -> String {
+    enroll_in(h, hub_base, dir, name, "330523").await
+}
+
+/// Enroll with a region code.
+async fn enroll_in(
+    h: &Api,
+    hub_base: &str,
+    dir: &std::path::Path,
+    name: &str,
+    region: &str,
+) -> String {
     let (s, p) = h
         .post(
             "/api/v1/federation/pairings",
-            json!({"role": "county", "name": name, "region": "330523"}),
+            json!({"role": "county", "name": name, "region": region}),
         )
         .await;
     assert_eq!(s, 201, "{p}");
@@ -238,6 +249,258 @@ async fn a_county_ships_what_it_publishes_exactly_once_and_a_revoked_one_is_refu
     stop(&mut cproc);
     stop(&mut hub);
     for d in [hdir.path(), cdir.path()] {
+        checked_digest(d);
+    }
+}
+
+/// Wait (deadline 30 s) until `f` holds of what `path` answers.
+async fn until(a: &Api, path: &str, what: &str, f: impl Fn(&Value) -> bool) -> Value {
+    for _ in 0..300 {
+        let v = a.get(path).await;
+        if f(&v) {
+            return v;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("{what} never happened: {}", a.get(path).await);
+}
+
+/// The row of an instruction's progress for one county.
+fn row<'a>(detail: &'a Value, county: &str) -> &'a Value {
+    detail["counties"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["county"] == county)
+        .unwrap_or(&Value::Null)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_instruction_reaches_its_counties_and_their_answers_reach_the_hub() {
+    rongmei::fed::tls::install_provider();
+    let hdir = tempfile::tempdir().unwrap();
+    let adir = tempfile::tempdir().unwrap();
+    let bdir = tempfile::tempdir().unwrap();
+    let (mut hub, htoken) = start_hub(hdir.path()).await;
+    let h = api(&hub.base, &htoken);
+    // Each county joins while running and ships (and fetches) from its next start.
+    let mut started = Vec::new();
+    for (dir, name, region) in [
+        (adir.path(), "西湖区融媒体中心", "330106"),
+        (bdir.path(), "瑶海区融媒体中心", "340102"),
+    ] {
+        let mut p = spawn(dir);
+        let token = setup_token_with(
+            &p.base,
+            p.password.as_deref().unwrap(),
+            &["read", "write", "admin"],
+        )
+        .await;
+        let id = enroll_in(&h, &hub.base, dir, name, region).await;
+        stop(&mut p);
+        started.push((spawn(dir), token, id));
+    }
+    let (mut bproc, btoken, b_id) = started.pop().unwrap();
+    let (mut aproc, atoken, a_id) = started.pop().unwrap();
+    let a = api(&aproc.base, &atoken);
+    let b = api(&bproc.base, &btoken);
+
+    // Bad instructions are refused with the field named; only a hub issues them.
+    let ok = json!({"title": "防汛防台专题报道", "brief": "各县做好防汛报道。", "deadline": "2099-01-01",
+        "target": {"kind": "region", "code": "3301"}});
+    for (patch, field) in [
+        (json!({"title": " "}), "title"),
+        (json!({"deadline": "2001-01-01"}), "deadline"),
+        (json!({"deadline": "明天"}), "deadline"),
+        (
+            json!({"target": {"kind": "region", "code": "33x"}}),
+            "target.code",
+        ),
+        (
+            json!({"target": {"kind": "counties", "ids": ["nobody"]}}),
+            "target.ids",
+        ),
+        (
+            json!({"target": {"kind": "region", "code": "44"}}),
+            "target",
+        ),
+        (json!({"target": {"kind": "everyone"}}), "target.kind"),
+    ] {
+        let mut body = ok.clone();
+        for (k, v) in patch.as_object().unwrap() {
+            body[k] = v.clone();
+        }
+        let (s, v) = h.post("/api/v1/instructions", body).await;
+        assert_eq!(
+            (s, v["code"].as_str()),
+            (400, Some("invalid_input")),
+            "{field}: {v}"
+        );
+        assert!(
+            v["message"].as_str().unwrap().contains(field),
+            "{field}: {v}"
+        );
+    }
+    let (s, v) = a.post("/api/v1/instructions", ok.clone()).await;
+    assert_eq!((s, v["code"].as_str()), (409, Some("wrong_role")), "{v}");
+    let (s, v) = h.send(reqwest::Method::GET, "/api/v1/inbox", None).await;
+    assert_eq!((s, v["code"].as_str()), (409, Some("wrong_role")), "{v}");
+
+    // To region 3301: county A only. Then to everyone.
+    let (s, first) = h.post("/api/v1/instructions", ok.clone()).await;
+    assert_eq!(s, 201, "{first}");
+    assert_eq!(first["progress"]["targets"], 1);
+    let first = first["id"].as_u64().unwrap();
+    let mut all = ok.clone();
+    all["title"] = json!("全省统一宣传口径");
+    all["target"] = json!({"kind": "all"});
+    let (s, second) = h.post("/api/v1/instructions", all).await;
+    assert_eq!(
+        (s, second["progress"]["targets"].as_u64()),
+        (201, Some(2)),
+        "{second}"
+    );
+    let second = second["id"].as_u64().unwrap();
+    let inbox_a = until(&a, "/api/v1/inbox", "A receiving both", |v| {
+        v.as_array().is_some_and(|l| l.len() == 2)
+    })
+    .await;
+    assert_eq!(
+        inbox_a[0]["id"].as_u64(),
+        Some(second),
+        "newest first: {inbox_a}"
+    );
+    assert_eq!(inbox_a[1]["title"], "防汛防台专题报道");
+    assert_eq!(inbox_a[1]["brief"], "各县做好防汛报道。");
+    assert!(inbox_a[1]["acknowledged_at"].is_null());
+    let inbox_b = until(&b, "/api/v1/inbox", "B receiving one", |v| {
+        v.as_array().is_some_and(|l| !l.is_empty())
+    })
+    .await;
+    assert_eq!(inbox_b.as_array().unwrap().len(), 1, "{inbox_b}");
+    assert_eq!(inbox_b[0]["id"].as_u64(), Some(second));
+    // B cannot act on what it was not sent.
+    let (s, v) = b
+        .post(&format!("/api/v1/inbox/{first}/acknowledge"), json!({}))
+        .await;
+    assert_eq!(
+        (s, v["code"].as_str()),
+        (404, Some("instruction_not_found")),
+        "{v}"
+    );
+
+    // The hub sees the deliveries come back up.
+    let path = format!("/api/v1/instructions/{second}");
+    until(&h, &path, "both deliveries at the hub", |d| {
+        !row(d, &a_id)["delivered_at"].is_null() && !row(d, &b_id)["delivered_at"].is_null()
+    })
+    .await;
+
+    // A acknowledges and answers with a published article; a draft or a stranger's id is no
+    // answer.
+    let (s, v) = a
+        .post(&format!("/api/v1/inbox/{first}/acknowledge"), json!({}))
+        .await;
+    assert_eq!(s, 200, "{v}");
+    assert!(v["acknowledged_at"].is_string(), "{v}");
+    let draft = a.article("还在写的防汛稿").await["id"].as_u64().unwrap();
+    let (s, v) = a
+        .post(
+            &format!("/api/v1/inbox/{first}/answers"),
+            json!({"article": draft}),
+        )
+        .await;
+    assert_eq!((s, v["code"].as_str()), (400, Some("invalid_input")), "{v}");
+    let (s, v) = a
+        .post(
+            &format!("/api/v1/inbox/{first}/answers"),
+            json!({"article": 99999}),
+        )
+        .await;
+    assert_eq!(
+        (s, v["code"].as_str()),
+        (404, Some("article_not_found")),
+        "{v}"
+    );
+    let story = publish(&a, "西湖区全力防汛").await;
+    let (s, v) = a
+        .post(
+            &format!("/api/v1/inbox/{first}/answers"),
+            json!({"article": story}),
+        )
+        .await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["answers"][0]["title"], "西湖区全力防汛");
+    let path = format!("/api/v1/instructions/{first}");
+    let d = until(&h, &path, "A's answer at the hub", |d| {
+        row(d, &a_id)["answers"]
+            .as_array()
+            .is_some_and(|l| l.len() == 1)
+    })
+    .await;
+    assert_eq!(d["counties"].as_array().unwrap().len(), 1, "{d}");
+    let ra = row(&d, &a_id);
+    assert_eq!(ra["name"], "西湖区融媒体中心");
+    assert!(ra["acknowledged_at"].is_string(), "{d}");
+    assert_eq!(ra["answers"][0]["article"].as_u64(), Some(story));
+    assert_eq!(ra["answers"][0]["title"], "西湖区全力防汛");
+    let list = h.get("/api/v1/instructions").await;
+    let p = &list[1]["progress"];
+    assert_eq!(
+        (
+            p["targets"].as_u64(),
+            p["delivered"].as_u64(),
+            p["acknowledged"].as_u64(),
+            p["answered"].as_u64()
+        ),
+        (Some(1), Some(1), Some(1), Some(1)),
+        "{list}"
+    );
+
+    // Partition: A is down (SIGKILL) while the hub issues; it arrives when A is back, once.
+    kill(&mut aproc);
+    let mut third = ok.clone();
+    third["title"] = json!("断线期间下达的指令");
+    let (s, v) = h.post("/api/v1/instructions", third).await;
+    assert_eq!(s, 201, "{v}");
+    let mut aproc = spawn(adir.path());
+    let a = api(&aproc.base, &atoken);
+    let inbox_a = until(&a, "/api/v1/inbox", "A receiving the third", |v| {
+        v.as_array().is_some_and(|l| l.len() == 3)
+    })
+    .await;
+    assert_eq!(inbox_a[0]["title"], "断线期间下达的指令");
+    // The hub down: A keeps working; its acknowledgement arrives when the hub is back.
+    let fed_addr = h.get("/api/v1/federation/status").await["listen"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    kill(&mut hub);
+    let third = inbox_a[0]["id"].as_u64().unwrap();
+    let (s, v) = a
+        .post(&format!("/api/v1/inbox/{third}/acknowledge"), json!({}))
+        .await;
+    assert_eq!(s, 200, "{v}");
+    let mut hub = spawn_env(
+        hdir.path(),
+        &[
+            ("RONGMEI_FEDERATION_LISTEN", &fed_addr),
+            ("RONGMEI_FEDERATION_ROLE", "hub"),
+        ],
+    );
+    let h = api(&hub.base, &htoken);
+    until(
+        &h,
+        &format!("/api/v1/instructions/{third}"),
+        "the acknowledgement after the outage",
+        |d| row(d, &a_id)["acknowledged_at"].is_string(),
+    )
+    .await;
+    assert_eq!(a.get("/api/v1/inbox").await.as_array().unwrap().len(), 3);
+    for p in [&mut aproc, &mut bproc, &mut hub] {
+        stop(p);
+    }
+    for d in [hdir.path(), adir.path(), bdir.path()] {
         checked_digest(d);
     }
 }

@@ -512,6 +512,46 @@ async fn outlet_a_cannot_touch_outlet_b() {
         ),
         (
             "POST",
+            "/api/v1/instructions",
+            "/api/v1/instructions".into(),
+            Some(json!({"title": "x", "deadline": "2099-01-01", "target": {"kind": "all"}})),
+            403,
+            "forbidden",
+        ),
+        (
+            "GET",
+            "/api/v1/instructions",
+            "/api/v1/instructions".into(),
+            None,
+            403,
+            "forbidden",
+        ),
+        (
+            "GET",
+            "/api/v1/instructions/{id}",
+            "/api/v1/instructions/1".into(),
+            None,
+            403,
+            "forbidden",
+        ),
+        (
+            "POST",
+            "/api/v1/inbox/{id}/acknowledge",
+            "/api/v1/inbox/1/acknowledge".into(),
+            Some(json!({})),
+            404,
+            "instruction_not_found",
+        ),
+        (
+            "POST",
+            "/api/v1/inbox/{id}/answers",
+            "/api/v1/inbox/1/answers".into(),
+            Some(json!({"article": art})),
+            404,
+            "instruction_not_found",
+        ),
+        (
+            "POST",
             "/api/v1/articles/{id}/screening/ignored",
             format!("/api/v1/articles/{art}/screening/ignored"),
             Some(json!({"rule": "spelling", "text": "x"})),
@@ -728,6 +768,11 @@ async fn outlet_a_cannot_touch_outlet_b() {
             (
                 "/api/v1/search/suggest",
                 "/api/v1/search/suggest?q=B%E5%8F%B0",
+                Box::new(|v: &Value| v.as_array().unwrap().is_empty()),
+            ),
+            (
+                "/api/v1/inbox",
+                "/api/v1/inbox",
                 Box::new(|v: &Value| v.as_array().unwrap().is_empty()),
             ),
             (

@@ -7,6 +7,7 @@ pub mod chains;
 pub mod comments;
 pub mod federation;
 pub mod instance;
+pub mod instructions;
 pub mod lexicons;
 pub mod locks;
 pub mod notices;

@@ -1,0 +1,277 @@
+//! Reporting instructions (重大报道指令) as use cases, on both sides of the federation.
+//!
+//! At the hub, its administrators issue an instruction to all counties, a region or a list; it
+//! is resolved to the enrolled, unrevoked counties then and put in each one's outbox. The hub
+//! follows what each county did from the county's own shipped entries.
+//!
+//! At a county, the inbox fetcher applies each message from the hub through the county's log
+//! (`receive`, numbered: a message applied before is skipped). Everyone signed in reads the
+//! inbox; instance administrators and whoever may publish (签发) in some outlet acknowledge an
+//! instruction and answer it by linking published articles of outlets they can read.
+
+use crate::clock::Millis;
+use crate::domain::ArticleId;
+use crate::domain::article::ArticleStatus;
+use crate::domain::fact::Fact;
+use crate::domain::instruction::{self, Answer, Down, InboxItem, Instruction, Progress, Target};
+use crate::domain::user::Permission;
+use crate::error::{Error, Resource, Result};
+use crate::store::access::{self, Access};
+
+use super::{Actor, Writer};
+
+fn role_is(a: &impl Access, role: &str) -> Result<()> {
+    match access::instance(a)? {
+        Some(m) if m.role == role => Ok(()),
+        _ => Err(Error::WrongRole(role.into())),
+    }
+}
+
+fn hub_admin(a: &impl Access, actor: &Actor) -> Result<()> {
+    actor.require_instance_admin()?;
+    role_is(a, "hub")
+}
+
+/// What a hub administrator asks for.
+#[derive(Debug, Clone)]
+pub struct IssueInput {
+    pub title: String,
+    pub brief: String,
+    pub deadline: Millis,
+    pub target: Target,
+}
+
+/// Issue an instruction: the counties it targets now each get it in their outbox.
+pub fn issue(w: &mut Writer<'_>, actor: &Actor, i: &IssueInput) -> Result<Instruction> {
+    hub_admin(w.tx(), actor)?;
+    if !actor.writes() {
+        return Err(Error::Forbidden);
+    }
+    let (title, brief) = instruction::validate(&i.title, &i.brief)?;
+    i.target.validate()?;
+    let now = w.now();
+    if i.deadline <= now {
+        return Err(Error::invalid("deadline", "in the future"));
+    }
+    let peers = access::peers(w.tx())?;
+    let counties: Vec<String> = peers
+        .iter()
+        .filter(|p| p.role == "county" && p.revoked.is_none())
+        .filter(|p| i.target.includes(&p.id, &p.region))
+        .map(|p| p.id.clone())
+        .collect();
+    if let Target::Counties { ids } = &i.target
+        && let Some(unknown) = ids.iter().find(|id| !counties.contains(id))
+    {
+        return Err(Error::invalid(
+            "target.ids",
+            format!("{unknown} is not an enrolled county"),
+        ));
+    }
+    if counties.is_empty() {
+        return Err(Error::invalid("target", "no enrolled county matches"));
+    }
+    let ins = Instruction {
+        id: w.next_id("instruction")?,
+        title,
+        brief,
+        deadline: i.deadline,
+        target: i.target.clone(),
+        counties,
+        issued_at: now,
+        issued_by: actor.user.display_name.clone(),
+    };
+    let seq = w.next_id("down")?;
+    w.emit(
+        Some(actor.id()),
+        Fact::InstructionIssued {
+            instruction: ins.clone(),
+            seq,
+        },
+    )?;
+    Ok(ins)
+}
+
+/// How far the target counties have got with an instruction.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Summary {
+    pub targets: u64,
+    pub delivered: u64,
+    pub acknowledged: u64,
+    /// Counties that linked at least one article.
+    pub answered: u64,
+}
+
+fn summary(a: &impl Access, ins: &Instruction) -> Result<Summary> {
+    let mut s = Summary {
+        targets: ins.counties.len() as u64,
+        ..Summary::default()
+    };
+    for c in &ins.counties {
+        let p = access::progress(a, c, ins.id)?.unwrap_or_default();
+        s.delivered += u64::from(p.delivered_at.is_some());
+        s.acknowledged += u64::from(p.acknowledged_at.is_some());
+        s.answered += u64::from(!p.answers.is_empty());
+    }
+    Ok(s)
+}
+
+/// The hub's instructions, newest first, each with its progress.
+pub fn issued(a: &impl Access, actor: &Actor) -> Result<Vec<(Instruction, Summary)>> {
+    hub_admin(a, actor)?;
+    let mut out = access::instructions(a)?
+        .into_iter()
+        .map(|i| {
+            let s = summary(a, &i)?;
+            Ok((i, s))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    out.reverse();
+    Ok(out)
+}
+
+/// One county's progress on an instruction, with the county's name.
+#[derive(Debug, Clone)]
+pub struct CountyProgress {
+    pub county: String,
+    pub name: String,
+    pub region: String,
+    pub progress: Progress,
+}
+
+/// An instruction the hub issued, with every target county's progress.
+pub fn detail(
+    a: &impl Access,
+    actor: &Actor,
+    id: u64,
+) -> Result<(Instruction, Vec<CountyProgress>)> {
+    hub_admin(a, actor)?;
+    let ins = access::instruction(a, id)?.ok_or(Error::NotFound(Resource::Instruction))?;
+    let mut rows = Vec::new();
+    for c in &ins.counties {
+        let peer = access::peer(a, c)?;
+        rows.push(CountyProgress {
+            county: c.clone(),
+            name: peer.as_ref().map(|p| p.name.clone()).unwrap_or_default(),
+            region: peer.map(|p| p.region).unwrap_or_default(),
+            progress: access::progress(a, c, id)?.unwrap_or_default(),
+        });
+    }
+    Ok((ins, rows))
+}
+
+/// Messages for a county after number `after` (the county's certificate names it).
+pub fn outbox(a: &impl Access, county: &str, after: u64, limit: usize) -> Result<Vec<(u64, Down)>> {
+    access::outbox(a, county, after, limit)
+}
+
+/// The number of the last hub message this county applied.
+pub fn received_through(a: &impl Access) -> Result<u64> {
+    access::counter(a, "hub_seq")
+}
+
+/// Apply a message from the hub (the inbox fetcher, no user). Numbers at or below the last one
+/// applied are skipped, so a message fetched twice is applied once. Returns whether it was new.
+pub fn receive(w: &mut Writer<'_>, seq: u64, message: Down) -> Result<bool> {
+    role_is(w.tx(), "county")?;
+    if seq <= received_through(w.tx())? {
+        return Ok(false);
+    }
+    let received_at = w.now();
+    w.emit(
+        None,
+        Fact::HubMessageReceived {
+            seq,
+            message,
+            received_at,
+        },
+    )?;
+    Ok(true)
+}
+
+/// The county's inbox, newest first.
+pub fn inbox(a: &impl Access, _actor: &Actor) -> Result<Vec<InboxItem>> {
+    role_is(a, "county")?;
+    let mut v = access::inbox(a)?;
+    v.sort_by_key(|x| std::cmp::Reverse(x.seq));
+    Ok(v)
+}
+
+/// May the actor act on instructions (acknowledge, answer)?
+fn responder(actor: &Actor) -> Result<()> {
+    let publishes = actor
+        .outlets_with(Permission::ArticlePublish)
+        .is_none_or(|o| !o.is_empty());
+    if actor.writes() && (actor.is_instance_admin() || publishes) {
+        Ok(())
+    } else {
+        Err(Error::Forbidden)
+    }
+}
+
+fn item(a: &impl Access, id: u64) -> Result<InboxItem> {
+    role_is(a, "county")?;
+    access::inbox_item(a, id)?.ok_or(Error::NotFound(Resource::Instruction))
+}
+
+/// Acknowledge an instruction (签收). Acknowledging again changes nothing.
+pub fn acknowledge(w: &mut Writer<'_>, actor: &Actor, id: u64) -> Result<InboxItem> {
+    let it = item(w.tx(), id)?;
+    responder(actor)?;
+    if it.progress.acknowledged_at.is_none() {
+        let at = w.now();
+        w.emit(
+            Some(actor.id()),
+            Fact::InstructionAcknowledged {
+                instruction: id,
+                by: actor.id(),
+                by_name: actor.user.display_name.clone(),
+                at,
+            },
+        )?;
+    }
+    item(w.tx(), id)
+}
+
+/// Answer an instruction with a published article (acknowledging it too if nobody had).
+pub fn answer(w: &mut Writer<'_>, actor: &Actor, id: u64, article: ArticleId) -> Result<InboxItem> {
+    let it = item(w.tx(), id)?;
+    responder(actor)?;
+    let a = access::article(w.tx(), article)?
+        .filter(|a| actor.can(a.outlet, Permission::ArticleRead))
+        .ok_or(Error::NotFound(Resource::Article))?;
+    if a.status != ArticleStatus::Published {
+        return Err(Error::invalid(
+            "article",
+            "only a published article can answer an instruction",
+        ));
+    }
+    if it.progress.answers.iter().any(|x| x.article == article.0) {
+        return Ok(it);
+    }
+    if it.progress.answers.len() >= instruction::MAX_ANSWERS {
+        return Err(Error::invalid(
+            "article",
+            format!(
+                "at most {} articles per instruction",
+                instruction::MAX_ANSWERS
+            ),
+        ));
+    }
+    acknowledge(w, actor, id)?;
+    let at = w.now();
+    w.emit(
+        Some(actor.id()),
+        Fact::InstructionAnswered {
+            instruction: id,
+            by: actor.id(),
+            answer: Answer {
+                article: article.0,
+                title: a.title.clone(),
+                by: actor.user.display_name.clone(),
+                at,
+            },
+        },
+    )?;
+    item(w.tx(), id)
+}
