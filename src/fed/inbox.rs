@@ -73,10 +73,14 @@ pub async fn handler(
         // Read the head before the outbox: a commit after the read wakes the wait below.
         let head = watch.current();
         match page(&core, &who, after.after) {
-            Ok(m) if !m.is_empty() => return axum::Json(InboxDto { messages: m }).into_response(),
+            Ok(m) if !m.is_empty() => {
+                tracing::debug!(county = %who.id, after = after.after, n = m.len(), "messages sent");
+                return axum::Json(InboxDto { messages: m }).into_response();
+            }
             Ok(_) => {}
             Err(e) => return e.into_response(),
         }
+        tracing::debug!(county = %who.id, after = after.after, head = head.0, "holding");
         tokio::select! {
             r = watch.wait_past(head) => if r.is_none() { break },
             () = &mut hold => break,
@@ -132,6 +136,7 @@ async fn session(core: &Core, hub: &Upstream, status: &SharedShipStatus) -> Resu
             .await
             .map_err(|e| Error::Io(format!("hub messages: {e}")))?;
         let n = page.messages.len() as u64;
+        tracing::debug!(after, n, "messages fetched");
         if n > 0 {
             let applied = core
                 .committer

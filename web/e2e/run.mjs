@@ -101,6 +101,15 @@ async function login(page, user, password) {
   await page.waitForURL(/\/articles/)
 }
 
+/** Reload until `locator` shows (data another server sends here), at most 30 s. */
+async function reloadUntil(page, locator) {
+  for (let i = 0; i < 30; i++) {
+    if (await locator.first().waitFor({ timeout: 1000 }).then(() => true, () => false)) return
+    await page.reload()
+  }
+  await locator.first().waitFor({ timeout: 1000 })
+}
+
 /** Do something that changes the article, then wait for the autosave it triggers to succeed. */
 async function savedAfter(page, action) {
   const resp = page.waitForResponse((r) => /\/api\/v1\/articles(\/\d+)?$/.test(new URL(r.url()).pathname) && ['POST', 'PUT'].includes(r.request().method()), { timeout: 15000 })
@@ -575,7 +584,7 @@ async function main() {
       await a.ctx.close()
     })
 
-    await step('provincial hub: a county enrolled from the hub\'s page joins and ships; both pages show the link', async () => {
+    await step('provincial hub: a county enrolled from the hub\'s page joins and ships; an instruction goes down and its answer comes back up', async () => {
       const hub = await startServer(bin, { env: { RONGMEI_FEDERATION_ROLE: 'hub', RONGMEI_FEDERATION_LISTEN: '127.0.0.1:0' } })
       let county = await startServer(bin)
       const countyPassword = county.adminPassword
@@ -608,6 +617,56 @@ async function main() {
         await row.getByText('正常').waitFor()
         await h.page.screenshot({ path: join(artifacts, '22-hub-counties.png') })
         await cspClean(h.page, 'hub federation')
+
+        // A reporting instruction round trip: issued at the hub, acknowledged and answered with
+        // a published article at the county, the answer shown back at the hub.
+        const capi = new Api(county.url)
+        await capi.login('admin', countyPassword)
+        const admin = (await capi.call('GET', '/api/v1/users')).find((u) => u.username === 'admin')
+        const tv = await capi.call('POST', '/api/v1/outlets', { slug: 'tv', name: '安吉县电视台', kind: 'tv' })
+        await capi.call('POST', '/api/v1/outlets/tv/chains', {
+          slug: 'quick', name: '快审', levels: [{ name: '值班审核', kind: 'review', site: { type: 'outlet', outlet: tv.id }, roles: [], users: [admin.id],
+            allow_self: true, quorum: { type: 'any' }, deadline_hours: null, send_back: { type: 'author' } }],
+        })
+        const story = await capi.call('POST', '/api/v1/articles', { outlet: 'tv', title: '安吉县全力做好防汛工作' })
+        await capi.call('POST', `/api/v1/articles/${story.id}/submit`, { revision: 1, chain: 'quick' })
+        await capi.call('POST', `/api/v1/articles/${story.id}/approve`, { revision: 1, level: 0 })
+        await capi.call('POST', `/api/v1/articles/${story.id}/publish`, { revision: 1 })
+
+        await h.page.getByTestId('nav-instructions').click()
+        await h.page.getByTestId('ins-title').fill('防汛防台专题报道')
+        await h.page.getByTestId('ins-brief').fill('各县级融媒体中心做好汛期报道，及时反馈稿件。')
+        const deadline = h.page.getByTestId('ins-deadline').locator('input')
+        await deadline.fill('2099-06-30 18:00:00')
+        await deadline.press('Enter')
+        await h.page.getByTestId('ins-issue').click()
+        const issuedRow = h.page.getByTestId('ins-table').locator('tr', { hasText: '防汛防台专题报道' })
+        await issuedRow.getByText('全部县级中心').waitFor()
+
+        const c2 = await newPage(browser, county.url)
+        await login(c2.page, 'admin', countyPassword)
+        await c2.page.getByTestId('nav-instructions').click()
+        const card = c2.page.locator('[data-testid^="inbox-"]', { hasText: '防汛防台专题报道' })
+        await reloadUntil(c2.page, card)
+        await card.getByText('未签收').waitFor()
+        await card.locator('[data-testid^="ack-"]').click()
+        await card.getByText('已签收').waitFor()
+        await card.locator('[data-testid^="pick-"] .el-select__wrapper').click()
+        await c2.page.locator('.el-select-dropdown__item', { hasText: '安吉县全力做好防汛工作' }).click()
+        await card.locator('[data-testid^="answer-"]').click()
+        await card.getByRole('link', { name: '安吉县全力做好防汛工作' }).waitFor()
+        await c2.page.screenshot({ path: join(artifacts, '23-county-instruction-inbox.png') })
+        await cspClean(c2.page, 'county instructions')
+        await c2.ctx.close()
+
+        await reloadUntil(h.page, issuedRow.locator('[data-testid^="ins-answered-"]', { hasText: '1/1' }))
+        await issuedRow.click()
+        const detail = h.page.getByTestId('ins-detail')
+        await detail.getByText('安吉县全力做好防汛工作').waitFor()
+        await detail.getByText('安吉县融媒体中心').waitFor()
+        await h.page.waitForTimeout(400) // the drawer's slide-in
+        await h.page.screenshot({ path: join(artifacts, '24-hub-instruction-progress.png') })
+        await cspClean(h.page, 'hub instructions')
         await h.ctx.close()
       } finally {
         await county.stop()

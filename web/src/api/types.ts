@@ -156,6 +156,55 @@ export interface ShipStatus {
   shipped: number
   batches: number
   bytes: number
+  inbox_seq: number
+  messages: number
+  inbox_error: string
+}
+
+/** Which counties a reporting instruction is for. */
+export interface InstructionTarget {
+  kind: 'all' | 'region' | 'counties'
+  code?: string
+  ids?: string[]
+}
+
+/** A reporting instruction (重大报道指令) as issued by the hub. */
+export interface Instruction {
+  id: number
+  title: string
+  brief: string
+  deadline: string
+  target: InstructionTarget
+  issued_at: string
+  issued_by: string
+}
+
+export interface InstructionAnswer {
+  article: number
+  title: string
+  by: string
+  at: string
+}
+
+export interface InstructionProgress {
+  delivered_at: string | null
+  acknowledged_at: string | null
+  acknowledged_by: string
+  answers: InstructionAnswer[]
+}
+
+/** At the hub: an instruction with how many target counties received, acknowledged, answered. */
+export interface IssuedInstruction extends Instruction {
+  progress: { targets: number; delivered: number; acknowledged: number; answered: number }
+}
+
+export interface InstructionDetail extends Instruction {
+  counties: (InstructionProgress & { county: string; name: string; region: string })[]
+}
+
+/** At a county: an instruction received from the hub, and what the county did with it. */
+export interface InboxInstruction extends Instruction, InstructionProgress {
+  received_at: string
 }
 
 /** A county enrolled at this hub. */

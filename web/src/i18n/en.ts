@@ -18,7 +18,7 @@ const en: typeof zh = {
   },
   shell: {
     outlet: 'Outlet', allOutlets: 'All outlets', noOutlets: 'No outlets available',
-    nav: { planning: 'Planning', chains: 'Review chains', lexicons: 'Word lists', reviews: 'My reviews', search: 'Search', articles: 'Articles', newArticle: 'Write', assets: 'Assets', admin: 'Administration', outlets: 'Outlets', users: 'Users & roles', tokens: 'API tokens', instance: 'Instance', federation: 'Replication' },
+    nav: { planning: 'Planning', chains: 'Review chains', lexicons: 'Word lists', reviews: 'My reviews', search: 'Search', articles: 'Articles', newArticle: 'Write', assets: 'Assets', admin: 'Administration', outlets: 'Outlets', users: 'Users & roles', tokens: 'API tokens', instance: 'Instance', federation: 'Replication', instructions: 'Instructions' },
     user: { changePassword: 'Change password', logout: 'Sign out', signedInAs: 'Signed in as' },
     language: 'Language', notifications: 'Notifications', noNotifications: 'No notifications', skipToContent: 'Skip to content',
     toggleMenu: 'Toggle menu',
@@ -111,9 +111,19 @@ const en: typeof zh = {
       notJoined: 'Not joined to a provincial hub. Ask the hub\'s admin for an enrollment token, then run on this server:',
       counties: 'Counties', noCounties: 'No counties enrolled yet', region: 'Region code', lastReceived: 'Last received', articles: 'Articles',
       quarantined: 'Quarantined', enroll: 'Enroll a county', enrollName: 'County center',
+      messages: 'Last message received (number)', inboxError: 'Receiving messages failed',
       enrollOnce: 'The token is shown only now. Give it to the county\'s operator, who runs on the county server:',
     },
     instance: { title: 'Instance', id: 'Instance id', epoch: 'Epoch', role: 'Role', version: 'Version', logHead: 'Log position', created: 'Created' },
+  },
+  instructions: {
+    inbox: 'Reporting instructions', outbox: 'Issue reporting instructions', issue: 'New instruction', send: 'Issue', sent: 'Issued instructions', noneSent: 'No instructions issued yet',
+    noneReceived: 'No instructions from the provincial hub yet', notHere: 'Instructions are used on a provincial hub and its counties',
+    title: 'Title', brief: 'Brief', deadline: 'Deadline', target: 'Sent to', targetAll: 'All counties', targetRegion: 'By region',
+    targetCounties: 'Chosen counties', targetRegionIs: 'Region {code}', targetCountiesN: '{n} counties', regionCode: 'Region code',
+    regionHint: 'e.g. 3301', delivered: 'Delivered', acknowledged: 'Acknowledged', answered: 'Answered', answers: 'Articles in answer', issuedAt: 'Issued',
+    county: 'County', acknowledgedBy: 'Acknowledged by {who}', unacknowledged: 'Not acknowledged', overdue: 'Overdue', from: 'From {who}',
+    receivedAt: 'received', acknowledge: 'Acknowledge', pickArticle: 'Pick a published article to answer with', answer: 'Answer',
   },
   replica: {
     readOnly: 'Read-only DR replica', primary: 'Primary', lag: '{n} entries behind', lagLabel: 'Entries behind', lastContact: 'Last contact', never: 'never', secondsAgo: '{n} s ago',

@@ -16,7 +16,7 @@ export default {
   },
   shell: {
     outlet: '当前渠道', allOutlets: '全部渠道', noOutlets: '暂无可用渠道',
-    nav: { planning: '选题策划', chains: '审核流程', lexicons: '词库管理', reviews: '我的审核', search: '全文检索', articles: '稿件库', newArticle: '写稿', assets: '素材库', admin: '系统管理', outlets: '渠道管理', users: '用户与角色', tokens: 'API 令牌', instance: '实例信息', federation: '灾备与联邦' },
+    nav: { planning: '选题策划', chains: '审核流程', lexicons: '词库管理', reviews: '我的审核', search: '全文检索', articles: '稿件库', newArticle: '写稿', assets: '素材库', admin: '系统管理', outlets: '渠道管理', users: '用户与角色', tokens: 'API 令牌', instance: '实例信息', federation: '灾备与联邦', instructions: '报道指令' },
     user: { changePassword: '修改密码', logout: '退出登录', signedInAs: '当前用户' },
     language: '语言', notifications: '通知', noNotifications: '暂无通知', skipToContent: '跳到主要内容',
     toggleMenu: '展开/收起菜单',
@@ -109,9 +109,19 @@ export default {
       notJoined: '尚未加入省级平台。向省级平台管理员申请登记令牌后，在本机运行：',
       counties: '县级中心', noCounties: '尚无登记的县级中心', region: '行政区划代码', lastReceived: '最后接收', articles: '稿件数',
       quarantined: '已隔离', enroll: '登记县级中心', enrollName: '县级中心名称',
+      messages: '已接收指令消息编号', inboxError: '接收指令错误',
       enrollOnce: '登记令牌只显示这一次，请交给县级中心的运维人员；在县级中心服务器上运行：',
     },
     instance: { title: '实例信息', id: '实例 ID', epoch: '纪元', role: '角色', version: '版本', logHead: '日志位置', created: '创建时间' },
+  },
+  instructions: {
+    inbox: '报道指令', outbox: '报道指令下达', issue: '下达指令', send: '下达', sent: '已下达的指令', noneSent: '尚未下达指令',
+    noneReceived: '尚未收到省级平台的报道指令', notHere: '报道指令只在省级平台和县级中心使用',
+    title: '标题', brief: '指令内容', deadline: '完成时限', target: '下达范围', targetAll: '全部县级中心', targetRegion: '按行政区划',
+    targetCounties: '指定县级中心', targetRegionIs: '区划 {code}', targetCountiesN: '{n} 个县级中心', regionCode: '区划代码',
+    regionHint: '如 3301', delivered: '已送达', acknowledged: '已签收', answered: '已反馈', answers: '反馈稿件', issuedAt: '下达时间',
+    county: '县级中心', acknowledgedBy: '{who} 已签收', unacknowledged: '未签收', overdue: '已超期', from: '{who} 下达',
+    receivedAt: '收到于', acknowledge: '签收', pickArticle: '选择已签发的稿件作为反馈', answer: '反馈稿件',
   },
   replica: {
     readOnly: '只读灾备副本', primary: '主站', lag: '落后 {n} 条', lagLabel: '落后条数', lastContact: '最后联系', never: '从未', secondsAgo: '{n} 秒前',
