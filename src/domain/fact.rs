@@ -13,6 +13,7 @@ use super::credentials::ApiToken;
 use super::instruction::{Answer, Down, Instruction};
 use super::lexicon::{Entry as LexEntry, Lexicon};
 use super::outlet::Outlet;
+use super::provincial::{DecisionDown, ReviewRequest};
 use super::review::{Chain, Review};
 use super::screening::Screening;
 use super::topic::{Topic, TopicState};
@@ -220,6 +221,18 @@ pub enum Fact {
         by: UserId,
         answer: Answer,
     },
+    /// A county's article reached a provincial level of its chain and goes up for review
+    /// (shipped to the hub).
+    ProvincialReviewRequested {
+        request: ReviewRequest,
+    },
+    /// A hub's reviewer decided on a county's article (`seq`: the message number that takes the
+    /// decision down to the county).
+    ProvincialReviewDecided {
+        county: String,
+        decision: DecisionDown,
+        seq: u64,
+    },
     /// A reviewer acknowledged the `review` findings of the revision they approve.
     ScreeningAcknowledged {
         article: ArticleId,
@@ -303,6 +316,8 @@ impl Fact {
             Fact::HubMessageReceived { .. } => "HubMessageReceived",
             Fact::InstructionAcknowledged { .. } => "InstructionAcknowledged",
             Fact::InstructionAnswered { .. } => "InstructionAnswered",
+            Fact::ProvincialReviewRequested { .. } => "ProvincialReviewRequested",
+            Fact::ProvincialReviewDecided { .. } => "ProvincialReviewDecided",
         }
     }
 
@@ -342,6 +357,7 @@ impl Fact {
             | Fact::ScreeningAcknowledged { article, .. }
             | Fact::ProofUnignored { article, .. } => Some(*article),
             Fact::ProofIgnored { ignored } => Some(ignored.article),
+            Fact::ProvincialReviewRequested { request } => Some(request.article.id),
             _ => self.article().map(|a| a.id),
         }
     }

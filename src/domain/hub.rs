@@ -39,7 +39,8 @@ pub struct CountyArticle {
 
 /// County facts a hub receives: the log's first entry (which binds it to the county's id),
 /// publication, correction and takedown, the start of a new history line, and what the county
-/// did with the hub's messages (receipt, acknowledgement, answers). Drafts and
+/// did with the hub's messages (receipt, acknowledgement, answers), and articles sent up for
+/// provincial review. Drafts and
 /// everything else stay in the county.
 pub const SHIPPED: &[&str] = &[
     "InstanceCreated",
@@ -49,4 +50,5 @@ pub const SHIPPED: &[&str] = &[
     "HubMessageReceived",
     "InstructionAcknowledged",
     "InstructionAnswered",
+    "ProvincialReviewRequested",
 ];

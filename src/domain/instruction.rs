@@ -146,7 +146,13 @@ impl Progress {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Down {
-    Instruction { instruction: Instruction },
+    Instruction {
+        instruction: Instruction,
+    },
+    /// The province decided on an article this county sent up for review.
+    ReviewDecision {
+        decision: super::provincial::DecisionDown,
+    },
 }
 
 /// An instruction in a county's inbox: as received, and what the county did with it.

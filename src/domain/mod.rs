@@ -17,6 +17,7 @@ pub mod lifecycle;
 pub mod notice;
 pub mod outlet;
 pub mod peer;
+pub mod provincial;
 pub mod review;
 pub mod screening;
 pub mod topic;

@@ -25,20 +25,28 @@ pub enum LevelKind {
     Proofread,
 }
 
-/// Where a level's reviewers sit. Today an outlet of this instance (possibly another outlet
-/// than the article's: cross-outlet routing). Federation adds a remote site (the province) as
-/// another variant; everything that routes work asks `Site` and nothing else.
+/// Where a level's reviewers sit: an outlet of this instance (possibly another outlet than the
+/// article's: cross-outlet routing), or the provincial hub this county joined (省级审核: the
+/// article goes up, the hub's reviewers decide, the decision comes back into the chain).
+/// Everything that routes work asks `Site` and nothing else.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Site {
     Outlet { outlet: OutletId },
+    Province,
 }
 
 impl Site {
-    pub fn outlet(&self) -> OutletId {
+    /// The outlet whose members review here (`None`: the province).
+    pub fn outlet(&self) -> Option<OutletId> {
         match self {
-            Site::Outlet { outlet } => *outlet,
+            Site::Outlet { outlet } => Some(*outlet),
+            Site::Province => None,
         }
+    }
+
+    pub fn is_province(&self) -> bool {
+        matches!(self, Site::Province)
     }
 }
 
@@ -164,7 +172,17 @@ impl Chain {
                     format!("level {}: name must be 1–32 characters", i + 1),
                 ));
             }
-            if l.roles.is_empty() && l.users.is_empty() {
+            if l.site.is_province() {
+                if !(l.roles.is_empty() && l.users.is_empty() && l.quorum == Quorum::Any) {
+                    return Err(Error::invalid(
+                        "levels",
+                        format!(
+                            "level {} ({n}): a provincial level names no roles or users here (the province decides) and needs one decision",
+                            i + 1
+                        ),
+                    ));
+                }
+            } else if l.roles.is_empty() && l.users.is_empty() {
                 return Err(Error::invalid(
                     "levels",
                     format!(
@@ -179,6 +197,21 @@ impl Chain {
                 return Err(Error::invalid(
                     "levels",
                     format!("level {} ({n}): k must be 1–20", i + 1),
+                ));
+            }
+            if let SendBack::Level { index } = l.send_back
+                && self
+                    .levels
+                    .get(usize::from(index))
+                    .is_some_and(|x| x.site.is_province())
+                && usize::from(index) < i
+            {
+                return Err(Error::invalid(
+                    "levels",
+                    format!(
+                        "level {} ({n}): send back to a level of this center, not to the province",
+                        i + 1
+                    ),
                 ));
             }
             if let SendBack::Level { index } = l.send_back
@@ -278,9 +311,13 @@ pub fn may_act(level: &Level, u: &User, a: &Article) -> bool {
     if is_author(a, u.id) && !level.allow_self {
         return false;
     }
+    let Some(outlet) = level.site.outlet() else {
+        // The province decides; nobody here acts at a provincial level.
+        return false;
+    };
     level.users.contains(&u.id)
         || u.roles
-            .get(&level.site.outlet())
+            .get(&outlet)
             .is_some_and(|r| level.roles.contains(r))
 }
 

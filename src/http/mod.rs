@@ -89,6 +89,7 @@ pub fn api() -> OpenApiRouter<AppState> {
         .merge(routes::screening::routes())
         .merge(routes::federation::routes())
         .merge(routes::instructions::routes())
+        .merge(routes::provincial::routes())
 }
 
 /// The whole HTTP surface.

@@ -401,6 +401,26 @@ pub fn inbox(a: &impl Access) -> Result<Vec<crate::domain::instruction::InboxIte
         .map(|b| codec::decode(b))
         .collect()
 }
+pub fn provincial_review(
+    a: &impl Access,
+    county: &str,
+    article: u64,
+) -> Result<Option<crate::domain::provincial::ProvincialReview>> {
+    typed(a.bytes(PROVINCIAL_REVIEWS, (county, article))?)
+}
+/// Every provincial review a hub holds, county by county.
+pub fn provincial_reviews(
+    a: &impl Access,
+    counties: &[String],
+) -> Result<Vec<crate::domain::provincial::ProvincialReview>> {
+    let mut out = Vec::new();
+    for c in counties {
+        for b in a.values_under(PROVINCIAL_REVIEWS, c)? {
+            out.push(codec::decode(&b)?);
+        }
+    }
+    Ok(out)
+}
 pub fn pairing(a: &impl Access, key: &[u8]) -> Result<Option<crate::domain::peer::Pairing>> {
     typed(a.bytes(PAIRINGS, key)?)
 }

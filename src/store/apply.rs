@@ -225,6 +225,18 @@ pub fn apply(txn: &WriteTransaction, fact: &Fact) -> Result<()> {
                     .insert((county.as_str(), a.article.id.0), encode(&a).as_slice())?;
             }
             county_progress(txn, county, fact)?;
+            if let Fact::ProvincialReviewRequested { request } = fact.as_ref() {
+                let row = crate::domain::provincial::ProvincialReview {
+                    county: county.clone(),
+                    request: request.clone(),
+                    received_at: *received_at,
+                    decision: None,
+                };
+                txn.open_table(PROVINCIAL_REVIEWS)?.insert(
+                    (county.as_str(), request.article.id.0),
+                    encode(&row).as_slice(),
+                )?;
+            }
         }
         Fact::InstructionIssued { instruction, seq } => {
             use crate::domain::instruction::{Down, Instruction, Progress};
@@ -271,6 +283,32 @@ pub fn apply(txn: &WriteTransaction, fact: &Fact) -> Result<()> {
                             .insert(instruction.id, encode(&item).as_slice())?;
                     }
                 }
+                // The review facts the county's workflow emits with it do the work.
+                Down::ReviewDecision { .. } => {}
+            }
+        }
+        // The review facts emitted with it change the article; the hub keeps the request.
+        Fact::ProvincialReviewRequested { .. } => {}
+        Fact::ProvincialReviewDecided {
+            county,
+            decision,
+            seq,
+        } => {
+            bump(txn, "down", *seq)?;
+            let key = (county.as_str(), decision.article);
+            if let Some(mut row) = access::provincial_review(txn, county, decision.article)?
+                && row.request.round == decision.round
+                && row.request.level == decision.level
+                && row.decision.is_none()
+            {
+                row.decision = Some(decision.decision.clone());
+                txn.open_table(PROVINCIAL_REVIEWS)?
+                    .insert(key, encode(&row).as_slice())?;
+                let down = crate::domain::instruction::Down::ReviewDecision {
+                    decision: decision.clone(),
+                };
+                txn.open_table(COUNTY_OUTBOX)?
+                    .insert((county.as_str(), *seq), encode(&down).as_slice())?;
             }
         }
         Fact::InstructionAcknowledged {

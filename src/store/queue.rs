@@ -39,12 +39,14 @@ fn sort_of(r: &Review) -> i64 {
 /// The keys an open review occupies at its current level.
 pub fn keys(level: &Level, r: &Review) -> Vec<Key> {
     let sort = sort_of(r);
-    let site = level.site.outlet().0;
-    let mut out: Vec<Key> = level
-        .roles
-        .iter()
-        .map(|role| (site, role.code(), sort, r.article.0))
-        .collect();
+    let mut out: Vec<Key> = match level.site.outlet() {
+        Some(site) => level
+            .roles
+            .iter()
+            .map(|role| (site.0, role.code(), sort, r.article.0))
+            .collect(),
+        None => Vec::new(),
+    };
     out.extend(
         level
             .users

@@ -171,6 +171,10 @@ pub const INSTRUCTION_PROGRESS: TableDefinition<(&str, u64), &[u8]> =
 pub const COUNTY_OUTBOX: TableDefinition<(&str, u64), &[u8]> =
     TableDefinition::new("county_outbox");
 
+/// Replicated (hub). key: (county id, the county's article id); value: enc<ProvincialReview>.
+pub const PROVINCIAL_REVIEWS: TableDefinition<(&str, u64), &[u8]> =
+    TableDefinition::new("provincial_reviews");
+
 /// Replicated (county). key: the hub's instruction id; value: enc<InboxItem>.
 pub const INBOX: TableDefinition<u64, &[u8]> = TableDefinition::new("inbox");
 
@@ -231,6 +235,7 @@ pub fn replicated(v: &mut impl Visit) -> Result<()> {
     v.table(INSTRUCTION_PROGRESS)?;
     v.table(COUNTY_OUTBOX)?;
     v.table(INBOX)?;
+    v.table(PROVINCIAL_REVIEWS)?;
     Ok(())
 }
 

@@ -68,15 +68,25 @@ fn manageable(a: &impl access::Access, actor: &Actor, outlet: OutletId) -> Resul
 /// Levels may route to other outlets of this instance; they must exist.
 fn check_sites(a: &impl access::Access, c: &Chain) -> Result<()> {
     for l in &c.levels {
-        if access::outlet(a, l.site.outlet())?.is_none() {
-            return Err(Error::invalid(
-                "levels",
-                format!(
-                    "level {}: outlet {} does not exist",
-                    l.name,
-                    l.site.outlet()
-                ),
-            ));
+        match l.site.outlet() {
+            Some(o) if access::outlet(a, o)?.is_none() => {
+                return Err(Error::invalid(
+                    "levels",
+                    format!("level {}: outlet {o} does not exist", l.name),
+                ));
+            }
+            Some(_) => {}
+            None => {
+                if access::instance(a)?.is_none_or(|m| m.role != "county") {
+                    return Err(Error::invalid(
+                        "levels",
+                        format!(
+                            "level {}: only a county center (joined to a provincial hub) has a provincial level",
+                            l.name
+                        ),
+                    ));
+                }
+            }
         }
         for u in &l.users {
             if access::user(a, *u)?.is_none() {

@@ -178,6 +178,10 @@ pub fn receive(w: &mut Writer<'_>, seq: u64, message: Down) -> Result<bool> {
         return Ok(false);
     }
     let received_at = w.now();
+    let decision = match &message {
+        Down::ReviewDecision { decision } => Some(decision.clone()),
+        Down::Instruction { .. } => None,
+    };
     w.emit(
         None,
         Fact::HubMessageReceived {
@@ -186,6 +190,9 @@ pub fn receive(w: &mut Writer<'_>, seq: u64, message: Down) -> Result<bool> {
             received_at,
         },
     )?;
+    if let Some(d) = decision {
+        super::review::provincial_decision(w, &d)?;
+    }
     Ok(true)
 }
 

@@ -21,6 +21,7 @@ pub mod names;
 pub mod notices;
 pub mod outlets;
 pub mod planning;
+pub mod provincial;
 pub mod queue;
 pub mod review;
 pub mod screening;

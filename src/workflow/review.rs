@@ -7,6 +7,7 @@
 use crate::domain::article::{Article, ArticleStatus, Retraction};
 use crate::domain::fact::{Fact, Step};
 use crate::domain::lifecycle::{self, Action};
+use crate::domain::provincial::{DecisionDown, ReviewRequest};
 use crate::domain::review::{self, Advance, Chain, Level, Review, ReviewState};
 use crate::domain::user::{Permission, User};
 use crate::domain::{ArticleId, UserId};
@@ -16,6 +17,11 @@ use crate::store::access::{self, Access};
 use super::articles::{get, may_edit};
 use super::screening::{self, Clearance};
 use super::{Actor, Writer, comment, same_revision};
+
+/// How the province appears in the county's review record: approvals at a provincial level
+/// are by no user of this center.
+pub const PROVINCE_USER: UserId = UserId(0);
+const PROVINCE: &str = "省级审核";
 
 fn chain_of(a: &impl Access, r: &Review) -> Result<Chain> {
     access::chain_version(a, r.chain, r.chain_version)?.ok_or(Error::NotFound(Resource::Chain))
@@ -33,6 +39,9 @@ pub fn eligible(users: &[User], level: &Level, art: &Article) -> Vec<UserId> {
 fn ensure_satisfiable(a: &impl Access, chain: &Chain, art: &Article) -> Result<()> {
     let users = access::users(a)?;
     for (i, l) in chain.levels.iter().enumerate() {
+        if l.site.is_province() {
+            continue;
+        }
         let n = eligible(&users, l, art).len();
         if review::unsatisfiable(l, n) {
             return Err(Error::ReviewUnsatisfiable(format!(
@@ -58,9 +67,9 @@ pub fn routed_to(a: &impl Access, actor: &Actor, art: &Article) -> Result<bool> 
     Ok(!u.disabled
         && chain.levels.iter().any(|l| {
             l.users.contains(&u.id)
-                || u.roles
-                    .get(&l.site.outlet())
-                    .is_some_and(|role| l.roles.contains(role))
+                || l.site
+                    .outlet()
+                    .is_some_and(|o| u.roles.get(&o).is_some_and(|role| l.roles.contains(role)))
         }))
 }
 
@@ -145,9 +154,84 @@ pub fn submit(
     art.status = ArticleStatus::Submitted;
     w.emit(
         Some(actor.id()),
-        Fact::ArticleSubmitted(step(&art, Some(review), from, None, note)),
+        Fact::ArticleSubmitted(step(&art, Some(review.clone()), from, None, note)),
     )?;
+    up_to_province(w, &art, &review, &chain)?;
     Ok(art)
+}
+
+/// If the review now waits at a provincial level, send the article up (the request ships to
+/// the hub with the county's log).
+fn up_to_province(w: &mut Writer<'_>, art: &Article, r: &Review, chain: &Chain) -> Result<()> {
+    let Some(level) = chain
+        .levels
+        .get(usize::from(r.level))
+        .filter(|l| r.is_open() && l.site.is_province())
+    else {
+        return Ok(());
+    };
+    let request = ReviewRequest {
+        article: art.clone(),
+        level: r.level,
+        level_name: level.name.clone(),
+        chain_name: chain.name.clone(),
+        round: r.round,
+        requested_at: w.now(),
+    };
+    w.emit(None, Fact::ProvincialReviewRequested { request })?;
+    Ok(())
+}
+
+/// The province's decision on an article this county sent up (applied by the inbox fetcher,
+/// no user). A decision for a round or level the article is no longer at changes nothing: it
+/// was overtaken here (withdrawn, escalated, resubmitted).
+pub fn provincial_decision(w: &mut Writer<'_>, d: &DecisionDown) -> Result<()> {
+    let id = ArticleId(d.article);
+    let Some(mut art) = access::article(w.tx(), id)? else {
+        return Ok(());
+    };
+    let Some(mut r) = access::review(w.tx(), id)? else {
+        return Ok(());
+    };
+    let chain = chain_of(w.tx(), &r)?;
+    let waiting = r.is_open()
+        && r.round == d.round
+        && r.level == d.level
+        && chain
+            .levels
+            .get(usize::from(r.level))
+            .is_some_and(|l| l.site.is_province());
+    if !waiting {
+        tracing::info!(
+            article = id.0,
+            "a provincial decision arrived for a review no longer waiting for it"
+        );
+        return Ok(());
+    }
+    let note = format!("{}（{}）：{}", PROVINCE, d.decision.by, d.decision.comment);
+    let from = art.status;
+    let level = Some((d.level, &chain));
+    if d.decision.approved {
+        art.status = match r.approve(&chain, PROVINCE_USER, art.revision, 1, w.now()) {
+            Advance::Approved => ArticleStatus::Approved,
+            Advance::NextLevel | Advance::Recorded => ArticleStatus::InReview,
+        };
+        w.emit(
+            None,
+            Fact::ReviewApproved(step(&art, Some(r.clone()), from, level, note)),
+        )?;
+        up_to_province(w, &art, &r, &chain)?;
+    } else {
+        art.status = match r.send_back(&chain, w.now()) {
+            None => ArticleStatus::Returned,
+            Some(_) => ArticleStatus::InReview,
+        };
+        w.emit(
+            None,
+            Fact::ReviewReturned(step(&art, Some(r), from, level, note)),
+        )?;
+    }
+    Ok(())
 }
 
 /// Load what a reviewer decides on, checking they may act at `level` on `revision`.
@@ -195,8 +279,15 @@ pub fn approve(
     };
     w.emit(
         Some(actor.id()),
-        Fact::ReviewApproved(step(&art, Some(r), from, Some((level, &chain)), note)),
+        Fact::ReviewApproved(step(
+            &art,
+            Some(r.clone()),
+            from,
+            Some((level, &chain)),
+            note,
+        )),
     )?;
+    up_to_province(w, &art, &r, &chain)?;
     Ok(art)
 }
 
@@ -249,8 +340,15 @@ pub fn escalate(
     art.status = ArticleStatus::Submitted;
     w.emit(
         Some(actor.id()),
-        Fact::ReviewEscalated(step(&art, Some(next), from, Some((level, &chain)), note)),
+        Fact::ReviewEscalated(step(
+            &art,
+            Some(next.clone()),
+            from,
+            Some((level, &chain)),
+            note,
+        )),
     )?;
+    up_to_province(w, &art, &next, &target)?;
     Ok(art)
 }
 

@@ -684,3 +684,212 @@ async fn the_hub_checks_origin_order_and_history_of_every_entry() {
     stop(&mut hub);
     checked_digest(hdir.path());
 }
+
+/// A chain whose second level is the province: 值班审核 here, then 省级审核.
+async fn provincial_chain(c: &Api) {
+    let admin = id_where(&c.get("/api/v1/users").await, "username", "admin");
+    let tv = id_where(&c.get("/api/v1/outlets").await, "slug", "tv");
+    let here = json!({"name": "值班审核", "kind": "review", "site": {"type": "outlet", "outlet": tv},
+        "roles": [], "users": [admin], "allow_self": true, "quorum": {"type": "any"},
+        "deadline_hours": null, "send_back": {"type": "author"}});
+    let mut province = json!({"name": "省级审核", "kind": "review", "site": {"type": "province"},
+        "roles": ["chief_editor"], "users": [], "allow_self": false, "quorum": {"type": "any"},
+        "deadline_hours": 48, "send_back": {"type": "author"}});
+    // A provincial level names nobody here.
+    let (s, v) = c
+        .post(
+            "/api/v1/outlets/tv/chains",
+            json!({"slug": "prov", "name": "省级审核流程", "levels": [here, province]}),
+        )
+        .await;
+    assert_eq!((s, v["code"].as_str()), (400, Some("invalid_input")), "{v}");
+    province["roles"] = json!([]);
+    let (s, v) = c
+        .post(
+            "/api/v1/outlets/tv/chains",
+            json!({"slug": "prov", "name": "省级审核流程", "levels": [here, province]}),
+        )
+        .await;
+    assert_eq!(s, 201, "{v}");
+}
+
+/// Submit an article on the provincial chain and pass the local level: it goes up.
+async fn send_up(c: &Api, title: &str) -> u64 {
+    let id = c.article(title).await["id"].as_u64().unwrap();
+    for (step, body) in [
+        ("submit", json!({"revision": 1, "chain": "prov"})),
+        ("approve", json!({"revision": 1, "level": 0})),
+    ] {
+        let (s, v) = c.post(&format!("/api/v1/articles/{id}/{step}"), body).await;
+        assert_eq!(s, 200, "{step}: {v}");
+    }
+    id
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_province_reviews_what_a_county_sends_up_and_its_decision_moves_the_chain() {
+    rongmei::fed::tls::install_provider();
+    let hdir = tempfile::tempdir().unwrap();
+    let cdir = tempfile::tempdir().unwrap();
+    let (mut hub, htoken) = start_hub(hdir.path()).await;
+    let h = api(&hub.base, &htoken);
+    let mut cproc = spawn(cdir.path());
+    let ctoken = setup_token_with(
+        &cproc.base,
+        cproc.password.as_deref().unwrap(),
+        &["read", "write", "admin"],
+    )
+    .await;
+    let county_id = enroll(&h, &hub.base, cdir.path(), "安吉县融媒体中心").await;
+    stop(&mut cproc);
+    let mut cproc = spawn(cdir.path());
+    let c = api(&cproc.base, &ctoken);
+    // The hub itself has no provincial level.
+    let (s, v) = h
+        .post(
+            "/api/v1/outlets/tv/chains",
+            json!({"slug": "p", "name": "p", "levels": [{"name": "省级审核", "kind": "review",
+                "site": {"type": "province"}, "roles": [], "users": [], "allow_self": false,
+                "quorum": {"type": "any"}, "deadline_hours": null, "send_back": {"type": "author"}}]}),
+        )
+        .await;
+    assert_eq!((s, v["code"].as_str()), (400, Some("invalid_input")), "{v}");
+    provincial_chain(&c).await;
+
+    // Up: the article waits at the provincial level; the hub's queue has it with its body.
+    let first = send_up(&c, "县里送省级审核的稿件").await;
+    let art = c.get(&format!("/api/v1/articles/{first}")).await;
+    assert_eq!(art["status"], "in_review", "{art}");
+    let queue = until(
+        &h,
+        "/api/v1/provincial/reviews?pending=true",
+        "the request at the hub",
+        |v| v.as_array().is_some_and(|l| l.len() == 1),
+    )
+    .await;
+    assert_eq!(queue[0]["county"], county_id.as_str());
+    assert_eq!(queue[0]["county_name"], "安吉县融媒体中心");
+    assert_eq!(queue[0]["article"].as_u64(), Some(first));
+    assert_eq!(queue[0]["level_name"], "省级审核");
+    assert_eq!(queue[0]["round"], 1);
+    let path = format!("/api/v1/provincial/reviews/{county_id}/{first}");
+    let one = h.get(&path).await;
+    assert_eq!(one["title"], "县里送省级审核的稿件");
+    assert!(one["body"].is_string(), "{one}");
+    // Nobody at the county may decide at the provincial level.
+    let (s, v) = c
+        .post(
+            &format!("/api/v1/articles/{first}/approve"),
+            json!({"revision": 1, "level": 1}),
+        )
+        .await;
+    assert_eq!(s, 403, "{v}");
+
+    // Bad decisions change nothing: a return without a reason, a stale round, a county's
+    // reviewer at its own hub (wrong role), an unknown article.
+    let decide = format!("{path}/decision");
+    let (s, v) = h.post(&decide, json!({"round": 1, "approve": false})).await;
+    assert_eq!((s, v["code"].as_str()), (400, Some("invalid_input")), "{v}");
+    let (s, v) = h.post(&decide, json!({"round": 2, "approve": true})).await;
+    assert_eq!(s, 409, "{v}");
+    let (s, v) = c.post(&decide, json!({"round": 1, "approve": true})).await;
+    assert_eq!((s, v["code"].as_str()), (409, Some("wrong_role")), "{v}");
+    let (s, v) = h
+        .post(
+            &format!("/api/v1/provincial/reviews/{county_id}/99999/decision"),
+            json!({"round": 1, "approve": true}),
+        )
+        .await;
+    assert_eq!(s, 404, "{v}");
+
+    // Approved at the province: the county's chain closes and the article can be published.
+    let (s, v) = h
+        .post(
+            &decide,
+            json!({"round": 1, "approve": true, "comment": "同意刊发"}),
+        )
+        .await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["decision"]["approved"], true);
+    let (s, v) = h.post(&decide, json!({"round": 1, "approve": true})).await;
+    assert_eq!(s, 409, "decided twice: {v}");
+    let art = until(
+        &c,
+        &format!("/api/v1/articles/{first}"),
+        "the approval at the county",
+        |a| a["status"] == "approved",
+    )
+    .await;
+    let (s, v) = c
+        .post(
+            &format!("/api/v1/articles/{first}/publish"),
+            json!({"revision": art["revision"]}),
+        )
+        .await;
+    assert_eq!(s, 200, "{v}");
+
+    // Returned by the province (while the hub was down when the county sent it up): back to
+    // the author with the province's reason; resubmitted, it goes up again as round 2.
+    let fed_addr = h.get("/api/v1/federation/status").await["listen"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    kill(&mut hub);
+    let second = send_up(&c, "需要修改的稿件").await;
+    let mut hub = spawn_env(
+        hdir.path(),
+        &[
+            ("RONGMEI_FEDERATION_LISTEN", &fed_addr),
+            ("RONGMEI_FEDERATION_ROLE", "hub"),
+        ],
+    );
+    let h = api(&hub.base, &htoken);
+    let path = format!("/api/v1/provincial/reviews/{county_id}/{second}");
+    until(
+        &h,
+        "/api/v1/provincial/reviews?pending=true",
+        "the second request",
+        |v| v.as_array().is_some_and(|l| l.len() == 1),
+    )
+    .await;
+    let (s, v) = h
+        .post(
+            &format!("{path}/decision"),
+            json!({"round": 1, "approve": false, "comment": "数据需要核实"}),
+        )
+        .await;
+    assert_eq!(s, 200, "{v}");
+    until(
+        &c,
+        &format!("/api/v1/articles/{second}"),
+        "the return at the county",
+        |a| a["status"] == "returned",
+    )
+    .await;
+    let audit = c.get(&format!("/api/v1/articles/{second}/audit")).await;
+    assert!(audit.to_string().contains("数据需要核实"), "{audit}");
+    let (s, v) = c
+        .post(
+            &format!("/api/v1/articles/{second}/submit"),
+            json!({"revision": 1}),
+        )
+        .await;
+    assert_eq!(s, 200, "{v}");
+    let (s, v) = c
+        .post(
+            &format!("/api/v1/articles/{second}/approve"),
+            json!({"revision": 1, "level": 0}),
+        )
+        .await;
+    assert_eq!(s, 200, "{v}");
+    let again = until(&h, &path, "round 2 at the hub", |v| v["round"] == 2).await;
+    assert!(again["decision"].is_null(), "{again}");
+    let all = h.get("/api/v1/provincial/reviews").await;
+    assert_eq!(all.as_array().unwrap().len(), 2, "{all}");
+    for p in [&mut cproc, &mut hub] {
+        stop(p);
+    }
+    for d in [hdir.path(), cdir.path()] {
+        checked_digest(d);
+    }
+}

@@ -13,6 +13,7 @@ pub mod locks;
 pub mod notices;
 pub mod ops;
 pub mod outlets;
+pub mod provincial;
 pub mod review;
 pub mod screening;
 pub mod search;
