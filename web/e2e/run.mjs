@@ -584,7 +584,7 @@ async function main() {
       await a.ctx.close()
     })
 
-    await step('provincial hub: a county enrolled from the hub\'s page joins and ships; an instruction goes down and its answer comes back up', async () => {
+    await step('provincial hub: a county enrolled from the hub\'s page joins and ships; an instruction and a provincial review go round trip', async () => {
       const hub = await startServer(bin, { env: { RONGMEI_FEDERATION_ROLE: 'hub', RONGMEI_FEDERATION_LISTEN: '127.0.0.1:0' } })
       let county = await startServer(bin)
       const countyPassword = county.adminPassword
@@ -667,7 +667,40 @@ async function main() {
         await h.page.waitForTimeout(400) // the drawer's slide-in
         await h.page.screenshot({ path: join(artifacts, '24-hub-instruction-progress.png') })
         await cspClean(h.page, 'hub instructions')
+        await h.page.keyboard.press('Escape')
+
+        // A provincial review round trip: the county's chain sends an article up after its own
+        // level; the hub's reviewer reads and approves it; the county's article is approved.
+        await capi.call('POST', '/api/v1/outlets/tv/chains', {
+          slug: 'prov', name: '送省级审核', levels: [
+            { name: '值班审核', kind: 'review', site: { type: 'outlet', outlet: tv.id }, roles: [], users: [admin.id], allow_self: true, quorum: { type: 'any' }, deadline_hours: null, send_back: { type: 'author' } },
+            { name: '省级审核', kind: 'review', site: { type: 'province' }, roles: [], users: [], allow_self: false, quorum: { type: 'any' }, deadline_hours: 48, send_back: { type: 'author' } },
+          ],
+        })
+        const up = await capi.call('POST', '/api/v1/articles', { outlet: 'tv', title: '安吉县重大项目集中开工', body: '<p>今天上午，全县十个重大项目集中开工。</p>' })
+        await capi.call('POST', `/api/v1/articles/${up.id}/submit`, { revision: up.revision, chain: 'prov' })
+        await capi.call('POST', `/api/v1/articles/${up.id}/approve`, { revision: up.revision, level: 0 })
+        await h.page.getByTestId('nav-provincial').click()
+        const request = h.page.getByTestId('provincial-table').locator('tr', { hasText: '安吉县重大项目集中开工' })
+        await reloadUntil(h.page, request)
+        await request.getByText('安吉县融媒体中心').waitFor()
+        await request.click()
+        const drawer = h.page.getByTestId('provincial-drawer')
+        await drawer.getByText('全县十个重大项目集中开工').waitFor()
+        await h.page.getByTestId('provincial-comment').fill('同意刊发')
+        await h.page.waitForTimeout(300) // the drawer's slide-in
+        await h.page.screenshot({ path: join(artifacts, '25-hub-provincial-review.png') })
+        await h.page.getByTestId('provincial-approve').click()
+        await request.waitFor({ state: 'detached' })
+        await cspClean(h.page, 'hub provincial review')
         await h.ctx.close()
+
+        const c3 = await newPage(browser, county.url)
+        await login(c3.page, 'admin', countyPassword)
+        await c3.page.goto(`/articles/${up.id}`)
+        await reloadUntil(c3.page, c3.page.getByTestId('article-status').filter({ hasText: '已审核' }))
+        await c3.page.screenshot({ path: join(artifacts, '26-county-after-provincial-review.png') })
+        await c3.ctx.close()
       } finally {
         await county.stop()
         await hub.stop()

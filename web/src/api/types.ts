@@ -306,13 +306,16 @@ export interface SearchStatus {
   last_error: string | null
 }
 
+/** Where a level's reviewers sit: an outlet here, or the provincial hub (省级审核). */
+export type Site = { type: 'outlet'; outlet: number } | { type: 'province' }
+
 export type Quorum = { type: 'any' } | { type: 'all' } | { type: 'at_least'; k: number }
 export type SendBack = { type: 'author' } | { type: 'level'; index: number }
 
 export interface ChainLevel {
   name: string
   kind: 'review' | 'proofread'
-  site: { type: 'outlet'; outlet: number }
+  site: Site
   roles: string[]
   users: number[]
   quorum: Quorum
@@ -338,7 +341,7 @@ export interface ReviewLevel {
   index: number
   name: string
   kind: 'review' | 'proofread'
-  site: { type: 'outlet'; outlet: number }
+  site: Site
   state: 'passed' | 'current' | 'pending'
   approvals: { user: number; at: string; revision: number }[]
   required: number
@@ -606,4 +609,24 @@ export interface ImportReport {
   removed: string[]
   rejected: ImportLine[]
   adjusted: ImportLine[]
+}
+
+/** At the hub: a county article sent up for provincial review (省级审核). */
+export interface ProvincialReview {
+  county: string
+  county_name: string
+  article: number
+  title: string
+  revision: number
+  level: number
+  level_name: string
+  chain_name: string
+  round: number
+  requested_at: string
+  received_at: string
+  decision: { approved: boolean; comment: string; by: string; at: string } | null
+  subtitle?: string
+  summary?: string
+  byline?: string
+  body?: string
 }

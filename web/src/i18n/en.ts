@@ -2,7 +2,7 @@
 import type zh from './zh-CN'
 
 const en: typeof zh = {
-  app: { name: 'Rongmei', fullName: 'County Media Center', loading: 'Loading…' },
+  app: { name: 'Rongmei', hubName: 'Provincial Media Platform', fullName: 'County Media Center', loading: 'Loading…' },
   common: {
     save: 'Save', cancel: 'Cancel', confirm: 'OK', delete: 'Delete', edit: 'Edit', create: 'New',
     search: 'Search', reset: 'Reset', close: 'Close', back: 'Back', actions: 'Actions', refresh: 'Refresh',
@@ -18,7 +18,7 @@ const en: typeof zh = {
   },
   shell: {
     outlet: 'Outlet', allOutlets: 'All outlets', noOutlets: 'No outlets available',
-    nav: { planning: 'Planning', chains: 'Review chains', lexicons: 'Word lists', reviews: 'My reviews', search: 'Search', articles: 'Articles', newArticle: 'Write', assets: 'Assets', admin: 'Administration', outlets: 'Outlets', users: 'Users & roles', tokens: 'API tokens', instance: 'Instance', federation: 'Replication', instructions: 'Instructions' },
+    nav: { provincial: 'Provincial review', planning: 'Planning', chains: 'Review chains', lexicons: 'Word lists', reviews: 'My reviews', search: 'Search', articles: 'Articles', newArticle: 'Write', assets: 'Assets', admin: 'Administration', outlets: 'Outlets', users: 'Users & roles', tokens: 'API tokens', instance: 'Instance', federation: 'Replication', instructions: 'Instructions' },
     user: { changePassword: 'Change password', logout: 'Sign out', signedInAs: 'Signed in as' },
     language: 'Language', notifications: 'Notifications', noNotifications: 'No notifications', skipToContent: 'Skip to content',
     toggleMenu: 'Toggle menu',
@@ -86,6 +86,7 @@ const en: typeof zh = {
       revoke: 'Revoke', revokeConfirm: 'Revoke token “{name}”?', secret: 'Token (shown once; store it now)', active: 'Active',
       scopeNames: { read: 'Read', write: 'Write', admin: 'Admin' },
     },
+    chains: { province: 'Provincial hub', provinceNote: 'Sent up to the provincial hub; its reviewers decide' },
     lexicons: {
       title: 'Word lists', create: 'New list', name: 'Name', kind: 'Kind', category: 'Category', entries: 'Entries', enabled: 'Enabled',
       description: 'Description', source: 'Source and licence', defaultSeverity: 'Default severity', updatedAt: 'Updated', outlets: 'Per outlet',
@@ -115,6 +116,11 @@ const en: typeof zh = {
       enrollOnce: 'The token is shown only now. Give it to the county\'s operator, who runs on the county server:',
     },
     instance: { title: 'Instance', id: 'Instance id', epoch: 'Epoch', role: 'Role', version: 'Version', logHead: 'Log position', created: 'Created' },
+  },
+  provincial: {
+    title: 'Provincial review', pendingOnly: 'Pending only', empty: 'No county articles sent up for review', round: 'Round', received: 'Received',
+    decision: 'Decision', pending: 'Pending', approved: 'Approved', returned: 'Returned', comment: 'Comment (required to return)',
+    approve: 'Approve', return: 'Return',
   },
   instructions: {
     inbox: 'Reporting instructions', outbox: 'Issue reporting instructions', issue: 'New instruction', send: 'Issue', sent: 'Issued instructions', noneSent: 'No instructions issued yet',

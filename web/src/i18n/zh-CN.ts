@@ -1,6 +1,6 @@
 // 简体中文（默认）。Every visible string lives here and in en.ts; a unit test checks both have the same keys.
 export default {
-  app: { name: '融媒', fullName: '县级融媒体中心', loading: '加载中…' },
+  app: { name: '融媒', hubName: '省级融媒体平台', fullName: '县级融媒体中心', loading: '加载中…' },
   common: {
     save: '保存', cancel: '取消', confirm: '确定', delete: '删除', edit: '编辑', create: '新建',
     search: '搜索', reset: '重置', close: '关闭', back: '返回', actions: '操作', refresh: '刷新',
@@ -16,7 +16,7 @@ export default {
   },
   shell: {
     outlet: '当前渠道', allOutlets: '全部渠道', noOutlets: '暂无可用渠道',
-    nav: { planning: '选题策划', chains: '审核流程', lexicons: '词库管理', reviews: '我的审核', search: '全文检索', articles: '稿件库', newArticle: '写稿', assets: '素材库', admin: '系统管理', outlets: '渠道管理', users: '用户与角色', tokens: 'API 令牌', instance: '实例信息', federation: '灾备与联邦', instructions: '报道指令' },
+    nav: { provincial: '省级审核', planning: '选题策划', chains: '审核流程', lexicons: '词库管理', reviews: '我的审核', search: '全文检索', articles: '稿件库', newArticle: '写稿', assets: '素材库', admin: '系统管理', outlets: '渠道管理', users: '用户与角色', tokens: 'API 令牌', instance: '实例信息', federation: '灾备与联邦', instructions: '报道指令' },
     user: { changePassword: '修改密码', logout: '退出登录', signedInAs: '当前用户' },
     language: '语言', notifications: '通知', noNotifications: '暂无通知', skipToContent: '跳到主要内容',
     toggleMenu: '展开/收起菜单',
@@ -84,6 +84,7 @@ export default {
       revoke: '吊销', revokeConfirm: '确定吊销令牌“{name}”？', secret: '令牌（只显示一次，请立即保存）', active: '有效',
       scopeNames: { read: '只读', write: '读写', admin: '管理' },
     },
+    chains: { province: '省级平台', provinceNote: '稿件送省级平台审核，由省级审核人员决定' },
     lexicons: {
       title: '词库管理', create: '新建词库', name: '名称', kind: '类型', category: '分类', entries: '词条数', enabled: '启用',
       description: '说明', source: '来源与授权', defaultSeverity: '默认级别', updatedAt: '更新时间', outlets: '渠道启用',
@@ -113,6 +114,11 @@ export default {
       enrollOnce: '登记令牌只显示这一次，请交给县级中心的运维人员；在县级中心服务器上运行：',
     },
     instance: { title: '实例信息', id: '实例 ID', epoch: '纪元', role: '角色', version: '版本', logHead: '日志位置', created: '创建时间' },
+  },
+  provincial: {
+    title: '省级审核', pendingOnly: '只看待审', empty: '暂无县级中心送审的稿件', round: '轮次', received: '收到时间',
+    decision: '审核结果', pending: '待审', approved: '已通过', returned: '已退回', comment: '审核意见（退回时必填）',
+    approve: '通过', return: '退回',
   },
   instructions: {
     inbox: '报道指令', outbox: '报道指令下达', issue: '下达指令', send: '下达', sent: '已下达的指令', noneSent: '尚未下达指令',
