@@ -364,8 +364,8 @@ async fn session(core: &Core, hub: &Upstream, status: &SharedShipStatus) -> Resu
 }
 
 /// The shipped entries after `after`, each with the hash before it, up to a batch's worth or
-/// the log's end (`through` says how far it read).
-fn next_batch(db: &redb::Database, instance: &InstanceId, after: Lsn) -> Result<BatchDto> {
+/// the log's end (`through` says how far it read). (Public for tests that replay batches.)
+pub fn next_batch(db: &redb::Database, instance: &InstanceId, after: Lsn) -> Result<BatchDto> {
     let mut out = BatchDto {
         after: after.0,
         through: after.0,

@@ -893,3 +893,256 @@ async fn the_province_reviews_what_a_county_sends_up_and_its_decision_moves_the_
         checked_digest(d);
     }
 }
+
+/// The items of a county's batch as `send` takes them: (lsn, prev hash, stored bytes).
+fn items_of(b: &BatchDto) -> Vec<(u64, [u8; 32], Vec<u8>)> {
+    b.items
+        .iter()
+        .map(|i| {
+            let stored = base64::engine::general_purpose::STANDARD
+                .decode(&i.stored)
+                .unwrap();
+            let lsn = entry::decode_stored(&stored).unwrap().lsn.0;
+            let prev: [u8; 32] = hex::decode(&i.prev).unwrap().try_into().unwrap();
+            (lsn, prev, stored)
+        })
+        .collect()
+}
+
+/// What a hub holds of a county, without its own receipt times.
+async fn holding(h: &Api, id: &str) -> (Value, Vec<(u64, String, u64, u64)>) {
+    let c = county(h, id).await;
+    let arts = h
+        .get(&format!("/api/v1/federation/counties/{id}/articles"))
+        .await;
+    let mut rows: Vec<(u64, String, u64, u64)> = arts
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| {
+            (
+                a["id"].as_u64().unwrap(),
+                a["title"].as_str().unwrap().to_string(),
+                a["revision"].as_u64().unwrap(),
+                a["lsn"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    rows.sort();
+    (
+        json!([c["lsn"], c["epoch"], c["articles"], c["quarantined"]]),
+        rows,
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn duplicated_and_reordered_batches_give_the_same_final_state() {
+    rongmei::fed::tls::install_provider();
+    let cdir = tempfile::tempdir().unwrap();
+    let mut cproc = spawn(cdir.path());
+    let ctoken = setup_token_with(
+        &cproc.base,
+        cproc.password.as_deref().unwrap(),
+        &["read", "write", "admin"],
+    )
+    .await;
+    let c = api(&cproc.base, &ctoken);
+    for i in 0..6 {
+        publish(&c, &format!("第{i}篇公开稿件")).await;
+        c.article(&format!("第{i}篇草稿")).await;
+    }
+    stop(&mut cproc);
+
+    // Two hubs; the county enrolls at both (the test speaks for it with each certificate).
+    let (adir, bdir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let (mut hub_a, ta) = start_hub(adir.path()).await;
+    let (mut hub_b, tb) = start_hub(bdir.path()).await;
+    let (ha, hb) = (api(&hub_a.base, &ta), api(&hub_b.base, &tb));
+    let id = enroll(&ha, &hub_a.base, cdir.path(), "测试县").await;
+    let (http_a, base_a) = county_client(cdir.path());
+    let pk = pki::dir(cdir.path());
+    for f in [HUB_FILE, HUB_KEY, HUB_CRT, HUB_CA_CRT] {
+        std::fs::rename(pk.join(f), pk.join(format!("a-{f}"))).unwrap();
+    }
+    assert_eq!(enroll(&hb, &hub_b.base, cdir.path(), "测试县").await, id);
+    let (http_b, base_b) = county_client(cdir.path());
+
+    // The county's shipped entries, cut into three batches.
+    let batch = {
+        let db = redb::Database::open(cdir.path().join("rongmei.redb")).unwrap();
+        rongmei::fed::ship::next_batch(&db, &InstanceId(id.clone()), Lsn(0)).unwrap()
+    };
+    let items = items_of(&batch);
+    assert_eq!(
+        items.len(),
+        7,
+        "the first entry and six publications, no drafts"
+    );
+    let cuts = [0, 2, 5, items.len()];
+    let chunks: Vec<(u64, u64, Vec<&(u64, [u8; 32], Vec<u8>)>)> = cuts
+        .windows(2)
+        .enumerate()
+        .map(|(k, w)| {
+            let after = if w[0] == 0 { 0 } else { items[w[0] - 1].0 };
+            let through = if k == 2 {
+                batch.through
+            } else {
+                items[w[1] - 1].0
+            };
+            (after, through, items[w[0]..w[1]].iter().collect())
+        })
+        .collect();
+
+    // Hub B: each batch once, in order.
+    for (after, through, its) in &chunks {
+        let (s, v) = send(&http_b, &base_b, &id, *after, *through, its).await;
+        assert_eq!(s, 200, "{v}");
+    }
+    // Hub A: duplicated, early and late batches in a shuffled order.
+    let early = |k: usize| k == 2;
+    for k in [0, 0, 2, 1, 1, 0, 2, 2, 1, 0] {
+        let (after, through, its) = &chunks[k];
+        let (s, v) = send(&http_a, &base_a, &id, *after, *through, its).await;
+        if early(k) && v["code"] == "batch_out_of_order" {
+            assert_eq!(s, 409, "{v}");
+        } else {
+            assert_eq!(s, 200, "batch {k}: {v}");
+        }
+    }
+    let (a, b) = (holding(&ha, &id).await, holding(&hb, &id).await);
+    assert_eq!(a, b);
+    assert_eq!(a.1.len(), 6);
+    assert_eq!(a.0[0].as_u64(), Some(items.last().unwrap().0));
+    for p in [&mut hub_a, &mut hub_b] {
+        stop(p);
+    }
+    for d in [adir.path(), bdir.path()] {
+        checked_digest(d);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hub_killed_while_applying_batches_ends_with_every_entry_once() {
+    rongmei::fed::tls::install_provider();
+    let (hdir, cdir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let (mut hub, htoken) = start_hub(hdir.path()).await;
+    let h = api(&hub.base, &htoken);
+    let fed_addr = h.get("/api/v1/federation/status").await["listen"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let mut cproc = spawn(cdir.path());
+    stop(&mut cproc);
+    let id = enroll(&h, &hub.base, cdir.path(), "测试县").await;
+    let (http, base) = county_client(cdir.path());
+    // A county log of 6,000 shipped entries, sent 500 a batch from the hub's cursor, as a county
+    // does, while the hub is killed (SIGKILL) and restarted three times.
+    const N: u64 = 6_000;
+    let facts: Vec<Fact> = (0..N)
+        .map(|_| Fact::InstanceCreated {
+            instance_id: InstanceId(id.clone()),
+            role: "county".into(),
+        })
+        .collect();
+    let log = log_of(&id, &facts);
+    let env = [
+        ("RONGMEI_FEDERATION_LISTEN", fed_addr.clone()),
+        ("RONGMEI_FEDERATION_ROLE", "hub".to_string()),
+    ];
+    let dir = hdir.path().to_path_buf();
+    let killer = tokio::spawn(async move {
+        for ms in [150, 260, 90] {
+            tokio::time::sleep(Duration::from_millis(ms)).await;
+            kill(&mut hub);
+            let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            hub = spawn_env(&dir, &env);
+        }
+        hub
+    });
+    let mut refused = 0;
+    for _ in 0..2_000 {
+        let cur = match http
+            .get(format!("{base}/fed/v1/county/cursor"))
+            .send()
+            .await
+        {
+            Ok(r) if r.status().is_success() => r.json::<Value>().await.unwrap_or(Value::Null),
+            _ => Value::Null,
+        };
+        if cur.is_null() && refused < 1_000 {
+            refused += 1;
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            continue;
+        }
+        let at = cur["through"].as_u64().unwrap_or(0);
+        if at == N && killer.is_finished() {
+            break;
+        }
+        let end = (at + 500).min(N);
+        let batch: Vec<_> = log[at as usize..end as usize].iter().collect();
+        if send_result(&http, &base, &id, at, end, &batch)
+            .await
+            .is_err()
+        {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+    let mut hub = killer.await.unwrap();
+    let c = county(&h_of(&hub, &htoken), &id).await;
+    assert_eq!(c["lsn"].as_u64(), Some(N), "{c}");
+    assert!(c["quarantined"].is_null(), "{c}");
+    stop(&mut hub);
+    checked_digest(hdir.path());
+    // Each county entry is in the hub's log exactly once.
+    let (ok, out) = run_offline(
+        &["log", "show", "--json", "--limit", "1000000"],
+        hdir.path(),
+    );
+    assert!(ok, "{out}");
+    let mut seen = std::collections::HashSet::new();
+    for line in out.lines().filter(|l| l.starts_with('{')) {
+        let e: Value = serde_json::from_str(line).unwrap();
+        if e["fact"]["type"] == "CountyEntry" {
+            let lsn = e["fact"]["lsn"].as_u64().unwrap();
+            assert!(seen.insert(lsn), "county entry {lsn} applied twice");
+        }
+    }
+    assert_eq!(seen.len() as u64, N);
+}
+
+fn h_of(p: &Proc, token: &str) -> Api {
+    api(&p.base, token)
+}
+
+/// `send` that reports a failed connection instead of panicking (the hub may be dead).
+async fn send_result(
+    http: &reqwest::Client,
+    base: &str,
+    instance: &str,
+    after: u64,
+    through: u64,
+    items: &[&(u64, [u8; 32], Vec<u8>)],
+) -> Result<Value, String> {
+    let b = BatchDto {
+        after,
+        through,
+        items: items
+            .iter()
+            .map(|(_, prev, stored)| ItemDto {
+                instance: instance.to_string(),
+                prev: hex::encode(prev),
+                stored: base64::engine::general_purpose::STANDARD.encode(stored),
+            })
+            .collect(),
+    };
+    let r = http
+        .post(format!("{base}/fed/v1/county/batch"))
+        .body(rongmei::fed::ship::encode_batch(&b).unwrap())
+        .send()
+        .await
+        .map_err(|e| e.to_string())?;
+    if !r.status().is_success() {
+        return Err(format!("{}", r.status()));
+    }
+    r.json().await.map_err(|e| e.to_string())
+}
