@@ -894,8 +894,11 @@ async fn the_province_reviews_what_a_county_sends_up_and_its_decision_moves_the_
     }
 }
 
-/// The items of a county's batch as `send` takes them: (lsn, prev hash, stored bytes).
-fn items_of(b: &BatchDto) -> Vec<(u64, [u8; 32], Vec<u8>)> {
+/// A county log entry as `send` takes it: (lsn, prev hash, stored bytes).
+type Raw = (u64, [u8; 32], Vec<u8>);
+
+/// The items of a county's batch as `send` takes them.
+fn items_of(b: &BatchDto) -> Vec<Raw> {
     b.items
         .iter()
         .map(|i| {
@@ -979,7 +982,7 @@ async fn duplicated_and_reordered_batches_give_the_same_final_state() {
         "the first entry and six publications, no drafts"
     );
     let cuts = [0, 2, 5, items.len()];
-    let chunks: Vec<(u64, u64, Vec<&(u64, [u8; 32], Vec<u8>)>)> = cuts
+    let chunks: Vec<(u64, u64, Vec<&Raw>)> = cuts
         .windows(2)
         .enumerate()
         .map(|(k, w)| {
