@@ -68,6 +68,7 @@ pub fn build_core(
         config: Arc::new(config),
         hashing: Arc::new(tokio::sync::Semaphore::new(2)),
         locks: Arc::default(),
+        contacts: Arc::default(),
     };
     Ok((core, writer, opened))
 }

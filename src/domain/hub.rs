@@ -52,3 +52,9 @@ pub const SHIPPED: &[&str] = &[
     "InstructionAnswered",
     "ProvincialReviewRequested",
 ];
+
+/// The day (days since 1970-01-01, China Standard Time, UTC+8) a time falls on: counties
+/// publish on Beijing time whatever the server's clock zone.
+pub fn day_of(ms: Millis) -> u64 {
+    u64::try_from((ms + 8 * 3_600_000).div_euclid(86_400_000)).unwrap_or(0)
+}

@@ -66,6 +66,7 @@ pub async fn handler(
     if who.role != "county" {
         return Error::Forbidden.into_response();
     }
+    core.contacts.touch(&who.id, core.clock.now());
     let mut watch = core.committer.log_watch();
     let hold = tokio::time::sleep(HOLD);
     tokio::pin!(hold);
@@ -87,6 +88,7 @@ pub async fn handler(
             () = closed(&mut closing) => break,
         }
     }
+    core.contacts.touch(&who.id, core.clock.now());
     axum::Json(InboxDto::default()).into_response()
 }
 

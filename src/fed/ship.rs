@@ -141,6 +141,7 @@ fn decode_batch(body: &[u8]) -> Result<hub::Batch> {
 
 /// `GET /fed/v1/county/cursor` (hub side).
 pub async fn cursor_handler(core: Core, who: Peer) -> Response {
+    core.contacts.touch(&who.id, core.clock.now());
     let r = core
         .reader()
         .and_then(|r| hub::current(&r.0, &who).and_then(|()| hub::cursor(&r.0, &who.id)))
@@ -157,6 +158,7 @@ pub async fn batch_handler(core: Core, who: Peer, body: Bytes) -> Response {
     if who.role != "county" {
         return Error::Forbidden.into_response();
     }
+    core.contacts.touch(&who.id, core.clock.now());
     let batch = match tokio::task::spawn_blocking(move || decode_batch(&body)).await {
         Ok(Ok(i)) => i,
         Ok(Err(e)) => return e.into_response(),

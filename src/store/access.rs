@@ -79,6 +79,14 @@ pub trait Access {
         t: TableDefinition<(&'static str, u64), &'static [u8]>,
         name: &str,
     ) -> Result<u64>;
+
+    /// How many rows of a set keyed by (text, a, b) have this text and `a`.
+    fn count_in_set(
+        &self,
+        t: TableDefinition<(&'static str, u64, u64), ()>,
+        name: &str,
+        a: u64,
+    ) -> Result<u64>;
 }
 
 macro_rules! impl_access {
@@ -178,6 +186,21 @@ macro_rules! impl_access {
                     out.push((k.value().1, v.value().to_vec()));
                 }
                 Ok(out)
+            }
+
+            fn count_in_set(
+                &self,
+                t: TableDefinition<(&'static str, u64, u64), ()>,
+                name: &str,
+                a: u64,
+            ) -> Result<u64> {
+                let table = self.open_table(t)?;
+                let mut n = 0;
+                for row in table.range((name, a, 0)..=(name, a, u64::MAX))? {
+                    row?;
+                    n += 1;
+                }
+                Ok(n)
             }
 
             fn count_under(

@@ -223,6 +223,18 @@ pub fn apply(txn: &WriteTransaction, fact: &Fact) -> Result<()> {
                 };
                 txn.open_table(COUNTY_ARTICLES)?
                     .insert((county.as_str(), a.article.id.0), encode(&a).as_slice())?;
+                if let (Fact::ArticlePublished(_), Some(at)) =
+                    (fact.as_ref(), step.article.published_at)
+                {
+                    txn.open_table(COUNTY_PUBLISHED)?.insert(
+                        (
+                            county.as_str(),
+                            crate::domain::hub::day_of(at),
+                            step.article.id.0,
+                        ),
+                        (),
+                    )?;
+                }
             }
             county_progress(txn, county, fact)?;
             if let Fact::ProvincialReviewRequested { request } = fact.as_ref() {

@@ -175,6 +175,11 @@ pub const COUNTY_OUTBOX: TableDefinition<(&str, u64), &[u8]> =
 pub const PROVINCIAL_REVIEWS: TableDefinition<(&str, u64), &[u8]> =
     TableDefinition::new("provincial_reviews");
 
+/// Replicated (hub). key: (county id, day of publication (days since the epoch, China time),
+/// the county's article id). A set: articles a county published, by day, for the dashboard.
+pub const COUNTY_PUBLISHED: TableDefinition<(&str, u64, u64), ()> =
+    TableDefinition::new("county_published");
+
 /// Replicated (county). key: the hub's instruction id; value: enc<InboxItem>.
 pub const INBOX: TableDefinition<u64, &[u8]> = TableDefinition::new("inbox");
 
@@ -236,6 +241,7 @@ pub fn replicated(v: &mut impl Visit) -> Result<()> {
     v.table(COUNTY_OUTBOX)?;
     v.table(INBOX)?;
     v.table(PROVINCIAL_REVIEWS)?;
+    v.table(COUNTY_PUBLISHED)?;
     Ok(())
 }
 

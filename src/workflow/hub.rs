@@ -16,14 +16,15 @@
 //! hub's log): what came before it in the batch stays applied, nothing after it is, and every
 //! later batch is refused until an operator acts. Other counties are unaffected.
 
+use crate::clock::Millis;
 use crate::domain::fact::Fact;
-use crate::domain::hub::{CountyCursor, SHIPPED};
+use crate::domain::hub::{CountyCursor, SHIPPED, day_of};
 use crate::domain::peer::Peer;
 use crate::domain::{InstanceId, Lsn};
 use crate::error::{Error, Result};
 use crate::log::entry;
 use crate::store::access::{self, Access};
-use crate::store::tables::COUNTY_ARTICLES;
+use crate::store::tables::{COUNTY_ARTICLES, COUNTY_PUBLISHED};
 
 use super::Writer;
 
@@ -48,11 +49,35 @@ pub struct Receipt {
     pub quarantined: Option<String>,
 }
 
-/// A county as the hub's admin sees it.
+/// When each county last made a request of this hub (any request: a county with nothing to
+/// ship still asks for its cursor and messages). In memory: after a restart a county is
+/// "never" until it next connects, which it does within seconds.
+#[derive(Default)]
+pub struct Contacts(std::sync::Mutex<std::collections::HashMap<String, Millis>>);
+
+impl Contacts {
+    pub fn touch(&self, county: &str, at: Millis) {
+        if let Ok(mut m) = self.0.lock() {
+            m.insert(county.to_string(), at);
+        }
+    }
+
+    pub fn last(&self, county: &str) -> Option<Millis> {
+        self.0.lock().ok().and_then(|m| m.get(county).copied())
+    }
+}
+
+/// A county as the hub's admin sees it: its link, and its dashboard figures.
 pub struct County {
     pub peer: Peer,
     pub cursor: Option<CountyCursor>,
     pub articles: u64,
+    /// Articles published on each of the last 7 days (China time), oldest first, today last.
+    pub published_7d: Vec<u64>,
+    /// Its articles waiting for a provincial review decision here.
+    pub pending_reviews: u64,
+    /// Instructions sent to it that it has not acknowledged.
+    pub unacknowledged: u64,
 }
 
 fn hub_admin(a: &impl Access, actor: &super::Actor) -> Result<()> {
@@ -63,17 +88,38 @@ fn hub_admin(a: &impl Access, actor: &super::Actor) -> Result<()> {
     }
 }
 
-/// Every county enrolled here, with how far the hub has its log.
-pub fn counties(a: &impl Access, actor: &super::Actor) -> Result<Vec<County>> {
+/// Every county enrolled here, with how far the hub has its log and its figures as of `now`.
+pub fn counties(a: &impl Access, actor: &super::Actor, now: Millis) -> Result<Vec<County>> {
     hub_admin(a, actor)?;
+    let today = day_of(now);
+    let instructions = access::instructions(a)?;
     let mut out = Vec::new();
     for peer in access::peers(a)?.into_iter().filter(|p| p.role == "county") {
         let cursor = access::county_cursor(a, &peer.id)?;
         let articles = a.count_under(COUNTY_ARTICLES, &peer.id)?;
+        let published_7d = (0..7)
+            .rev()
+            .map(|back| a.count_in_set(COUNTY_PUBLISHED, &peer.id, today.saturating_sub(back)))
+            .collect::<Result<Vec<_>>>()?;
+        let pending_reviews = access::provincial_reviews(a, std::slice::from_ref(&peer.id))?
+            .iter()
+            .filter(|r| r.decision.is_none())
+            .count() as u64;
+        let mut unacknowledged = 0;
+        for i in instructions
+            .iter()
+            .filter(|i| i.counties.contains(&peer.id))
+        {
+            let p = access::progress(a, &peer.id, i.id)?.unwrap_or_default();
+            unacknowledged += u64::from(p.acknowledged_at.is_none());
+        }
         out.push(County {
             peer,
             cursor,
             articles,
+            published_7d,
+            pending_reviews,
+            unacknowledged,
         });
     }
     Ok(out)

@@ -57,6 +57,8 @@ pub struct Core {
     pub hashing: Arc<tokio::sync::Semaphore>,
     /// Who is editing which article (in memory; see `locks`).
     pub locks: Arc<locks::Locks>,
+    /// At a hub: when each county last made a request (in memory; see `hub::Contacts`).
+    pub contacts: Arc<hub::Contacts>,
 }
 
 /// Optimistic concurrency: the revision (or version) the caller saw must still be the current

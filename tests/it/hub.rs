@@ -219,6 +219,16 @@ async fn a_county_ships_what_it_publishes_exactly_once_and_a_revoked_one_is_refu
         .collect();
     ids.sort_unstable();
     assert_eq!(ids, vec![first, second, third]);
+    // The dashboard's figures: published per day over the last week, last contact.
+    let row = county(&h, &id).await;
+    let week: u64 = row["published_7d"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n.as_u64().unwrap())
+        .sum();
+    assert_eq!(week, 3, "{row}");
+    assert!(row["last_contact"].is_string(), "{row}");
 
     // Revoked at the hub: refused at once, the reason shown; nothing more arrives.
     let (s, v) = h
@@ -497,6 +507,9 @@ async fn an_instruction_reaches_its_counties_and_their_answers_reach_the_hub() {
     )
     .await;
     assert_eq!(a.get("/api/v1/inbox").await.as_array().unwrap().len(), 3);
+    // B never acknowledged the instruction to everyone; A acknowledged all but the second.
+    assert_eq!(county(&h, &b_id).await["unacknowledged"], 1);
+    assert_eq!(county(&h, &a_id).await["unacknowledged"], 1);
     for p in [&mut aproc, &mut bproc, &mut hub] {
         stop(p);
     }
@@ -772,6 +785,7 @@ async fn the_province_reviews_what_a_county_sends_up_and_its_decision_moves_the_
     assert_eq!(queue[0]["article"].as_u64(), Some(first));
     assert_eq!(queue[0]["level_name"], "省级审核");
     assert_eq!(queue[0]["round"], 1);
+    assert_eq!(county(&h, &county_id).await["pending_reviews"], 1);
     let path = format!("/api/v1/provincial/reviews/{county_id}/{first}");
     let one = h.get(&path).await;
     assert_eq!(one["title"], "县里送省级审核的稿件");

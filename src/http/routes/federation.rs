@@ -295,17 +295,29 @@ pub struct CountyDto {
     pub quarantined: Option<String>,
     /// Published articles the hub holds from it.
     pub articles: u64,
+    /// Articles it published on each of the last 7 days (China time), oldest first.
+    pub published_7d: Vec<u64>,
+    /// Its articles waiting for a provincial review decision.
+    pub pending_reviews: u64,
+    /// Instructions sent to it and not acknowledged.
+    pub unacknowledged: u64,
+    /// When it last made a request here (since this hub started; null: not since).
+    pub last_contact: Option<String>,
+    /// Milliseconds since then.
+    pub silent_ms: Option<i64>,
 }
 
 /// The counties enrolled at this hub: certificate, how far the hub has their logs, quarantine.
 #[utoipa::path(get, path = "/api/v1/federation/counties", tag = "federation", responses((status = 200, body = Vec<CountyDto>)))]
 async fn counties(State(s): State<AppState>, auth: Auth) -> Result<Json<Vec<CountyDto>>> {
     let r = s.core.reader()?;
-    let list = crate::workflow::hub::counties(&r.0, &auth.actor)?;
+    let now = s.core.clock.now();
+    let list = crate::workflow::hub::counties(&r.0, &auth.actor, now)?;
     Ok(Json(
         list.into_iter()
             .map(|c| {
                 let cur = c.cursor;
+                let contact = s.core.contacts.last(&c.peer.id);
                 CountyDto {
                     peer: c.peer.into(),
                     lsn: cur.as_ref().map_or(0, |c| c.lsn),
@@ -314,8 +326,13 @@ async fn counties(State(s): State<AppState>, auth: Auth) -> Result<Json<Vec<Coun
                         .as_ref()
                         .filter(|c| c.received_at > 0)
                         .map(|c| ts(c.received_at)),
+                    last_contact: contact.map(ts),
+                    silent_ms: contact.map(|at| (now - at).max(0)),
                     quarantined: cur.and_then(|c| c.quarantined),
                     articles: c.articles,
+                    published_7d: c.published_7d,
+                    pending_reviews: c.pending_reviews,
+                    unacknowledged: c.unacknowledged,
                 }
             })
             .collect(),

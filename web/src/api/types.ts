@@ -222,6 +222,11 @@ export interface County {
   last_received: string | null
   quarantined: string | null
   articles: number
+  published_7d: number[]
+  pending_reviews: number
+  unacknowledged: number
+  last_contact: string | null
+  silent_ms: number | null
 }
 
 export interface Peer {
