@@ -16,6 +16,7 @@ use super::outlet::Outlet;
 use super::provincial::{DecisionDown, ReviewRequest};
 use super::review::{Chain, Review};
 use super::screening::Screening;
+use super::shared::{Adoption, SharedItem};
 use super::topic::{Topic, TopicState};
 use super::user::User;
 use super::{ArticleId, AssetId, Epoch, InstanceId, Lsn, TokenId, TopicId, UserId};
@@ -233,6 +234,22 @@ pub enum Fact {
         decision: DecisionDown,
         seq: u64,
     },
+    /// A hub shared an article with `counties` (`seq`: the message number that carries it).
+    ContentShared {
+        item: SharedItem,
+        counties: Vec<String>,
+        seq: u64,
+    },
+    /// A county offered one of its published articles to its hub's shared pool (shipped).
+    ArticleOffered {
+        article: Article,
+        note: String,
+    },
+    /// A county adopted a shared article as a draft of its own (shipped: a reprint).
+    SharedAdopted {
+        item: u64,
+        adoption: Adoption,
+    },
     /// A reviewer acknowledged the `review` findings of the revision they approve.
     ScreeningAcknowledged {
         article: ArticleId,
@@ -318,6 +335,9 @@ impl Fact {
             Fact::InstructionAnswered { .. } => "InstructionAnswered",
             Fact::ProvincialReviewRequested { .. } => "ProvincialReviewRequested",
             Fact::ProvincialReviewDecided { .. } => "ProvincialReviewDecided",
+            Fact::ContentShared { .. } => "ContentShared",
+            Fact::ArticleOffered { .. } => "ArticleOffered",
+            Fact::SharedAdopted { .. } => "SharedAdopted",
         }
     }
 

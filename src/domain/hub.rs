@@ -40,7 +40,7 @@ pub struct CountyArticle {
 /// County facts a hub receives: the log's first entry (which binds it to the county's id),
 /// publication, correction and takedown, the start of a new history line, and what the county
 /// did with the hub's messages (receipt, acknowledgement, answers), and articles sent up for
-/// provincial review. Drafts and
+/// provincial review, articles offered to the shared pool and adoptions from it. Drafts and
 /// everything else stay in the county.
 pub const SHIPPED: &[&str] = &[
     "InstanceCreated",
@@ -51,6 +51,8 @@ pub const SHIPPED: &[&str] = &[
     "InstructionAcknowledged",
     "InstructionAnswered",
     "ProvincialReviewRequested",
+    "ArticleOffered",
+    "SharedAdopted",
 ];
 
 /// The day (days since 1970-01-01, China Standard Time, UTC+8) a time falls on: counties

@@ -153,6 +153,10 @@ pub enum Down {
     ReviewDecision {
         decision: super::provincial::DecisionDown,
     },
+    /// An article shared in the provincial pool.
+    Shared {
+        item: super::shared::SharedItem,
+    },
 }
 
 /// An instruction in a county's inbox: as received, and what the county did with it.

@@ -20,6 +20,7 @@ pub mod peer;
 pub mod provincial;
 pub mod review;
 pub mod screening;
+pub mod shared;
 pub mod topic;
 pub mod user;
 

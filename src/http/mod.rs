@@ -90,6 +90,7 @@ pub fn api() -> OpenApiRouter<AppState> {
         .merge(routes::federation::routes())
         .merge(routes::instructions::routes())
         .merge(routes::provincial::routes())
+        .merge(routes::shared::routes())
 }
 
 /// The whole HTTP surface.

@@ -444,6 +444,31 @@ pub fn provincial_reviews(
     }
     Ok(out)
 }
+pub fn shared_item(a: &impl Access, id: u64) -> Result<Option<crate::domain::shared::SharedItem>> {
+    typed(a.bytes(SHARED, id)?)
+}
+pub fn shared_items(a: &impl Access) -> Result<Vec<crate::domain::shared::SharedItem>> {
+    a.all_values(SHARED)?
+        .iter()
+        .map(|b| codec::decode(b))
+        .collect()
+}
+/// The adoptions of a shared item, by county id.
+pub fn adoptions(a: &impl Access, item: u64) -> Result<Vec<crate::domain::shared::Adoption>> {
+    a.values_of(SHARED_ADOPTIONS, item)?
+        .iter()
+        .map(|b| codec::decode(b))
+        .collect()
+}
+pub fn pool_item(a: &impl Access, id: u64) -> Result<Option<crate::domain::shared::PoolItem>> {
+    typed(a.bytes(POOL, id)?)
+}
+pub fn pool(a: &impl Access) -> Result<Vec<crate::domain::shared::PoolItem>> {
+    a.all_values(POOL)?
+        .iter()
+        .map(|b| codec::decode(b))
+        .collect()
+}
 pub fn pairing(a: &impl Access, key: &[u8]) -> Result<Option<crate::domain::peer::Pairing>> {
     typed(a.bytes(PAIRINGS, key)?)
 }

@@ -237,6 +237,12 @@ pub fn apply(txn: &WriteTransaction, fact: &Fact) -> Result<()> {
                 }
             }
             county_progress(txn, county, fact)?;
+            if let Fact::SharedAdopted { item, adoption } = fact.as_ref()
+                && access::shared_item(txn, *item)?.is_some()
+            {
+                txn.open_table(SHARED_ADOPTIONS)?
+                    .insert((*item, county.as_str()), encode(adoption).as_slice())?;
+            }
             if let Fact::ProvincialReviewRequested { request } = fact.as_ref() {
                 let row = crate::domain::provincial::ProvincialReview {
                     county: county.clone(),
@@ -297,10 +303,47 @@ pub fn apply(txn: &WriteTransaction, fact: &Fact) -> Result<()> {
                 }
                 // The review facts the county's workflow emits with it do the work.
                 Down::ReviewDecision { .. } => {}
+                Down::Shared { item } => {
+                    if access::pool_item(txn, item.id)?.is_none() {
+                        let p = crate::domain::shared::PoolItem {
+                            item: item.clone(),
+                            seq: *seq,
+                            received_at: *received_at,
+                            adoptions: Vec::new(),
+                        };
+                        txn.open_table(POOL)?
+                            .insert(item.id, encode(&p).as_slice())?;
+                    }
+                }
             }
         }
         // The review facts emitted with it change the article; the hub keeps the request.
         Fact::ProvincialReviewRequested { .. } => {}
+        // At the county nothing changes; the hub shares it (`ContentShared`).
+        Fact::ArticleOffered { .. } => {}
+        Fact::ContentShared {
+            item,
+            counties,
+            seq,
+        } => {
+            txn.open_table(SHARED)?
+                .insert(item.id, encode(item).as_slice())?;
+            bump(txn, "shared", item.id)?;
+            bump(txn, "down", *seq)?;
+            let down = encode(&crate::domain::instruction::Down::Shared { item: item.clone() });
+            let mut outbox = txn.open_table(COUNTY_OUTBOX)?;
+            for c in counties {
+                outbox.insert((c.as_str(), *seq), down.as_slice())?;
+            }
+        }
+        Fact::SharedAdopted { item, adoption } => {
+            if let Some(mut p) = access::pool_item(txn, *item)? {
+                if !p.adoptions.iter().any(|a| a.article == adoption.article) {
+                    p.adoptions.push(adoption.clone());
+                }
+                txn.open_table(POOL)?.insert(*item, encode(&p).as_slice())?;
+            }
+        }
         Fact::ProvincialReviewDecided {
             county,
             decision,

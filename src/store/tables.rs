@@ -180,6 +180,16 @@ pub const PROVINCIAL_REVIEWS: TableDefinition<(&str, u64), &[u8]> =
 pub const COUNTY_PUBLISHED: TableDefinition<(&str, u64, u64), ()> =
     TableDefinition::new("county_published");
 
+/// Replicated (hub). key: shared item id; value: enc<SharedItem>.
+pub const SHARED: TableDefinition<u64, &[u8]> = TableDefinition::new("shared");
+
+/// Replicated (hub). key: (shared item id, county id); value: enc<Adoption>. Reprints.
+pub const SHARED_ADOPTIONS: TableDefinition<(u64, &str), &[u8]> =
+    TableDefinition::new("shared_adoptions");
+
+/// Replicated (county). key: shared item id (the hub's); value: enc<PoolItem>.
+pub const POOL: TableDefinition<u64, &[u8]> = TableDefinition::new("pool");
+
 /// Replicated (county). key: the hub's instruction id; value: enc<InboxItem>.
 pub const INBOX: TableDefinition<u64, &[u8]> = TableDefinition::new("inbox");
 
@@ -242,6 +252,9 @@ pub fn replicated(v: &mut impl Visit) -> Result<()> {
     v.table(INBOX)?;
     v.table(PROVINCIAL_REVIEWS)?;
     v.table(COUNTY_PUBLISHED)?;
+    v.table(SHARED)?;
+    v.table(SHARED_ADOPTIONS)?;
+    v.table(POOL)?;
     Ok(())
 }
 

@@ -221,6 +221,10 @@ pub fn receive(w: &mut Writer<'_>, county: &Peer, batch: &Batch) -> Result<Recei
         match check(cur.as_ref(), county, it) {
             Ok(None) => r.skipped += 1,
             Ok(Some(e)) => {
+                let offered = match &e.fact {
+                    Fact::ArticleOffered { article, note } => Some((article.clone(), note.clone())),
+                    _ => None,
+                };
                 let fact = Fact::CountyEntry {
                     county: county.id.clone(),
                     epoch: e.epoch.0,
@@ -230,6 +234,10 @@ pub fn receive(w: &mut Writer<'_>, county: &Peer, batch: &Batch) -> Result<Recei
                     fact: Box::new(e.fact),
                 };
                 w.emit(None, fact)?;
+                // What a county offers is shared as it arrives, in the same transaction.
+                if let Some((article, note)) = offered {
+                    super::shared::share_offered(w, county, &article, &note)?;
+                }
                 r.applied += 1;
                 cur = cursor(w.tx(), &county.id)?;
             }

@@ -180,7 +180,7 @@ pub fn receive(w: &mut Writer<'_>, seq: u64, message: Down) -> Result<bool> {
     let received_at = w.now();
     let decision = match &message {
         Down::ReviewDecision { decision } => Some(decision.clone()),
-        Down::Instruction { .. } => None,
+        Down::Instruction { .. } | Down::Shared { .. } => None,
     };
     w.emit(
         None,

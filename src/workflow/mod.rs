@@ -26,6 +26,7 @@ pub mod queue;
 pub mod review;
 pub mod screening;
 pub mod sessions;
+pub mod shared;
 pub mod throttle;
 pub mod tokens;
 pub mod topics;

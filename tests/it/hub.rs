@@ -1163,3 +1163,146 @@ async fn send_result(
     }
     r.json().await.map_err(|e| e.to_string())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shared_articles_reach_the_other_counties_and_adoptions_count_as_reprints() {
+    rongmei::fed::tls::install_provider();
+    let hdir = tempfile::tempdir().unwrap();
+    let adir = tempfile::tempdir().unwrap();
+    let bdir = tempfile::tempdir().unwrap();
+    let (mut hub, htoken) = start_hub(hdir.path()).await;
+    let h = api(&hub.base, &htoken);
+    let mut started = Vec::new();
+    for (dir, name) in [
+        (adir.path(), "西湖区融媒体中心"),
+        (bdir.path(), "安吉县融媒体中心"),
+    ] {
+        let mut p = spawn(dir);
+        let token = setup_token_with(
+            &p.base,
+            p.password.as_deref().unwrap(),
+            &["read", "write", "admin"],
+        )
+        .await;
+        let id = enroll(&h, &hub.base, dir, name).await;
+        stop(&mut p);
+        started.push((spawn(dir), token, id));
+    }
+    let (mut bproc, btoken, b_id) = started.pop().unwrap();
+    let (mut aproc, atoken, a_id) = started.pop().unwrap();
+    let (a, b) = (api(&aproc.base, &atoken), api(&bproc.base, &btoken));
+
+    // The hub shares A's published article; a draft is not something it holds.
+    let x = publish(&a, "西湖区发布会实录").await;
+    let draft = a.article("西湖草稿").await["id"].as_u64().unwrap();
+    hub_has(&h, &a_id, 1).await;
+    let (s, v) = h
+        .post("/api/v1/shared", json!({"county": a_id, "article": draft}))
+        .await;
+    assert_eq!(
+        (s, v["code"].as_str()),
+        (404, Some("article_not_found")),
+        "{v}"
+    );
+    let (s, v) = h
+        .post(
+            "/api/v1/shared",
+            json!({"county": a_id, "article": x, "note": "请各县参考转载"}),
+        )
+        .await;
+    assert_eq!(s, 201, "{v}");
+    assert_eq!(v["origin_name"], "西湖区融媒体中心");
+    let shared_x = v["id"].as_u64().unwrap();
+
+    // B offers its own published article; a draft cannot be offered.
+    let y = publish(&b, "安吉白茶开采").await;
+    let bdraft = b.article("安吉草稿").await["id"].as_u64().unwrap();
+    let (s, v) = b
+        .post(&format!("/api/v1/articles/{bdraft}/offer"), json!({}))
+        .await;
+    assert_eq!((s, v["code"].as_str()), (400, Some("invalid_input")), "{v}");
+    let (s, v) = b
+        .post(
+            &format!("/api/v1/articles/{y}/offer"),
+            json!({"note": "春茶专题"}),
+        )
+        .await;
+    assert_eq!(s, 200, "{v}");
+
+    // Each county's pool has the other's article, never its own.
+    let pool_b = until(&b, "/api/v1/pool", "B's pool", |v| {
+        v.as_array().is_some_and(|l| !l.is_empty())
+    })
+    .await;
+    assert_eq!(pool_b.as_array().unwrap().len(), 1, "{pool_b}");
+    assert_eq!(pool_b[0]["title"], "西湖区发布会实录");
+    assert_eq!(pool_b[0]["note"], "请各县参考转载");
+    let pool_a = until(&a, "/api/v1/pool", "A's pool", |v| {
+        v.as_array().is_some_and(|l| !l.is_empty())
+    })
+    .await;
+    assert_eq!(pool_a.as_array().unwrap().len(), 1, "{pool_a}");
+    assert_eq!(pool_a[0]["title"], "安吉白茶开采");
+    assert_eq!(pool_a[0]["origin"], b_id.as_str());
+    assert_eq!(pool_a[0]["note"], "春茶专题");
+
+    // B adopts X: a draft of its own, the origin in its byline; the hub counts the reprint.
+    let (s, v) = b
+        .post(
+            &format!("/api/v1/pool/{shared_x}/adopt"),
+            json!({"outlet": "nowhere"}),
+        )
+        .await;
+    assert_eq!(
+        (s, v["code"].as_str()),
+        (404, Some("outlet_not_found")),
+        "{v}"
+    );
+    let (s, v) = b
+        .post("/api/v1/pool/99999/adopt", json!({"outlet": "tv"}))
+        .await;
+    assert_eq!(s, 404, "{v}");
+    let (s, v) = b
+        .post(
+            &format!("/api/v1/pool/{shared_x}/adopt"),
+            json!({"outlet": "tv"}),
+        )
+        .await;
+    assert_eq!(s, 201, "{v}");
+    let adopted = v["article"].as_u64().unwrap();
+    let art = b.get(&format!("/api/v1/articles/{adopted}")).await;
+    assert_eq!(art["title"], "西湖区发布会实录");
+    assert_eq!(art["status"], "draft");
+    assert!(
+        art["byline"]
+            .as_str()
+            .unwrap()
+            .starts_with("转自西湖区融媒体中心"),
+        "{art}"
+    );
+    let pool_b = b.get("/api/v1/pool").await;
+    assert_eq!(pool_b[0]["adoptions"][0]["article"].as_u64(), Some(adopted));
+    let list = until(&h, "/api/v1/shared", "the reprint at the hub", |v| {
+        v.as_array().is_some_and(|l| {
+            l.iter().any(|i| {
+                i["id"].as_u64() == Some(shared_x) && !i["adoptions"].as_array().unwrap().is_empty()
+            })
+        })
+    })
+    .await;
+    let item = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["id"].as_u64() == Some(shared_x))
+        .unwrap();
+    assert_eq!(item["adoptions"][0]["county"], "安吉县融媒体中心");
+    assert_eq!(item["adoptions"][0]["article"].as_u64(), Some(adopted));
+    assert_eq!(list.as_array().unwrap().len(), 2, "{list}");
+    for p in [&mut aproc, &mut bproc, &mut hub] {
+        stop(p);
+    }
+    for d in [hdir.path(), adir.path(), bdir.path()] {
+        checked_digest(d);
+    }
+}

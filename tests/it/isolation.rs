@@ -560,6 +560,38 @@ async fn outlet_a_cannot_touch_outlet_b() {
         ),
         (
             "POST",
+            "/api/v1/shared",
+            "/api/v1/shared".into(),
+            Some(json!({"county": "x", "article": art})),
+            409,
+            "wrong_role",
+        ),
+        (
+            "GET",
+            "/api/v1/shared",
+            "/api/v1/shared".into(),
+            None,
+            409,
+            "wrong_role",
+        ),
+        (
+            "POST",
+            "/api/v1/pool/{id}/adopt",
+            "/api/v1/pool/1/adopt".into(),
+            Some(json!({"outlet": "county-app"})),
+            404,
+            "outlet_not_found",
+        ),
+        (
+            "POST",
+            "/api/v1/articles/{id}/offer",
+            format!("/api/v1/articles/{art}/offer"),
+            Some(json!({})),
+            404,
+            "article_not_found",
+        ),
+        (
+            "POST",
             "/api/v1/inbox/{id}/acknowledge",
             "/api/v1/inbox/1/acknowledge".into(),
             Some(json!({})),
@@ -792,6 +824,11 @@ async fn outlet_a_cannot_touch_outlet_b() {
             (
                 "/api/v1/search/suggest",
                 "/api/v1/search/suggest?q=B%E5%8F%B0",
+                Box::new(|v: &Value| v.as_array().unwrap().is_empty()),
+            ),
+            (
+                "/api/v1/pool",
+                "/api/v1/pool",
                 Box::new(|v: &Value| v.as_array().unwrap().is_empty()),
             ),
             (

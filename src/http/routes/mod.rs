@@ -18,6 +18,7 @@ pub mod review;
 pub mod screening;
 pub mod search;
 pub mod session;
+pub mod shared;
 pub mod tokens;
 pub mod topics;
 pub mod users;

@@ -1,0 +1,231 @@
+//! The provincial shared content pool (共享稿库) as use cases, on both sides.
+//!
+//! At the hub, its administrators share a county's published article (or one a county offered,
+//! shared as it arrives) with every other enrolled county; the hub counts each county's
+//! adoption as a reprint. At a county, whoever may publish offers a published article up, and
+//! whoever may write in an outlet adopts a pool item as a new draft there: the text comes
+//! over (media stay at their origin), the byline names the origin, and the draft links back to
+//! the pool item (`source_id` = `shared:<id>`).
+
+use crate::domain::ArticleId;
+use crate::domain::OutletId;
+use crate::domain::article::{Article, ArticleFields, ArticleStatus};
+use crate::domain::fact::Fact;
+use crate::domain::html;
+use crate::domain::peer::Peer;
+use crate::domain::shared::{self, Adoption, PoolItem, SharedItem};
+use crate::domain::user::Permission;
+use crate::error::{Error, Resource, Result};
+use crate::store::access::{self, Access};
+
+use super::articles::Source;
+use super::{Actor, Writer, comment};
+
+fn role_is(a: &impl Access, role: &str) -> Result<()> {
+    match access::instance(a)? {
+        Some(m) if m.role == role => Ok(()),
+        _ => Err(Error::WrongRole(role.into())),
+    }
+}
+
+fn publisher(actor: &Actor) -> Result<()> {
+    let publishes = actor
+        .outlets_with(Permission::ArticlePublish)
+        .is_none_or(|o| !o.is_empty());
+    if actor.writes() && (actor.is_instance_admin() || publishes) {
+        Ok(())
+    } else {
+        Err(Error::Forbidden)
+    }
+}
+
+fn active_counties_but(a: &impl Access, origin: &str) -> Result<Vec<Peer>> {
+    Ok(access::peers(a)?
+        .into_iter()
+        .filter(|p| p.role == "county" && p.revoked.is_none() && p.id != origin)
+        .collect())
+}
+
+fn item_of(id: u64, origin: &Peer, a: &Article, note: String, at: i64, by: String) -> SharedItem {
+    SharedItem {
+        id,
+        origin: origin.id.clone(),
+        origin_name: origin.name.clone(),
+        source_article: a.id.0,
+        title: a.title.clone(),
+        subtitle: a.subtitle.clone(),
+        summary: a.summary.clone(),
+        // A county's HTML is not trusted at the hub: the allowlist again.
+        body: html::sanitize(&a.body),
+        byline: a.byline.clone(),
+        category: a.category.clone(),
+        tags: a.tags.clone(),
+        note,
+        shared_at: at,
+        shared_by: by,
+    }
+}
+
+fn emit_shared(w: &mut Writer<'_>, actor: Option<&Actor>, item: SharedItem) -> Result<SharedItem> {
+    let counties: Vec<String> = active_counties_but(w.tx(), &item.origin)?
+        .into_iter()
+        .map(|p| p.id)
+        .collect();
+    let seq = w.next_id("down")?;
+    w.emit(
+        actor.map(Actor::id),
+        Fact::ContentShared {
+            item: item.clone(),
+            counties,
+            seq,
+        },
+    )?;
+    Ok(item)
+}
+
+/// Share a county's published article (as the hub holds it) with the other counties.
+pub fn share(
+    w: &mut Writer<'_>,
+    actor: &Actor,
+    county: &str,
+    article: u64,
+    note: &str,
+) -> Result<SharedItem> {
+    role_is(w.tx(), "hub")?;
+    actor.require_instance_admin()?;
+    if !actor.writes() {
+        return Err(Error::Forbidden);
+    }
+    let note = comment(note, false)?;
+    let origin = access::peer(w.tx(), county)?
+        .filter(|p| p.role == "county")
+        .ok_or(Error::NotFound(Resource::Peer))?;
+    let held = access::county_articles(w.tx(), county)?
+        .into_iter()
+        .find(|c| c.article.id.0 == article)
+        .ok_or(Error::NotFound(Resource::Article))?;
+    if held.article.status != ArticleStatus::Published {
+        return Err(Error::invalid(
+            "article",
+            "only a published article can be shared",
+        ));
+    }
+    let id = w.next_id("shared")?;
+    let item = item_of(
+        id,
+        &origin,
+        &held.article,
+        note,
+        w.now(),
+        actor.user.display_name.clone(),
+    );
+    emit_shared(w, Some(actor), item)
+}
+
+/// At the hub, while applying a county's batch: share what it offered.
+pub fn share_offered(
+    w: &mut Writer<'_>,
+    county: &Peer,
+    article: &Article,
+    note: &str,
+) -> Result<SharedItem> {
+    let id = w.next_id("shared")?;
+    let item = item_of(
+        id,
+        county,
+        article,
+        note.to_string(),
+        w.now(),
+        county.name.clone(),
+    );
+    emit_shared(w, None, item)
+}
+
+/// The pool as the hub sees it, newest first, with each item's adoptions (county name, draft).
+pub fn shared_items(
+    a: &impl Access,
+    actor: &Actor,
+) -> Result<Vec<(SharedItem, Vec<(String, Adoption)>)>> {
+    role_is(a, "hub")?;
+    actor.require_instance_admin()?;
+    let peers = access::peers(a)?;
+    let mut out = Vec::new();
+    for item in access::shared_items(a)?.into_iter().rev() {
+        let mut rows = Vec::new();
+        for p in &peers {
+            if let Some(b) = a.bytes(
+                crate::store::tables::SHARED_ADOPTIONS,
+                (item.id, p.id.as_str()),
+            )? {
+                rows.push((p.name.clone(), crate::store::codec::decode(&b)?));
+            }
+        }
+        out.push((item, rows));
+    }
+    Ok(out)
+}
+
+/// Offer one of this county's published articles to the hub's pool.
+pub fn offer(w: &mut Writer<'_>, actor: &Actor, id: ArticleId, note: &str) -> Result<Article> {
+    role_is(w.tx(), "county")?;
+    let a = super::articles::get(w.tx(), actor, id)?;
+    publisher(actor)?;
+    if !actor.can(a.outlet, Permission::ArticlePublish) {
+        return Err(Error::Forbidden);
+    }
+    if a.status != ArticleStatus::Published {
+        return Err(Error::invalid(
+            "article",
+            "only a published article can be offered",
+        ));
+    }
+    let note = comment(note, false)?;
+    w.emit(
+        Some(actor.id()),
+        Fact::ArticleOffered {
+            article: a.clone(),
+            note,
+        },
+    )?;
+    Ok(a)
+}
+
+/// This county's pool, newest first.
+pub fn pool(a: &impl Access, _actor: &Actor) -> Result<Vec<PoolItem>> {
+    role_is(a, "county")?;
+    let mut v = access::pool(a)?;
+    v.sort_by_key(|p| std::cmp::Reverse(p.seq));
+    Ok(v)
+}
+
+/// Adopt a pool item as a new draft in `outlet`.
+pub fn adopt(w: &mut Writer<'_>, actor: &Actor, id: u64, outlet: OutletId) -> Result<Article> {
+    role_is(w.tx(), "county")?;
+    let p = access::pool_item(w.tx(), id)?.ok_or(Error::NotFound(Resource::Article))?;
+    let it = &p.item;
+    let fields = ArticleFields {
+        title: it.title.clone(),
+        subtitle: it.subtitle.clone(),
+        summary: it.summary.clone(),
+        // Text only: the origin's images and video are not on this server.
+        body: html::paragraphs_to_html(&html::to_text(&it.body)),
+        byline: shared::attributed_byline(it),
+        category: it.category.clone(),
+        tags: it.tags.clone(),
+        cover: None,
+    }
+    .normalized()?;
+    let source = Source {
+        id: format!("shared:{}", it.id),
+        date: Some(it.shared_at),
+    };
+    let art = super::articles::create(w, actor, outlet, &fields, Some(&source))?;
+    let adoption = Adoption {
+        article: art.id.0,
+        outlet: outlet.0,
+        by: actor.user.display_name.clone(),
+        at: w.now(),
+    };
+    w.emit(Some(actor.id()), Fact::SharedAdopted { item: id, adoption })?;
+    Ok(art)
+}
