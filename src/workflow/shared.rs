@@ -141,11 +141,11 @@ pub fn share_offered(
     emit_shared(w, None, item)
 }
 
-/// The pool as the hub sees it, newest first, with each item's adoptions (county name, draft).
-pub fn shared_items(
-    a: &impl Access,
-    actor: &Actor,
-) -> Result<Vec<(SharedItem, Vec<(String, Adoption)>)>> {
+/// A shared item at the hub with its adoptions: (county name, the draft it became there).
+pub type Reprints = (SharedItem, Vec<(String, Adoption)>);
+
+/// The pool as the hub sees it, newest first, with each item's adoptions.
+pub fn shared_items(a: &impl Access, actor: &Actor) -> Result<Vec<Reprints>> {
     role_is(a, "hub")?;
     actor.require_instance_admin()?;
     let peers = access::peers(a)?;
