@@ -693,6 +693,17 @@ async function main() {
         await h.page.getByTestId('provincial-approve').click()
         await request.waitFor({ state: 'detached' })
         await cspClean(h.page, 'hub provincial review')
+
+        // The shared pool at the hub: share the county's published article.
+        await h.page.getByTestId('nav-shared').click()
+        await h.page.getByTestId('share-county').locator('.el-select__wrapper').click()
+        await h.page.locator('.el-select-dropdown__item', { hasText: '安吉县融媒体中心' }).click()
+        await h.page.getByTestId('share-article').locator('.el-select__wrapper').click()
+        await h.page.locator('.el-select-dropdown__item', { hasText: '安吉县全力做好防汛工作' }).click()
+        await h.page.getByTestId('share-submit').click()
+        await h.page.getByTestId('shared-table').locator('tr', { hasText: '安吉县全力做好防汛工作' }).waitFor()
+        await h.page.screenshot({ path: join(artifacts, '27-hub-shared-pool.png') })
+        await cspClean(h.page, 'hub shared pool')
         await h.ctx.close()
 
         const c3 = await newPage(browser, county.url)

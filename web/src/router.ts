@@ -20,6 +20,7 @@ export const router = createRouter({
         { path: 'planning', name: 'planning', component: () => import('./views/PlanningView.vue') },
         { path: 'reviews', name: 'reviews', component: () => import('./views/MyReviewsView.vue') },
         { path: 'provincial-reviews', name: 'provincial-reviews', component: () => import('./views/ProvincialReviewsView.vue') },
+        { path: 'shared', name: 'shared', component: () => import('./views/SharedView.vue') },
         { path: 'instructions', name: 'instructions', component: () => import('./views/InstructionsView.vue') },
         { path: 'assets', name: 'assets', component: () => import('./views/AssetsView.vue') },
         { path: 'admin/outlets', name: 'admin-outlets', component: () => import('./views/admin/OutletsView.vue'), meta: { admin: true } },

@@ -635,3 +635,33 @@ export interface ProvincialReview {
   byline?: string
   body?: string
 }
+
+/** A county's published article as the hub holds it. */
+export interface CountyArticle {
+  county: string
+  id: number
+  title: string
+  status: string
+  revision: number
+  published_at: string | null
+  received_at: string
+  lsn: number
+}
+
+/** An article in the provincial shared pool (共享稿库). */
+export interface SharedArticle {
+  id: number
+  origin: string
+  origin_name: string
+  source_article: number
+  title: string
+  subtitle: string
+  summary: string
+  body: string
+  byline: string
+  note: string
+  shared_at: string
+  shared_by: string
+  adoptions: { county: string; article: number; by: string; at: string }[]
+  received_at?: string
+}

@@ -18,7 +18,7 @@ const en: typeof zh = {
   },
   shell: {
     outlet: 'Outlet', allOutlets: 'All outlets', noOutlets: 'No outlets available',
-    nav: { provincial: 'Provincial review', planning: 'Planning', chains: 'Review chains', lexicons: 'Word lists', reviews: 'My reviews', search: 'Search', articles: 'Articles', newArticle: 'Write', assets: 'Assets', admin: 'Administration', outlets: 'Outlets', users: 'Users & roles', tokens: 'API tokens', instance: 'Instance', federation: 'Replication', instructions: 'Instructions' },
+    nav: { shared: 'Shared pool', provincial: 'Provincial review', planning: 'Planning', chains: 'Review chains', lexicons: 'Word lists', reviews: 'My reviews', search: 'Search', articles: 'Articles', newArticle: 'Write', assets: 'Assets', admin: 'Administration', outlets: 'Outlets', users: 'Users & roles', tokens: 'API tokens', instance: 'Instance', federation: 'Replication', instructions: 'Instructions' },
     user: { changePassword: 'Change password', logout: 'Sign out', signedInAs: 'Signed in as' },
     language: 'Language', notifications: 'Notifications', noNotifications: 'No notifications', skipToContent: 'Skip to content',
     toggleMenu: 'Toggle menu',
@@ -122,6 +122,11 @@ const en: typeof zh = {
     title: 'Provincial review', pendingOnly: 'Pending only', empty: 'No county articles sent up for review', round: 'Round', received: 'Received',
     decision: 'Decision', pending: 'Pending', approved: 'Approved', returned: 'Returned', comment: 'Comment (required to return)',
     approve: 'Approve', return: 'Return',
+  },
+  shared: {
+    title: 'Shared pool', share: 'Share a county article', shareButton: 'Share with counties', note: 'Note', offer: 'Offer an article to the provincial pool', offerButton: 'Offer',
+    pool: 'Shared articles', adoptInto: 'Adopt into', empty: 'Nothing shared yet', origin: 'From', sharedAt: 'Shared', reprints: 'Reprints', adopted: 'Adopted here',
+    adopt: 'Adopt as draft',
   },
   instructions: {
     inbox: 'Reporting instructions', outbox: 'Issue reporting instructions', issue: 'New instruction', send: 'Issue', sent: 'Issued instructions', noneSent: 'No instructions issued yet',

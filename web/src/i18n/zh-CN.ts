@@ -16,7 +16,7 @@ export default {
   },
   shell: {
     outlet: '当前渠道', allOutlets: '全部渠道', noOutlets: '暂无可用渠道',
-    nav: { provincial: '省级审核', planning: '选题策划', chains: '审核流程', lexicons: '词库管理', reviews: '我的审核', search: '全文检索', articles: '稿件库', newArticle: '写稿', assets: '素材库', admin: '系统管理', outlets: '渠道管理', users: '用户与角色', tokens: 'API 令牌', instance: '实例信息', federation: '灾备与联邦', instructions: '报道指令' },
+    nav: { shared: '共享稿库', provincial: '省级审核', planning: '选题策划', chains: '审核流程', lexicons: '词库管理', reviews: '我的审核', search: '全文检索', articles: '稿件库', newArticle: '写稿', assets: '素材库', admin: '系统管理', outlets: '渠道管理', users: '用户与角色', tokens: 'API 令牌', instance: '实例信息', federation: '灾备与联邦', instructions: '报道指令' },
     user: { changePassword: '修改密码', logout: '退出登录', signedInAs: '当前用户' },
     language: '语言', notifications: '通知', noNotifications: '暂无通知', skipToContent: '跳到主要内容',
     toggleMenu: '展开/收起菜单',
@@ -120,6 +120,11 @@ export default {
     title: '省级审核', pendingOnly: '只看待审', empty: '暂无县级中心送审的稿件', round: '轮次', received: '收到时间',
     decision: '审核结果', pending: '待审', approved: '已通过', returned: '已退回', comment: '审核意见（退回时必填）',
     approve: '通过', return: '退回',
+  },
+  shared: {
+    title: '共享稿库', share: '共享县级稿件', shareButton: '共享给各县', note: '说明', offer: '推荐本中心稿件到省级共享库', offerButton: '推荐',
+    pool: '共享稿件', adoptInto: '采用到渠道', empty: '共享库暂无稿件', origin: '来源', sharedAt: '共享时间', reprints: '转载次数', adopted: '本中心已采用',
+    adopt: '采用为草稿',
   },
   instructions: {
     inbox: '报道指令', outbox: '报道指令下达', issue: '下达指令', send: '下达', sent: '已下达的指令', noneSent: '尚未下达指令',
