@@ -250,6 +250,12 @@ pub enum Fact {
         item: u64,
         adoption: Adoption,
     },
+    /// A hub's provincial word list changed: `counties` fetch it (`seq`: the message number).
+    LexiconPushed {
+        lexicon: u64,
+        counties: Vec<String>,
+        seq: u64,
+    },
     /// A reviewer acknowledged the `review` findings of the revision they approve.
     ScreeningAcknowledged {
         article: ArticleId,
@@ -336,6 +342,7 @@ impl Fact {
             Fact::ProvincialReviewRequested { .. } => "ProvincialReviewRequested",
             Fact::ProvincialReviewDecided { .. } => "ProvincialReviewDecided",
             Fact::ContentShared { .. } => "ContentShared",
+            Fact::LexiconPushed { .. } => "LexiconPushed",
             Fact::ArticleOffered { .. } => "ArticleOffered",
             Fact::SharedAdopted { .. } => "SharedAdopted",
         }

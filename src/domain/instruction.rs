@@ -143,7 +143,7 @@ impl Progress {
 
 /// A message from the hub to one county, numbered by the hub (`seq`, increasing; each county
 /// receives a subset of the numbers).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Down {
     Instruction {
@@ -156,6 +156,17 @@ pub enum Down {
     /// An article shared in the provincial pool.
     Shared {
         item: super::shared::SharedItem,
+    },
+    /// A provincial word list (the hub's id) changed: the county fetches it as it now is.
+    Lexicon {
+        id: u64,
+    },
+    /// What `Lexicon` becomes on the wire: the list as it is at the hub when fetched, with
+    /// every entry (`lexicon: None`: removed, or no longer provincial).
+    LexiconSnapshot {
+        id: u64,
+        lexicon: Option<super::lexicon::Lexicon>,
+        entries: Vec<super::lexicon::Entry>,
     },
 }
 

@@ -65,6 +65,13 @@ pub struct Lexicon {
     pub created_at: Millis,
     pub updated_by: Option<UserId>,
     pub updated_at: Millis,
+    /// At a hub: pushed to every county, where it takes effect (省级词库).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub provincial: bool,
+    /// At a county: the hub's id of the provincial list this is a copy of. Maintained by the
+    /// province: read-only here, and not switched off per outlet.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub province_id: Option<u64>,
 }
 
 impl Lexicon {

@@ -50,10 +50,17 @@ pub struct After {
 fn page(core: &Core, who: &Peer, after: u64) -> Result<Vec<MessageDto>> {
     let r = core.reader()?;
     hub::current(&r.0, who)?;
-    Ok(instructions::outbox(&r.0, &who.id, after, PAGE)?
-        .into_iter()
-        .map(|(seq, message)| MessageDto { seq, message })
-        .collect())
+    let mut out = Vec::new();
+    for (seq, message) in instructions::outbox(&r.0, &who.id, after, PAGE)? {
+        // A word list goes as it is now, whole; one per answer (a list can be large).
+        if let Down::Lexicon { id } = message {
+            let message = instructions::lexicon_snapshot(&r.0, id)?;
+            out.push(MessageDto { seq, message });
+            break;
+        }
+        out.push(MessageDto { seq, message });
+    }
+    Ok(out)
 }
 
 /// `GET /fed/v1/county/inbox` (hub side).

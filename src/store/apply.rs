@@ -301,8 +301,11 @@ pub fn apply(txn: &WriteTransaction, fact: &Fact) -> Result<()> {
                             .insert(instruction.id, encode(&item).as_slice())?;
                     }
                 }
-                // The review facts the county's workflow emits with it do the work.
-                Down::ReviewDecision { .. } => {}
+                // The review facts (lexicon facts) the county's workflow emits with it do
+                // the work.
+                Down::ReviewDecision { .. }
+                | Down::Lexicon { .. }
+                | Down::LexiconSnapshot { .. } => {}
                 Down::Shared { item } => {
                     if access::pool_item(txn, item.id)?.is_none() {
                         let p = crate::domain::shared::PoolItem {
@@ -319,6 +322,18 @@ pub fn apply(txn: &WriteTransaction, fact: &Fact) -> Result<()> {
         }
         // The review facts emitted with it change the article; the hub keeps the request.
         Fact::ProvincialReviewRequested { .. } => {}
+        Fact::LexiconPushed {
+            lexicon,
+            counties,
+            seq,
+        } => {
+            bump(txn, "down", *seq)?;
+            let down = encode(&crate::domain::instruction::Down::Lexicon { id: *lexicon });
+            let mut outbox = txn.open_table(COUNTY_OUTBOX)?;
+            for c in counties {
+                outbox.insert((c.as_str(), *seq), down.as_slice())?;
+            }
+        }
         // At the county nothing changes; the hub shares it (`ContentShared`).
         Fact::ArticleOffered { .. } => {}
         Fact::ContentShared {

@@ -113,6 +113,9 @@ pub fn enroll(
         revoked: None,
     };
     w.emit(Some(p.by), Fact::PeerEnrolled { peer: peer.clone() })?;
+    if peer.role == "county" {
+        super::lexicons::push_all_to(w, &peer.id)?;
+    }
     Ok(peer)
 }
 

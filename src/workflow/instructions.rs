@@ -165,6 +165,20 @@ pub fn outbox(a: &impl Access, county: &str, after: u64, limit: usize) -> Result
     access::outbox(a, county, after, limit)
 }
 
+/// At a hub: a provincial word list as it is now, for the wire.
+pub fn lexicon_snapshot(a: &impl Access, id: u64) -> Result<Down> {
+    let l = access::lexicon(a, crate::domain::LexiconId(id))?.filter(|l| l.provincial);
+    let entries = match &l {
+        Some(l) => access::lexicon_entries(a, l.id)?,
+        None => Vec::new(),
+    };
+    Ok(Down::LexiconSnapshot {
+        id,
+        lexicon: l,
+        entries,
+    })
+}
+
 /// The number of the last hub message this county applied.
 pub fn received_through(a: &impl Access) -> Result<u64> {
     access::counter(a, "hub_seq")
@@ -178,20 +192,33 @@ pub fn receive(w: &mut Writer<'_>, seq: u64, message: Down) -> Result<bool> {
         return Ok(false);
     }
     let received_at = w.now();
-    let decision = match &message {
+    // A word list is recorded by reference (the list itself goes into the county's own
+    // lexicon facts, which stay home), so its receipt ships back up small.
+    let (recorded, lexicon) = match message {
+        Down::LexiconSnapshot {
+            id,
+            lexicon,
+            entries,
+        } => (Down::Lexicon { id }, Some((id, lexicon, entries))),
+        m => (m, None),
+    };
+    let decision = match &recorded {
         Down::ReviewDecision { decision } => Some(decision.clone()),
-        Down::Instruction { .. } | Down::Shared { .. } => None,
+        _ => None,
     };
     w.emit(
         None,
         Fact::HubMessageReceived {
             seq,
-            message,
+            message: recorded,
             received_at,
         },
     )?;
     if let Some(d) = decision {
         super::review::provincial_decision(w, &d)?;
+    }
+    if let Some((id, l, entries)) = lexicon {
+        super::lexicons::apply_provincial(w, id, l.as_ref(), &entries)?;
     }
     Ok(true)
 }

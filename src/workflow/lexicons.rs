@@ -26,6 +26,8 @@ pub struct LexiconInput {
     pub source: String,
     pub default_severity: Severity,
     pub enabled: bool,
+    /// On a hub: pushed to every county (省级词库). `None` on update: unchanged.
+    pub provincial: Option<bool>,
 }
 
 fn manager(actor: &Actor) -> Result<()> {
@@ -63,6 +65,7 @@ pub fn create(
     i: &LexiconInput,
 ) -> Result<Lexicon> {
     manager(actor)?;
+    check_provincial(w, i.provincial == Some(true))?;
     let now = w.now();
     let l = Lexicon {
         id: LexiconId(w.next_id("lexicon")?),
@@ -77,19 +80,162 @@ pub fn create(
         entries: 0,
         revision: 1,
         generation: next_generation(w)?,
+        provincial: i.provincial == Some(true),
+        province_id: None,
         created_by: Some(actor.id()),
         created_at: now,
         updated_by: Some(actor.id()),
         updated_at: now,
     };
     w.emit(Some(actor.id()), Fact::LexiconSaved { lexicon: l.clone() })?;
+    push(w, Some(actor), &l, false)?;
     Ok(l)
 }
 
 fn get_for_write(w: &Writer<'_>, id: LexiconId, base_revision: u32) -> Result<Lexicon> {
     let l = access::lexicon(w.tx(), id)?.ok_or(Error::NotFound(Resource::Lexicon))?;
+    not_a_province_copy(&l)?;
     same_revision(base_revision, l.revision)?;
     Ok(l)
+}
+
+fn not_a_province_copy(l: &Lexicon) -> Result<()> {
+    if l.province_id.is_some() {
+        return Err(Error::InvalidTransition(
+            "a provincial list is maintained by the province".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// Only a hub has provincial lists.
+fn check_provincial(w: &Writer<'_>, provincial: bool) -> Result<()> {
+    if provincial && access::instance(w.tx())?.is_none_or(|m| m.role != "hub") {
+        return Err(Error::invalid(
+            "provincial",
+            "only a provincial hub pushes lists to counties",
+        ));
+    }
+    Ok(())
+}
+
+/// At a hub: after a provincial list (or one that just stopped being provincial) changed, tell
+/// the counties: each fetches the list as it then is.
+fn push(w: &mut Writer<'_>, actor: Option<&Actor>, l: &Lexicon, was: bool) -> Result<()> {
+    if !(l.provincial || was) {
+        return Ok(());
+    }
+    let counties: Vec<String> = access::peers(w.tx())?
+        .into_iter()
+        .filter(|p| p.role == "county" && p.revoked.is_none())
+        .map(|p| p.id)
+        .collect();
+    push_to(w, actor, l.id, counties)
+}
+
+fn push_to(
+    w: &mut Writer<'_>,
+    actor: Option<&Actor>,
+    id: LexiconId,
+    counties: Vec<String>,
+) -> Result<()> {
+    if counties.is_empty() {
+        return Ok(());
+    }
+    let seq = w.next_id("down")?;
+    w.emit(
+        actor.map(Actor::id),
+        Fact::LexiconPushed {
+            lexicon: id.0,
+            counties,
+            seq,
+        },
+    )?;
+    Ok(())
+}
+
+/// At a hub: a county that just enrolled gets every provincial list.
+pub fn push_all_to(w: &mut Writer<'_>, county: &str) -> Result<()> {
+    for l in access::lexicons(w.tx())?
+        .into_iter()
+        .filter(|l| l.provincial)
+    {
+        push_to(w, None, l.id, vec![county.to_string()])?;
+    }
+    Ok(())
+}
+
+/// At a county: make its copy of a provincial list what the province sent (`None`: the
+/// province removed it, or stopped pushing it). Applied by the inbox fetcher, no user.
+pub fn apply_provincial(
+    w: &mut Writer<'_>,
+    province_id: u64,
+    sent: Option<&Lexicon>,
+    entries: &[Entry],
+) -> Result<()> {
+    let mine = access::lexicons(w.tx())?
+        .into_iter()
+        .find(|l| l.province_id == Some(province_id));
+    let now = w.now();
+    let Some(sent) = sent.filter(|l| l.provincial) else {
+        if let Some(mut l) = mine {
+            l.revision += 1;
+            l.generation = next_generation(w)?;
+            l.updated_at = now;
+            w.emit(None, Fact::LexiconDeleted { lexicon: l })?;
+        }
+        return Ok(());
+    };
+    let mut l = match mine {
+        Some(l) => l,
+        None => Lexicon {
+            id: LexiconId(w.next_id("lexicon")?),
+            disabled_outlets: Vec::new(),
+            entries: 0,
+            revision: 0,
+            created_by: None,
+            created_at: now,
+            ..sent.clone()
+        },
+    };
+    l.name = sent.name.clone();
+    l.kind = sent.kind;
+    l.category = sent.category.clone();
+    l.description = sent.description.clone();
+    l.source = sent.source.clone();
+    l.default_severity = sent.default_severity;
+    l.enabled = sent.enabled;
+    l.provincial = false;
+    l.province_id = Some(province_id);
+    l.revision += 1;
+    l.generation = next_generation(w)?;
+    l.updated_by = None;
+    l.updated_at = now;
+    let old = existing(w.tx(), l.id)?;
+    let set: Vec<Entry> = entries
+        .iter()
+        .filter(|e| old.get(&e.text) != Some(*e))
+        .cloned()
+        .collect();
+    let keep: std::collections::HashSet<&str> = entries.iter().map(|e| e.text.as_str()).collect();
+    let removed: Vec<String> = old
+        .keys()
+        .filter(|t| !keep.contains(t.as_str()))
+        .cloned()
+        .collect();
+    l.entries = entries.len() as u32;
+    w.emit(None, Fact::LexiconSaved { lexicon: l.clone() })?;
+    if !set.is_empty() || !removed.is_empty() {
+        w.emit(
+            None,
+            Fact::LexiconEntriesChanged {
+                lexicon: l,
+                set,
+                removed,
+            },
+        )?;
+    }
+    Ok(())
 }
 
 fn touched(w: &Writer<'_>, actor: &Actor, mut l: Lexicon) -> Result<Lexicon> {
@@ -108,7 +254,12 @@ pub fn update(
     i: &LexiconInput,
 ) -> Result<Lexicon> {
     manager(actor)?;
+    check_provincial(w, i.provincial == Some(true))?;
     let mut l = get_for_write(w, id, base_revision)?;
+    let was = l.provincial;
+    if let Some(p) = i.provincial {
+        l.provincial = p;
+    }
     l.name = lexicon::validate_name(&i.name)?;
     l.category = lexicon::validate_category(&i.category)?;
     l.description = text("description", &i.description, 500)?;
@@ -117,6 +268,7 @@ pub fn update(
     l.enabled = i.enabled;
     let l = touched(w, actor, l)?;
     w.emit(Some(actor.id()), Fact::LexiconSaved { lexicon: l.clone() })?;
+    push(w, Some(actor), &l, was)?;
     Ok(l)
 }
 
@@ -135,6 +287,7 @@ pub fn set_outlet(
         return Err(Error::Forbidden);
     }
     let mut l = access::lexicon(w.tx(), id)?.ok_or(Error::NotFound(Resource::Lexicon))?;
+    not_a_province_copy(&l)?;
     let was = !l.disabled_outlets.contains(&outlet);
     if was == enabled {
         return Ok(l);
@@ -154,7 +307,11 @@ pub fn delete(w: &mut Writer<'_>, actor: &Actor, id: LexiconId, base_revision: u
     manager(actor)?;
     let l = get_for_write(w, id, base_revision)?;
     let l = touched(w, actor, l)?;
-    w.emit(Some(actor.id()), Fact::LexiconDeleted { lexicon: l })?;
+    w.emit(
+        Some(actor.id()),
+        Fact::LexiconDeleted { lexicon: l.clone() },
+    )?;
+    push(w, Some(actor), &l, false)?;
     Ok(())
 }
 
@@ -195,6 +352,7 @@ fn write_entries(
             removed,
         },
     )?;
+    push(w, Some(actor), &l, false)?;
     Ok(l)
 }
 
@@ -391,6 +549,8 @@ pub fn ensure_builtin(w: &mut Writer<'_>) -> Result<bool> {
         entries: set.len() as u32,
         revision: 1,
         generation: next_generation(w)?,
+        provincial: false,
+        province_id: None,
         created_by: None,
         created_at: now,
         updated_by: None,

@@ -190,6 +190,8 @@ fn lexicon() -> Lexicon {
         created_at: 1_700_000_000_000,
         updated_by: None,
         updated_at: 1_700_000_100_000,
+        provincial: false,
+        province_id: None,
     }
 }
 

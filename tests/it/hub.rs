@@ -1306,3 +1306,145 @@ async fn shared_articles_reach_the_other_counties_and_adoptions_count_as_reprint
         checked_digest(d);
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn provincial_word_lists_take_effect_in_every_county_and_stay_the_provinces() {
+    rongmei::fed::tls::install_provider();
+    let (hdir, cdir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let (mut hub, htoken) = start_hub(hdir.path()).await;
+    let h = api(&hub.base, &htoken);
+    // A provincial list made before the county enrolls: the county gets it when it joins.
+    let (s, l) = h
+        .post(
+            "/api/v1/lexicons",
+            json!({"kind": "screen", "name": "省级禁用词", "category": "political", "provincial": true}),
+        )
+        .await;
+    assert_eq!(s, 201, "{l}");
+    assert_eq!(l["provincial"], true);
+    let lid = l["id"].as_u64().unwrap();
+    let (s, l) = h
+        .post(
+            &format!("/api/v1/lexicons/{lid}/entries"),
+            json!({"base_revision": 1, "set": [{"text": "违禁测试词", "severity": "block"}]}),
+        )
+        .await;
+    assert_eq!(s, 200, "{l}");
+
+    let mut cproc = spawn(cdir.path());
+    let ctoken = setup_token_with(
+        &cproc.base,
+        cproc.password.as_deref().unwrap(),
+        &["read", "write", "admin"],
+    )
+    .await;
+    // Only a hub pushes lists.
+    let c = api(&cproc.base, &ctoken);
+    let (s, v) = c
+        .post(
+            "/api/v1/lexicons",
+            json!({"kind": "screen", "name": "x", "category": "other", "provincial": true}),
+        )
+        .await;
+    assert_eq!((s, v["code"].as_str()), (400, Some("invalid_input")), "{v}");
+    enroll(&h, &hub.base, cdir.path(), "安吉县融媒体中心").await;
+    stop(&mut cproc);
+    let mut cproc = spawn(cdir.path());
+    let c = api(&cproc.base, &ctoken);
+    let copy_of = |v: &Value| {
+        v.as_array()
+            .and_then(|l| l.iter().find(|x| x["name"] == "省级禁用词").cloned())
+    };
+    let lists = until(
+        &c,
+        "/api/v1/lexicons",
+        "the provincial list at the county",
+        |v| copy_of(v).is_some_and(|x| x["entries"] == 1),
+    )
+    .await;
+    let copy = copy_of(&lists).unwrap();
+    assert_eq!(copy["from_province"], true);
+    let cid = copy["id"].as_u64().unwrap();
+
+    // It takes effect: the county's screening finds the term.
+    let a = c
+        .post(
+            "/api/v1/articles",
+            json!({"outlet": "tv", "title": "一篇含有违禁测试词的稿件"}),
+        )
+        .await;
+    assert_eq!(a.0, 201, "{}", a.1);
+    let sc = c
+        .get(&format!("/api/v1/articles/{}/screening", a.1["id"]))
+        .await;
+    assert!(
+        sc["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["matched"] == "违禁测试词" && f["severity"] == "block"),
+        "{sc}"
+    );
+    // The county cannot change, delete or switch off the province's list.
+    let rev = copy["revision"].as_u64().unwrap();
+    let (s, v) = c
+        .post(
+            &format!("/api/v1/lexicons/{cid}/entries"),
+            json!({"base_revision": rev, "remove": ["违禁测试词"]}),
+        )
+        .await;
+    assert_eq!(
+        (s, v["code"].as_str()),
+        (409, Some("invalid_transition")),
+        "{v}"
+    );
+    let (s, v) = c
+        .send(
+            reqwest::Method::DELETE,
+            &format!("/api/v1/lexicons/{cid}?revision={rev}"),
+            None,
+        )
+        .await;
+    assert_eq!(s, 409, "{v}");
+    let (s, v) = c
+        .send(
+            reqwest::Method::PUT,
+            &format!("/api/v1/lexicons/{cid}/outlets/tv"),
+            Some(json!({"enabled": false})),
+        )
+        .await;
+    assert_eq!(s, 409, "{v}");
+
+    // The hub changes the list: the county follows; the hub stops pushing it: the copy goes.
+    let (s, v) = h
+        .post(
+            &format!("/api/v1/lexicons/{lid}/entries"),
+            json!({"base_revision": 2, "remove": ["违禁测试词"], "set": [{"text": "另一个词", "severity": "review"}]}),
+        )
+        .await;
+    assert_eq!(s, 200, "{v}");
+    let path = format!("/api/v1/lexicons/{cid}/entries");
+    until(&c, &path, "the changed entries at the county", |v| {
+        v["entries"]
+            .as_array()
+            .is_some_and(|l| l.len() == 1 && l[0]["text"] == "另一个词")
+    })
+    .await;
+    let (s, v) = h
+        .send(
+            reqwest::Method::PUT,
+            &format!("/api/v1/lexicons/{lid}"),
+            Some(json!({"base_revision": 3, "name": "省级禁用词", "category": "political", "provincial": false})),
+        )
+        .await;
+    assert_eq!(s, 200, "{v}");
+    until(&c, "/api/v1/lexicons", "the copy removed", |v| {
+        copy_of(v).is_none()
+    })
+    .await;
+    stop(&mut cproc);
+    stop(&mut hub);
+    for d in [hdir.path(), cdir.path()] {
+        checked_digest(d);
+    }
+}

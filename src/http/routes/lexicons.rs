@@ -45,6 +45,10 @@ pub struct LexiconDto {
     pub revision: u32,
     pub updated_by: Option<u64>,
     pub updated_at: String,
+    /// At a hub: pushed to every county.
+    pub provincial: bool,
+    /// At a county: a copy of the province's list (read-only here).
+    pub from_province: bool,
 }
 
 impl From<&Lexicon> for LexiconDto {
@@ -63,6 +67,8 @@ impl From<&Lexicon> for LexiconDto {
             revision: l.revision,
             updated_by: l.updated_by.map(|u| u.0),
             updated_at: ts(l.updated_at),
+            provincial: l.provincial,
+            from_province: l.province_id.is_some(),
         }
     }
 }
@@ -84,6 +90,10 @@ pub struct LexiconInput {
     pub default_severity: Severity,
     #[serde(default = "yes")]
     pub enabled: bool,
+    /// On a hub: push the list to every county, where it takes effect (省级词库). Left out on
+    /// update: unchanged.
+    #[serde(default)]
+    pub provincial: Option<bool>,
 }
 
 fn review() -> Severity {
@@ -102,6 +112,7 @@ impl LexiconInput {
             source: self.source.clone(),
             default_severity: self.default_severity,
             enabled: self.enabled,
+            provincial: self.provincial,
         }
     }
 }

@@ -595,6 +595,10 @@ export interface Lexicon {
   revision: number
   updated_by: number | null
   updated_at: string
+  /** On a hub: pushed to every county. */
+  provincial: boolean
+  /** On a county: the province's list, read-only here. */
+  from_province: boolean
 }
 export interface LexEntry {
   text: string

@@ -88,6 +88,7 @@ const en: typeof zh = {
     },
     chains: { province: 'Provincial hub', provinceNote: 'Sent up to the provincial hub; its reviewers decide' },
     lexicons: {
+      provincial: 'Provincial', pushed: 'Pushed to every county, where it takes effect', fromProvince: 'From the province: read-only here',
       title: 'Word lists', create: 'New list', name: 'Name', kind: 'Kind', category: 'Category', entries: 'Entries', enabled: 'Enabled',
       description: 'Description', source: 'Source and licence', defaultSeverity: 'Default severity', updatedAt: 'Updated', outlets: 'Per outlet',
       kinds: { screen: 'Prohibited / sensitive', allow: 'Exceptions (allowlist)', proof: 'Proofreading (wrong → right)' },

@@ -86,6 +86,7 @@ export default {
     },
     chains: { province: '省级平台', provinceNote: '稿件送省级平台审核，由省级审核人员决定' },
     lexicons: {
+      provincial: '省级词库', pushed: '推送到所有县级中心并在那里生效', fromProvince: '省级平台下发，本中心只读',
       title: '词库管理', create: '新建词库', name: '名称', kind: '类型', category: '分类', entries: '词条数', enabled: '启用',
       description: '说明', source: '来源与授权', defaultSeverity: '默认级别', updatedAt: '更新时间', outlets: '渠道启用',
       kinds: { screen: '违禁/敏感词', allow: '例外词（白名单）', proof: '校对词（错→正）' },
