@@ -43,6 +43,8 @@ pub struct FederationConfig {
     pub listen: String,
     /// The address peers should dial, when it differs from `listen` (NAT, DNS name).
     pub advertise: String,
+    /// A county renews its certificate at its hub this many days before it expires.
+    pub renew_before_days: u32,
 }
 
 impl Default for FederationConfig {
@@ -51,6 +53,7 @@ impl Default for FederationConfig {
             role: "county".into(),
             listen: String::new(),
             advertise: String::new(),
+            renew_before_days: 30,
         }
     }
 }
@@ -241,6 +244,9 @@ impl Config {
         }
         if !(32..=4096).contains(&self.search.writer_memory_mb) {
             return Err("search.writer_memory_mb must be 32 to 4096".into());
+        }
+        if !(1..=400).contains(&self.federation.renew_before_days) {
+            return Err("federation.renew_before_days must be 1 to 400".into());
         }
         if self.search.threads > 16 {
             return Err("search.threads must be 0 to 16".into());

@@ -171,6 +171,13 @@ pub enum Fact {
     PeerEnrolled {
         peer: crate::domain::peer::Peer,
     },
+    /// A peer renewed its certificate: the new one is its own from now on, the old one is
+    /// still accepted until it expires.
+    PeerRenewed {
+        id: String,
+        fingerprint: String,
+        not_after: Millis,
+    },
     /// A peer's certificate is refused from now on.
     PeerRevoked {
         id: String,
@@ -343,6 +350,7 @@ impl Fact {
             Fact::ProvincialReviewDecided { .. } => "ProvincialReviewDecided",
             Fact::ContentShared { .. } => "ContentShared",
             Fact::LexiconPushed { .. } => "LexiconPushed",
+            Fact::PeerRenewed { .. } => "PeerRenewed",
             Fact::ArticleOffered { .. } => "ArticleOffered",
             Fact::SharedAdopted { .. } => "SharedAdopted",
         }

@@ -27,7 +27,33 @@ pub struct Peer {
     /// The admin who created the pairing token.
     pub by: UserId,
     pub revoked: Option<Revocation>,
+    /// The certificate it renewed from: still accepted until it expires, so connections made
+    /// with it carry on while the peer switches to the new one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous: Option<PreviousCert>,
 }
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PreviousCert {
+    pub fingerprint: String,
+    pub not_after: Millis,
+}
+
+impl Peer {
+    /// Is a certificate with this fingerprint this peer's, at `now` (its current one, or the
+    /// one it renewed from while that is still valid), and the peer not revoked?
+    pub fn accepts(&self, fingerprint: &str, now: Millis) -> bool {
+        self.revoked.is_none()
+            && (self.fingerprint == fingerprint
+                || self
+                    .previous
+                    .as_ref()
+                    .is_some_and(|p| p.fingerprint == fingerprint && now < p.not_after))
+    }
+}
+
+/// How long before its certificate expires a peer renews it.
+pub const RENEW_BEFORE_DAYS: i64 = 30;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Revocation {

@@ -49,7 +49,7 @@ pub struct After {
 
 fn page(core: &Core, who: &Peer, after: u64) -> Result<Vec<MessageDto>> {
     let r = core.reader()?;
-    hub::current(&r.0, who)?;
+    hub::current(&r.0, who, core.clock.now())?;
     let mut out = Vec::new();
     for (seq, message) in instructions::outbox(&r.0, &who.id, after, PAGE)? {
         // A word list goes as it is now, whole; one per answer (a list can be large).

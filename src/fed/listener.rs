@@ -10,6 +10,8 @@
 //!
 //! `GET /fed/v1/county/cursor`, `POST /fed/v1/county/batch` (role `county`, on a hub): county
 //! shipping (`ship`); `GET /fed/v1/county/inbox` (same role): the hub's messages (`inbox`).
+//!
+//! `POST /fed/v1/renew` (any peer): a new certificate for the same identity (`renew`).
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -40,14 +42,17 @@ const PREFETCH: usize = 4;
 /// Entries per batch read (a batch is also cut at `wire::BATCH_BYTES`).
 const BATCH_ENTRIES: usize = 2_000;
 
-/// Check a presented certificate against the peer records.
+/// Check a presented certificate against the peer records. The peer returned carries the
+/// presented certificate's fingerprint (its current one, or the one it renewed from).
 pub fn admit(core: &Core, der: &[u8]) -> Result<Peer> {
     let (role, id, _) = pki::identity(der).ok_or(Error::Forbidden)?;
     let r = core.reader()?;
-    let peer = access::peer(&r.0, &id)?.ok_or(Error::Forbidden)?;
-    if peer.role != role || peer.fingerprint != pki::fingerprint(der) || peer.revoked.is_some() {
+    let mut peer = access::peer(&r.0, &id)?.ok_or(Error::Forbidden)?;
+    let presented = pki::fingerprint(der);
+    if peer.role != role || !peer.accepts(&presented, core.clock.now()) {
         return Err(Error::Forbidden);
     }
+    peer.fingerprint = presented;
     Ok(peer)
 }
 
@@ -149,6 +154,17 @@ fn router(core: Core, closing: tokio::sync::watch::Receiver<bool>) -> Router {
                     super::inbox::handler(f.core, who, after, f.closing)
                 },
             ),
+        )
+        .route(
+            "/fed/v1/renew",
+            axum::routing::post(
+                |State(f): State<Fed>, Extension(who): Extension<Peer>, body: axum::body::Bytes| {
+                    super::renew::handler(f.core, who, body)
+                },
+            )
+            .layer(axum::extract::DefaultBodyLimit::max(
+                super::renew::MAX_CSR_BYTES,
+            )),
         )
         .route(
             "/fed/v1/county/batch",

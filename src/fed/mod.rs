@@ -21,6 +21,7 @@ pub mod follow;
 pub mod inbox;
 pub mod listener;
 pub mod pki;
+pub mod renew;
 pub mod retry;
 pub mod segment;
 pub mod ship;

@@ -144,7 +144,9 @@ pub async fn cursor_handler(core: Core, who: Peer) -> Response {
     core.contacts.touch(&who.id, core.clock.now());
     let r = core
         .reader()
-        .and_then(|r| hub::current(&r.0, &who).and_then(|()| hub::cursor(&r.0, &who.id)))
+        .and_then(|r| {
+            hub::current(&r.0, &who, core.clock.now()).and_then(|()| hub::cursor(&r.0, &who.id))
+        })
         .map(|c| axum::Json(c.map(CursorDto::from)));
     match r {
         Ok(j) => j.into_response(),
@@ -204,6 +206,10 @@ pub struct ShipStatus {
     pub messages: u64,
     /// Why the last fetch of the hub's messages failed (empty once one succeeds).
     pub inbox_error: String,
+    /// When this county's certificate expires (it renews `federation.renew_before_days`
+    /// before), and how many times it renewed since start.
+    pub cert_not_after: Option<Millis>,
+    pub renewals: u64,
 }
 
 pub type SharedShipStatus = Arc<Mutex<ShipStatus>>;
@@ -261,6 +267,7 @@ pub async fn run(
 
 pub(super) async fn client(core: &Core, hub: &Upstream) -> Result<(reqwest::Client, String)> {
     let d = pki::dir(&core.config.data_dir);
+    super::renew::settle(&d.join(HUB_KEY), &d.join(HUB_CRT))?;
     let cfg = tls::client_config_with(&d.join(HUB_CA_CRT), &d.join(HUB_CRT), &d.join(HUB_KEY))?;
     super::follow::mtls_client(cfg, hub).await
 }
@@ -298,6 +305,7 @@ async fn session(core: &Core, hub: &Upstream, status: &SharedShipStatus) -> Resu
     if let Some(reason) = cur.as_ref().and_then(|c| c.quarantined.clone()) {
         return Err(Error::CountyQuarantined(reason));
     }
+    renew_if_due(core, &http, &base, status).await?;
     let mut at = Lsn(cur.as_ref().map_or(0, |c| c.through));
     update(status, |s| {
         s.state = "shipping".into();
@@ -363,6 +371,27 @@ async fn session(core: &Core, hub: &Upstream, status: &SharedShipStatus) -> Resu
             s.bytes += len;
         });
     }
+}
+
+/// Renew this county's certificate over the open connection when it is due; the connection
+/// carries on with the old one, the next uses the new.
+async fn renew_if_due(
+    core: &Core,
+    http: &reqwest::Client,
+    base: &str,
+    status: &SharedShipStatus,
+) -> Result<()> {
+    let d = pki::dir(&core.config.data_dir);
+    let (key, crt) = (d.join(HUB_KEY), d.join(HUB_CRT));
+    let before = core.config.federation.renew_before_days;
+    if super::renew::due(&crt, core.clock.now(), before) {
+        let not_after = super::renew::renew_at(http, base, &key, &crt).await?;
+        tracing::info!(not_after, "certificate renewed at the hub");
+        update(status, |s| s.renewals += 1);
+    }
+    let exp = super::renew::expiry(&crt);
+    update(status, |s| s.cert_not_after = exp);
+    Ok(())
 }
 
 /// The shipped entries after `after`, each with the hash before it, up to a batch's worth or

@@ -192,6 +192,23 @@ pub fn apply(txn: &WriteTransaction, fact: &Fact) -> Result<()> {
                     .insert(id.as_str(), encode(&p).as_slice())?;
             }
         }
+        Fact::PeerRenewed {
+            id,
+            fingerprint,
+            not_after,
+        } => {
+            if let Some(mut p) = access::peer(txn, id)?
+                && p.fingerprint != *fingerprint
+            {
+                p.previous = Some(crate::domain::peer::PreviousCert {
+                    fingerprint: std::mem::replace(&mut p.fingerprint, fingerprint.clone()),
+                    not_after: p.not_after,
+                });
+                p.not_after = *not_after;
+                txn.open_table(PEERS)?
+                    .insert(id.as_str(), encode(&p).as_slice())?;
+            }
+        }
         Fact::ProofIgnored { ignored } => {
             txn.open_table(PROOF_IGNORES)?.insert(
                 (ignored.article.0, ignored.key().as_str()),

@@ -111,12 +111,37 @@ pub fn enroll(
         enrolled_at: w.now(),
         by: p.by,
         revoked: None,
+        previous: None,
     };
     w.emit(Some(p.by), Fact::PeerEnrolled { peer: peer.clone() })?;
     if peer.role == "county" {
         super::lexicons::push_all_to(w, &peer.id)?;
     }
     Ok(peer)
+}
+
+/// A peer connected with `presented` (its certificate's fingerprint) renews: record the
+/// certificate the CA just signed for it.
+pub fn renew(
+    w: &mut Writer<'_>,
+    peer: &Peer,
+    presented: &str,
+    fingerprint: &str,
+    not_after: Millis,
+) -> Result<Peer> {
+    let now = w.now();
+    let p = access::peer(w.tx(), &peer.id)?
+        .filter(|p| p.role == peer.role && p.accepts(presented, now))
+        .ok_or(Error::Forbidden)?;
+    w.emit(
+        None,
+        Fact::PeerRenewed {
+            id: p.id.clone(),
+            fingerprint: fingerprint.to_string(),
+            not_after,
+        },
+    )?;
+    access::peer(w.tx(), &peer.id)?.ok_or(Error::NotFound(Resource::Peer))
 }
 
 pub fn revoke(w: &mut Writer<'_>, actor: &Actor, id: &str, reason: &str) -> Result<Peer> {

@@ -143,15 +143,12 @@ pub fn cursor(a: &impl Access, county: &str) -> Result<Option<CountyCursor>> {
     access::county_cursor(a, county)
 }
 
-/// The peer admitted at the handshake is still a county here, with the same certificate and
-/// not revoked: a county revoked while connected is refused at its next request.
-pub fn current(a: &impl Access, county: &Peer) -> Result<()> {
+/// The peer admitted at the handshake (`county.fingerprint`: the certificate it presented) is
+/// still a county here, that certificate still its own, and not revoked: a county revoked while
+/// connected is refused at its next request; one that renewed carries on.
+pub fn current(a: &impl Access, county: &Peer, now: Millis) -> Result<()> {
     match access::peer(a, &county.id)? {
-        Some(p)
-            if p.role == "county" && p.fingerprint == county.fingerprint && p.revoked.is_none() =>
-        {
-            Ok(())
-        }
+        Some(p) if p.role == "county" && p.accepts(&county.fingerprint, now) => Ok(()),
         _ => Err(Error::Forbidden),
     }
 }
@@ -173,7 +170,7 @@ pub struct Batch {
 /// what the hub has (sent before an earlier one arrived) is refused with the hub's position; one
 /// that starts before it (a replay) applies only what is new.
 pub fn receive(w: &mut Writer<'_>, county: &Peer, batch: &Batch) -> Result<Receipt> {
-    current(w.tx(), county)?;
+    current(w.tx(), county, w.now())?;
     let items = &batch.items;
     if batch.through < batch.after {
         return Err(Error::invalid("through", "at or after `after`"));
@@ -364,6 +361,7 @@ mod tests {
             enrolled_at: 0,
             by: UserId(1),
             revoked: None,
+            previous: None,
         }
     }
 

@@ -1448,3 +1448,70 @@ async fn provincial_word_lists_take_effect_in_every_county_and_stay_the_province
         checked_digest(d);
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_county_renews_its_certificate_over_its_connection_and_keeps_shipping() {
+    rongmei::fed::tls::install_provider();
+    let (hdir, cdir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let (mut hub, htoken) = start_hub(hdir.path()).await;
+    let h = api(&hub.base, &htoken);
+    let mut cproc = spawn(cdir.path());
+    let ctoken = setup_token_with(
+        &cproc.base,
+        cproc.password.as_deref().unwrap(),
+        &["read", "write", "admin"],
+    )
+    .await;
+    let id = enroll(&h, &hub.base, cdir.path(), "安吉县融媒体中心").await;
+    stop(&mut cproc);
+    let first = county(&h, &id).await;
+    let old_fp = first["fingerprint"].as_str().unwrap().to_string();
+    // Keep the first certificate: it must still open connections after the renewal.
+    let old = tempfile::tempdir().unwrap();
+    let pk = pki::dir(cdir.path());
+    let old_pki = pki::dir(old.path());
+    std::fs::create_dir_all(&old_pki).unwrap();
+    for f in [HUB_FILE, HUB_KEY, HUB_CRT, HUB_CA_CRT] {
+        std::fs::copy(pk.join(f), old_pki.join(f)).unwrap();
+    }
+
+    // Due at once (renew 400 days before expiry; certificates last 397): it renews on its first connection.
+    let mut cproc = spawn_env(
+        cdir.path(),
+        &[("RONGMEI_FEDERATION_RENEW_BEFORE_DAYS", "400")],
+    );
+    let c = api(&cproc.base, &ctoken);
+    let st = until(&c, "/api/v1/federation/status", "the renewal", |s| {
+        s["hub"]["renewals"].as_u64().is_some_and(|n| n >= 1)
+    })
+    .await;
+    let row = county(&h, &id).await;
+    let new_fp = row["fingerprint"].as_str().unwrap().to_string();
+    assert_ne!(new_fp, old_fp, "{row}");
+    let on_disk = pki::fingerprint(
+        &pki::pem_to_der(&std::fs::read_to_string(pk.join(HUB_CRT)).unwrap()).unwrap(),
+    );
+    assert_eq!(on_disk, new_fp, "the county uses what the hub recorded");
+    assert!(st["hub"]["cert_not_after"].as_i64().is_some(), "{st}");
+    // The old certificate is still accepted (until it expires): nothing is dropped.
+    let (http, base) = county_client(old.path());
+    let r = http
+        .get(format!("{base}/fed/v1/county/cursor"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    // Shipping goes on, now and after a restart with the new certificate.
+    publish(&c, "续期之后的稿件").await;
+    hub_has(&h, &id, 1).await;
+    stop(&mut cproc);
+    let mut cproc = spawn(cdir.path());
+    let c = api(&cproc.base, &ctoken);
+    publish(&c, "重启之后的稿件").await;
+    hub_has(&h, &id, 2).await;
+    let st = c.get("/api/v1/federation/status").await;
+    assert_eq!(st["hub"]["renewals"], 0, "not due again: {st}");
+    stop(&mut cproc);
+    stop(&mut hub);
+    checked_digest(hdir.path());
+}

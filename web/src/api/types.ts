@@ -159,6 +159,8 @@ export interface ShipStatus {
   inbox_seq: number
   messages: number
   inbox_error: string
+  cert_not_after: number | null
+  renewals: number
 }
 
 /** Which counties a reporting instruction is for. */

@@ -115,6 +115,7 @@ const en: typeof zh = {
       quarantined: 'Quarantined', enroll: 'Enroll a county', enrollName: 'County center',
       messages: 'Last message received (number)', inboxError: 'Receiving messages failed',
       online: 'Counties online', publishedToday: 'Published today', published7d: 'Published, 7 days', published7dShort: 'Today / 7 days', pendingReviews: 'Awaiting provincial review', unacknowledged: 'Instructions unacknowledged', notSinceStart: 'Not since start',
+      renewed: 'renewed automatically since start',
       enrollOnce: 'The token is shown only now. Give it to the county\'s operator, who runs on the county server:',
     },
     instance: { title: 'Instance', id: 'Instance id', epoch: 'Epoch', role: 'Role', version: 'Version', logHead: 'Log position', created: 'Created' },

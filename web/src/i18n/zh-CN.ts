@@ -113,6 +113,7 @@ export default {
       quarantined: '已隔离', enroll: '登记县级中心', enrollName: '县级中心名称',
       messages: '已接收指令消息编号', inboxError: '接收指令错误',
       online: '在线县级中心', publishedToday: '今日发稿', published7d: '近 7 日发稿', published7dShort: '今日 / 7 日', pendingReviews: '待省级审核', unacknowledged: '指令未签收', notSinceStart: '本次启动后未联系',
+      renewed: '本次启动后已自动续期',
       enrollOnce: '登记令牌只显示这一次，请交给县级中心的运维人员；在县级中心服务器上运行：',
     },
     instance: { title: '实例信息', id: '实例 ID', epoch: '纪元', role: '角色', version: '版本', logHead: '日志位置', created: '创建时间' },
