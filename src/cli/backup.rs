@@ -178,9 +178,10 @@ pub fn promote(cfg: &Config) -> anyhow::Result<ExitCode> {
             opened.meta.role
         );
     }
+    let role = crate::workflow::bootstrap::origin_role(&opened.db)?;
     let (epoch, lsn) = crate::workflow::bootstrap::begin_epoch(
         &mut opened,
-        "county",
+        &role,
         crate::domain::fact::EpochReason::Promote,
         crate::clock::system().now(),
     )?;

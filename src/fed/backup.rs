@@ -332,7 +332,7 @@ pub fn restore(
         }
         let instance = InstanceId(header.instance.clone());
         let role = if header.role == "replica" {
-            "county".to_string()
+            crate::workflow::bootstrap::origin_role(&db)?
         } else {
             header.role.clone()
         };

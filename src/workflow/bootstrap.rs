@@ -57,6 +57,20 @@ pub fn init_replica(data_dir: &Path, instance: &str, now: Millis) -> Result<()> 
     Ok(())
 }
 
+/// The role the instance whose log this is was created with (its first entry): what a
+/// replica of it becomes when promoted or restored — a hub's copy stays a hub.
+pub fn origin_role(db: &redb::Database) -> Result<String> {
+    let first = crate::log::raw_at(db, crate::domain::Lsn(1))?
+        .map(|s| crate::log::entry::decode_stored(&s))
+        .transpose()?;
+    Ok(match first.map(|e| e.fact) {
+        Some(crate::domain::fact::Fact::InstanceCreated { role, .. }) if role == "hub" => {
+            "hub".into()
+        }
+        _ => "county".into(),
+    })
+}
+
 /// Begin a new epoch (after a restore, or to promote a replica): in one transaction META gets
 /// the next epoch and `role`, and an `EpochBegan` entry — the first of the new history line —
 /// names the position it continues from. Returns the new epoch and that entry's lsn.

@@ -1515,3 +1515,26 @@ async fn a_county_renews_its_certificate_over_its_connection_and_keeps_shipping(
     stop(&mut hub);
     checked_digest(hdir.path());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hubs_replica_promoted_is_a_hub() {
+    rongmei::fed::tls::install_provider();
+    let (hdir, rdir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let (mut hub, htoken) = start_hub(hdir.path()).await;
+    let h = api(&hub.base, &htoken);
+    crate::replica::pair(&h, rdir.path()).await;
+    let mut rproc = spawn(rdir.path());
+    let head = h.get("/api/v1/instance").await["log_head"].as_u64().unwrap();
+    crate::replica::caught_up(&api(&rproc.base, &htoken), head).await;
+    stop(&mut rproc);
+    stop(&mut hub);
+    let (ok, out) = run_offline(&["promote"], rdir.path());
+    assert!(ok, "{out}");
+    // It starts as a hub (a hub's configuration), and says so.
+    let mut promoted = spawn_env(rdir.path(), &HUB_ENV);
+    let st = api(&promoted.base, &htoken)
+        .get("/api/v1/federation/status")
+        .await;
+    assert_eq!(st["instance_role"], "hub", "{st}");
+    stop(&mut promoted);
+}
