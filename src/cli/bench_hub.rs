@@ -269,6 +269,57 @@ async fn run(
     let period = Duration::from_secs_f64(60.0 / args.per_minute.max(0.01));
     let run_for = Duration::from_secs(args.seconds);
     let sw = Stopwatch::start();
+    // Every county also holds its message long-poll, as a real one does; halfway through, the
+    // hub issues an instruction to all of them and each poll times its arrival.
+    let issued = Arc::new(std::sync::Mutex::new(None::<Stopwatch>));
+    let mut polls = Vec::new();
+    for c in &counties {
+        let (http, base, issued) = (c.http.clone(), c.base.clone(), issued.clone());
+        polls.push(tokio::spawn(async move {
+            loop {
+                let r = http
+                    .get(format!("{base}/fed/v1/county/inbox?after=0"))
+                    .timeout(Duration::from_secs(60))
+                    .send()
+                    .await?;
+                let page: serde_json::Value = r.error_for_status()?.json().await?;
+                if page["messages"].as_array().is_some_and(|m| !m.is_empty()) {
+                    let took = issued
+                        .lock()
+                        .ok()
+                        .and_then(|g| g.as_ref().map(Stopwatch::elapsed_us));
+                    return anyhow::Ok(took.unwrap_or(0));
+                }
+            }
+        }));
+    }
+    let issuer = {
+        let (admin, base, cookie, csrf, issued) = (
+            admin.clone(),
+            base.to_string(),
+            cookie.clone(),
+            csrf.clone(),
+            issued.clone(),
+        );
+        tokio::spawn(async move {
+            tokio::time::sleep(run_for / 2).await;
+            if let Ok(mut g) = issued.lock() {
+                *g = Some(Stopwatch::start());
+            }
+            admin
+                .post(format!("{base}/api/v1/instructions"))
+                .header(reqwest::header::COOKIE, cookie)
+                .header("x-csrf-token", csrf)
+                .json(
+                    &serde_json::json!({"title": "防汛防台专题报道", "brief": "各县做好报道",
+                    "deadline": "2099-01-01", "target": {"kind": "all"}}),
+                )
+                .send()
+                .await?
+                .error_for_status()?;
+            anyhow::Ok(())
+        })
+    };
     let mut tasks = Vec::new();
     for (i, mut c) in counties.into_iter().enumerate() {
         let bodies = bodies.clone();
@@ -314,8 +365,22 @@ async fn run(
         percentile(&lat, 1.0)
     );
     println!(
-        "hub CPU during the steady phase: {:.0}% of one core",
-        (ticks1 - ticks0) as f64 / secs
+        "hub CPU during the steady phase: {:.0}% of one core (with {} message long-polls held)",
+        (ticks1 - ticks0) as f64 / secs,
+        polls.len()
+    );
+    issuer.await??;
+    let mut arrived = Vec::new();
+    for p in polls {
+        arrived.push(p.await??);
+    }
+    arrived.sort_unstable();
+    println!(
+        "an instruction to all {} counties, issued mid-phase: delivered to each poll p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
+        arrived.len(),
+        percentile(&arrived, 0.5),
+        percentile(&arrived, 0.99),
+        percentile(&arrived, 1.0)
     );
 
     // Burst: every county ships batches of 20 publications back to back for 5 s.

@@ -26,6 +26,8 @@ use crate::workflow::{Core, hub, instructions};
 const PAGE: usize = 200;
 /// How long the hub holds a request with nothing to send.
 const HOLD: Duration = Duration::from_secs(25);
+/// After a commit, how long a held request waits before looking at the outbox again.
+const SETTLE: Duration = Duration::from_millis(100);
 const MIN_BACKOFF: Duration = Duration::from_millis(500);
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
 
@@ -91,6 +93,13 @@ pub async fn handler(
         tracing::debug!(county = %who.id, after = after.after, head = head.0, "holding");
         tokio::select! {
             r = watch.wait_past(head) => if r.is_none() { break },
+            () = &mut hold => break,
+            () = closed(&mut closing) => break,
+        }
+        // Most commits at a hub are other counties' batches: look again once per `SETTLE`,
+        // not once per commit, so a hundred held polls cost little.
+        tokio::select! {
+            () = tokio::time::sleep(SETTLE) => {},
             () = &mut hold => break,
             () = closed(&mut closing) => break,
         }

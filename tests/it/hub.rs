@@ -1524,7 +1524,9 @@ async fn a_hubs_replica_promoted_is_a_hub() {
     let h = api(&hub.base, &htoken);
     crate::replica::pair(&h, rdir.path()).await;
     let mut rproc = spawn(rdir.path());
-    let head = h.get("/api/v1/instance").await["log_head"].as_u64().unwrap();
+    let head = h.get("/api/v1/instance").await["log_head"]
+        .as_u64()
+        .unwrap();
     crate::replica::caught_up(&api(&rproc.base, &htoken), head).await;
     stop(&mut rproc);
     stop(&mut hub);
