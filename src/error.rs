@@ -74,6 +74,9 @@ pub enum Error {
     BackupInvalid(String),
     #[error("entry {lsn} is from instance {instance}, not from the county this certificate names")]
     OriginMismatch { instance: String, lsn: u64 },
+    /// (The reason the revoking admin gave.)
+    #[error("revoked: {0}")]
+    PeerRevoked(String),
     #[error(
         "the batch continues from entry {after}, but the hub has this county's log up to entry {hub}: send from there"
     )]
@@ -169,6 +172,7 @@ impl Error {
             Error::HistoryDiverged { .. } => row("history_diverged", 409, Warn),
             Error::BackupInvalid(_) => row("backup_invalid", 422, Warn),
             Error::OriginMismatch { .. } => row("origin_mismatch", 403, Warn),
+            Error::PeerRevoked(_) => row("peer_revoked", 403, Info),
             Error::CountyQuarantined(_) => row("county_quarantined", 409, Warn),
             Error::BatchOutOfOrder { .. } => row("batch_out_of_order", 409, Info),
             Error::WrongRole(_) => row("wrong_role", 409, Info),

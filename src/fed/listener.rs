@@ -56,6 +56,21 @@ pub fn admit(core: &Core, der: &[u8]) -> Result<Peer> {
     Ok(peer)
 }
 
+/// Why the peer whose certificate this is was revoked, if it was (its current certificate, or
+/// the one it renewed from).
+fn revoked_reason(core: &Core, der: &[u8]) -> Option<String> {
+    let (role, id, _) = pki::identity(der)?;
+    let r = core.reader().ok()?;
+    let peer = access::peer(&r.0, &id).ok()??;
+    let fp = pki::fingerprint(der);
+    let mine =
+        peer.fingerprint == fp || peer.previous.as_ref().is_some_and(|p| p.fingerprint == fp);
+    (peer.role == role && mine)
+        .then_some(peer.revoked)
+        .flatten()
+        .map(|r| r.reason)
+}
+
 /// Accept connections until `closing` turns true.
 pub async fn serve(
     listener: TcpListener,
@@ -105,12 +120,29 @@ async fn connection(
         .and_then(|c| c.first())
         .map(|c| c.to_vec())
         .ok_or(Error::Forbidden)?;
-    let peer = admit(&core, &der).map_err(|e| {
-        Error::Io(format!(
-            "certificate {} not admitted: {e}",
-            pki::fingerprint(&der)
-        ))
-    })?;
+    let peer = match admit(&core, &der) {
+        Ok(p) => p,
+        Err(e) => {
+            // A revoked peer (its own key proved at the handshake) is told why, and nothing
+            // else; any other stranger is dropped.
+            if let Some(reason) = revoked_reason(&core, &der) {
+                tracing::info!(%addr, "revoked peer refused: {reason}");
+                let app = Router::new().fallback(move || {
+                    let r = reason.clone();
+                    async move { Error::PeerRevoked(r).into_response() }
+                });
+                let svc = TowerToHyperService::new(app);
+                let conn = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(TokioIo::new(tls), svc);
+                let _ = tokio::time::timeout(HANDSHAKE, conn).await;
+                return Ok(());
+            }
+            return Err(Error::Io(format!(
+                "certificate {} not admitted: {e}",
+                pki::fingerprint(&der)
+            )));
+        }
+    };
     tracing::info!(%addr, peer = %peer.id, role = %peer.role, "federation peer connected");
     let svc = TowerToHyperService::new(app.layer(Extension(peer)));
     let conn = hyper::server::conn::http1::Builder::new()

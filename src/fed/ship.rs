@@ -188,7 +188,7 @@ pub async fn batch_handler(core: Core, who: Peer, body: Bytes) -> Response {
 /// The county's connection to its hub, for `/api/v1/federation/status` and `/metrics`.
 #[derive(Debug, Clone, Default, Serialize, utoipa::ToSchema)]
 pub struct ShipStatus {
-    /// `connecting`, `shipping`, `idle`, `quarantined` or `error`.
+    /// `connecting`, `shipping`, `idle`, `quarantined`, `revoked` or `error`.
     pub state: String,
     pub hub: String,
     /// The hub's cursor: the last entry of this county's log it has.
@@ -245,7 +245,7 @@ pub async fn run(
             () = closed(&mut closing) => return,
         };
         let wait = match &r {
-            Err(Error::CountyQuarantined(_)) => backoff.max(),
+            Err(Error::CountyQuarantined(_) | Error::PeerRevoked(_)) => backoff.max(),
             _ => backoff.after(r.is_ok()),
         };
         if let Err(e) = &r {
@@ -253,6 +253,8 @@ pub async fn run(
             update(&status, |s| {
                 s.state = if matches!(e, Error::CountyQuarantined(_)) {
                     "quarantined".into()
+                } else if matches!(e, Error::PeerRevoked(_)) {
+                    "revoked".into()
                 } else {
                     "error".into()
                 };
@@ -278,6 +280,10 @@ pub(super) async fn error_of(r: reqwest::Response) -> Error {
     match body["code"].as_str() {
         Some("county_quarantined") => {
             Error::CountyQuarantined(body["message"].as_str().unwrap_or_default().to_string())
+        }
+        Some("peer_revoked") => {
+            let m = body["message"].as_str().unwrap_or_default();
+            Error::PeerRevoked(m.strip_prefix("revoked: ").unwrap_or(m).to_string())
         }
         code => Error::Io(format!(
             "the hub answered {status}: {} {}",

@@ -243,16 +243,16 @@ async fn a_county_ships_what_it_publishes_exactly_once_and_a_revoked_one_is_refu
     let mut cproc = spawn(cdir.path());
     let c = api(&cproc.base, &ctoken);
     publish(&c, "吊销之后的稿件").await;
-    let mut refused = Value::Null;
-    for _ in 0..100 {
-        let st = c.get("/api/v1/federation/status").await;
-        if st["hub"]["state"] == "error" {
-            refused = st;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    assert_eq!(refused["hub"]["state"], "error", "{refused}");
+    // The county is told why (the hub answers its revoked certificate with the reason only).
+    let refused = until(&c, "/api/v1/federation/status", "the refusal", |st| {
+        st["hub"]["state"] == "revoked"
+    })
+    .await;
+    let why = refused["hub"]["last_error"].as_str().unwrap();
+    assert!(
+        why.starts_with("peer_revoked") && why.contains("证书泄露"),
+        "{refused}"
+    );
     let listed = county(&h, &id).await;
     assert_eq!(listed["articles"], 3);
     assert_eq!(listed["revoke_reason"], "证书泄露");

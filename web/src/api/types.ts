@@ -147,7 +147,7 @@ export interface FederationStatus {
 
 /** A county's connection to its provincial hub. */
 export interface ShipStatus {
-  state: 'connecting' | 'shipping' | 'idle' | 'quarantined' | 'error'
+  state: 'connecting' | 'shipping' | 'idle' | 'quarantined' | 'revoked' | 'error'
   hub: string
   hub_lsn: number
   local_lsn: number
