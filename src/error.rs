@@ -20,6 +20,7 @@ pub enum Resource {
     Lexicon,
     Peer,
     Instruction,
+    Shared,
     Route,
 }
 
@@ -239,6 +240,7 @@ fn not_found_code(r: Resource) -> &'static str {
         Resource::Lexicon => "lexicon_not_found",
         Resource::Peer => "peer_not_found",
         Resource::Instruction => "instruction_not_found",
+        Resource::Shared => "shared_not_found",
         Resource::Route => "route_not_found",
     }
 }

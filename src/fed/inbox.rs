@@ -5,7 +5,7 @@
 //!   `N`, as JSON. With nothing there the hub holds the request until its log moves (or about
 //!   25 s), so a message reaches a connected county within one commit, without polling.
 //!
-//! The county applies each message through its own log with its number (`instructions::receive`),
+//! The county applies each message through its own log with its number (`messages::receive`),
 //! so a message fetched twice, or again after a crash, is applied once. What the county does
 //! with it (receipt, acknowledgement, answers) goes back up with its shipped entries.
 
@@ -20,7 +20,7 @@ use super::ship::{SharedShipStatus, update};
 use crate::domain::instruction::Down;
 use crate::domain::peer::Peer;
 use crate::error::{Error, Result};
-use crate::workflow::{Core, hub, instructions};
+use crate::workflow::{Core, hub, messages};
 
 /// Messages per answer.
 const PAGE: usize = 200;
@@ -53,10 +53,10 @@ fn page(core: &Core, who: &Peer, after: u64) -> Result<Vec<MessageDto>> {
     let r = core.reader()?;
     hub::current(&r.0, who, core.clock.now())?;
     let mut out = Vec::new();
-    for (seq, message) in instructions::outbox(&r.0, &who.id, after, PAGE)? {
+    for (seq, message) in messages::outbox(&r.0, &who.id, after, PAGE)? {
         // A word list goes as it is now, whole; one per answer (a list can be large).
         if let Down::Lexicon { id } = message {
-            let message = instructions::lexicon_snapshot(&r.0, id)?;
+            let message = messages::lexicon_snapshot(&r.0, id)?;
             out.push(MessageDto { seq, message });
             break;
         }
@@ -137,7 +137,7 @@ async fn session(core: &Core, hub: &Upstream, status: &SharedShipStatus) -> Resu
     loop {
         let after = {
             let r = core.reader()?;
-            instructions::received_through(&r.0)?
+            messages::received_through(&r.0)?
         };
         update(status, |s| s.inbox_seq = after);
         let r = http
@@ -161,7 +161,7 @@ async fn session(core: &Core, hub: &Upstream, status: &SharedShipStatus) -> Resu
                 .write(move |w| {
                     let mut applied = 0u64;
                     for m in &page.messages {
-                        applied += u64::from(instructions::receive(w, m.seq, m.message.clone())?);
+                        applied += u64::from(messages::receive(w, m.seq, m.message.clone())?);
                     }
                     Ok(applied)
                 })

@@ -117,7 +117,11 @@ pub async fn renew_at(
     settle(key, crt)?;
     pki::write_private(&k, &key_pem)?;
     pki::write_public(&c, &got.certificate)?;
+    std::fs::File::open(&c).and_then(|f| f.sync_all())?;
     std::fs::rename(&c, crt)?;
     std::fs::rename(&k, key)?;
+    if let Some(d) = crt.parent() {
+        std::fs::File::open(d).and_then(|f| f.sync_all())?;
+    }
     Ok(got.not_after)
 }

@@ -453,13 +453,6 @@ pub fn shared_items(a: &impl Access) -> Result<Vec<crate::domain::shared::Shared
         .map(|b| codec::decode(b))
         .collect()
 }
-/// The adoptions of a shared item, by county id.
-pub fn adoptions(a: &impl Access, item: u64) -> Result<Vec<crate::domain::shared::Adoption>> {
-    a.values_of(SHARED_ADOPTIONS, item)?
-        .iter()
-        .map(|b| codec::decode(b))
-        .collect()
-}
 pub fn pool_item(a: &impl Access, id: u64) -> Result<Option<crate::domain::shared::PoolItem>> {
     typed(a.bytes(POOL, id)?)
 }

@@ -71,6 +71,17 @@ impl Actor {
         !self.user.disabled && self.user.instance_admin && self.scoped(Scope::Admin)
     }
 
+    /// An instance administrator, or someone who may publish (签发) in some outlet: who acts for
+    /// the center toward the province (acknowledges instructions, offers articles, reviews at
+    /// a hub).
+    pub fn speaks_for_the_center(&self) -> bool {
+        self.is_instance_admin()
+            || (!self.user.disabled
+                && self
+                    .outlets_with(Permission::ArticlePublish)
+                    .is_none_or(|o| !o.is_empty()))
+    }
+
     pub fn require_instance_admin(&self) -> Result<()> {
         if self.is_instance_admin() {
             Ok(())

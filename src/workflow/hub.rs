@@ -26,7 +26,7 @@ use crate::log::entry;
 use crate::store::access::{self, Access};
 use crate::store::tables::{COUNTY_ARTICLES, COUNTY_PUBLISHED};
 
-use super::Writer;
+use super::{Writer, hub_admin};
 
 /// One shipped entry: as the county stored it, with the hash before it.
 #[derive(Debug, Clone)]
@@ -78,14 +78,6 @@ pub struct County {
     pub pending_reviews: u64,
     /// Instructions sent to it that it has not acknowledged.
     pub unacknowledged: u64,
-}
-
-fn hub_admin(a: &impl Access, actor: &super::Actor) -> Result<()> {
-    actor.require_instance_admin()?;
-    match access::instance(a)? {
-        Some(m) if m.role == "hub" => Ok(()),
-        _ => Err(Error::WrongRole("hub".into())),
-    }
 }
 
 /// Every county enrolled here, with how far the hub has its log and its figures as of `now`.

@@ -4,33 +4,20 @@
 //! is resolved to the enrolled, unrevoked counties then and put in each one's outbox. The hub
 //! follows what each county did from the county's own shipped entries.
 //!
-//! At a county, the inbox fetcher applies each message from the hub through the county's log
-//! (`receive`, numbered: a message applied before is skipped). Everyone signed in reads the
-//! inbox; instance administrators and whoever may publish (签发) in some outlet acknowledge an
+//! At a county, an instruction arrives as a message from the hub (`messages::receive`).
+//! Everyone signed in reads the inbox; instance administrators and whoever may publish (签发) in some outlet acknowledge an
 //! instruction and answer it by linking published articles of outlets they can read.
 
 use crate::clock::Millis;
 use crate::domain::ArticleId;
 use crate::domain::article::ArticleStatus;
 use crate::domain::fact::Fact;
-use crate::domain::instruction::{self, Answer, Down, InboxItem, Instruction, Progress, Target};
+use crate::domain::instruction::{self, Answer, InboxItem, Instruction, Progress, Target};
 use crate::domain::user::Permission;
 use crate::error::{Error, Resource, Result};
 use crate::store::access::{self, Access};
 
-use super::{Actor, Writer};
-
-fn role_is(a: &impl Access, role: &str) -> Result<()> {
-    match access::instance(a)? {
-        Some(m) if m.role == role => Ok(()),
-        _ => Err(Error::WrongRole(role.into())),
-    }
-}
-
-fn hub_admin(a: &impl Access, actor: &Actor) -> Result<()> {
-    actor.require_instance_admin()?;
-    role_is(a, "hub")
-}
+use super::{Actor, Writer, hub_admin, require_role};
 
 /// What a hub administrator asks for.
 #[derive(Debug, Clone)]
@@ -160,72 +147,9 @@ pub fn detail(
     Ok((ins, rows))
 }
 
-/// Messages for a county after number `after` (the county's certificate names it).
-pub fn outbox(a: &impl Access, county: &str, after: u64, limit: usize) -> Result<Vec<(u64, Down)>> {
-    access::outbox(a, county, after, limit)
-}
-
-/// At a hub: a provincial word list as it is now, for the wire.
-pub fn lexicon_snapshot(a: &impl Access, id: u64) -> Result<Down> {
-    let l = access::lexicon(a, crate::domain::LexiconId(id))?.filter(|l| l.provincial);
-    let entries = match &l {
-        Some(l) => access::lexicon_entries(a, l.id)?,
-        None => Vec::new(),
-    };
-    Ok(Down::LexiconSnapshot {
-        id,
-        lexicon: l,
-        entries,
-    })
-}
-
-/// The number of the last hub message this county applied.
-pub fn received_through(a: &impl Access) -> Result<u64> {
-    access::counter(a, "hub_seq")
-}
-
-/// Apply a message from the hub (the inbox fetcher, no user). Numbers at or below the last one
-/// applied are skipped, so a message fetched twice is applied once. Returns whether it was new.
-pub fn receive(w: &mut Writer<'_>, seq: u64, message: Down) -> Result<bool> {
-    role_is(w.tx(), "county")?;
-    if seq <= received_through(w.tx())? {
-        return Ok(false);
-    }
-    let received_at = w.now();
-    // A word list is recorded by reference (the list itself goes into the county's own
-    // lexicon facts, which stay home), so its receipt ships back up small.
-    let (recorded, lexicon) = match message {
-        Down::LexiconSnapshot {
-            id,
-            lexicon,
-            entries,
-        } => (Down::Lexicon { id }, Some((id, lexicon, entries))),
-        m => (m, None),
-    };
-    let decision = match &recorded {
-        Down::ReviewDecision { decision } => Some(decision.clone()),
-        _ => None,
-    };
-    w.emit(
-        None,
-        Fact::HubMessageReceived {
-            seq,
-            message: recorded,
-            received_at,
-        },
-    )?;
-    if let Some(d) = decision {
-        super::review::provincial_decision(w, &d)?;
-    }
-    if let Some((id, l, entries)) = lexicon {
-        super::lexicons::apply_provincial(w, id, l.as_ref(), &entries)?;
-    }
-    Ok(true)
-}
-
 /// The county's inbox, newest first.
 pub fn inbox(a: &impl Access, _actor: &Actor) -> Result<Vec<InboxItem>> {
-    role_is(a, "county")?;
+    require_role(a, "county")?;
     let mut v = access::inbox(a)?;
     v.sort_by_key(|x| std::cmp::Reverse(x.seq));
     Ok(v)
@@ -233,10 +157,7 @@ pub fn inbox(a: &impl Access, _actor: &Actor) -> Result<Vec<InboxItem>> {
 
 /// May the actor act on instructions (acknowledge, answer)?
 fn responder(actor: &Actor) -> Result<()> {
-    let publishes = actor
-        .outlets_with(Permission::ArticlePublish)
-        .is_none_or(|o| !o.is_empty());
-    if actor.writes() && (actor.is_instance_admin() || publishes) {
+    if actor.writes() && actor.speaks_for_the_center() {
         Ok(())
     } else {
         Err(Error::Forbidden)
@@ -244,7 +165,7 @@ fn responder(actor: &Actor) -> Result<()> {
 }
 
 fn item(a: &impl Access, id: u64) -> Result<InboxItem> {
-    role_is(a, "county")?;
+    require_role(a, "county")?;
     access::inbox_item(a, id)?.ok_or(Error::NotFound(Resource::Instruction))
 }
 

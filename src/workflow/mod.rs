@@ -17,6 +17,7 @@ pub mod import;
 pub mod instructions;
 pub mod lexicons;
 pub mod locks;
+pub mod messages;
 pub mod names;
 pub mod notices;
 pub mod outlets;
@@ -60,6 +61,20 @@ pub struct Core {
     pub locks: Arc<locks::Locks>,
     /// At a hub: when each county last made a request (in memory; see `hub::Contacts`).
     pub contacts: Arc<hub::Contacts>,
+}
+
+/// This instance is a `county` or a `hub` (`wrong_role` otherwise).
+pub(crate) fn require_role(a: &impl crate::store::access::Access, role: &str) -> Result<()> {
+    match crate::store::access::instance(a)? {
+        Some(m) if m.role == role => Ok(()),
+        _ => Err(crate::error::Error::WrongRole(role.into())),
+    }
+}
+
+/// A hub, and its instance administrator.
+pub(crate) fn hub_admin(a: &impl crate::store::access::Access, actor: &Actor) -> Result<()> {
+    actor.require_instance_admin()?;
+    require_role(a, "hub")
 }
 
 /// Optimistic concurrency: the revision (or version) the caller saw must still be the current

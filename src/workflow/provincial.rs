@@ -6,21 +6,14 @@
 
 use crate::domain::fact::Fact;
 use crate::domain::provincial::{Decision, DecisionDown, ProvincialReview};
-use crate::domain::user::Permission;
 use crate::error::{Error, Resource, Result};
 use crate::store::access::{self, Access};
 
-use super::{Actor, Writer, comment};
+use super::{Actor, Writer, comment, require_role};
 
 fn reviewer(a: &impl Access, actor: &Actor) -> Result<()> {
-    match access::instance(a)? {
-        Some(m) if m.role == "hub" => {}
-        _ => return Err(Error::WrongRole("hub".into())),
-    }
-    let publishes = actor
-        .outlets_with(Permission::ArticlePublish)
-        .is_none_or(|o| !o.is_empty());
-    if actor.is_instance_admin() || (publishes && !actor.user.disabled) {
+    require_role(a, "hub")?;
+    if actor.speaks_for_the_center() {
         Ok(())
     } else {
         Err(Error::Forbidden)

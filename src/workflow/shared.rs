@@ -19,20 +19,10 @@ use crate::error::{Error, Resource, Result};
 use crate::store::access::{self, Access};
 
 use super::articles::Source;
-use super::{Actor, Writer, comment};
-
-fn role_is(a: &impl Access, role: &str) -> Result<()> {
-    match access::instance(a)? {
-        Some(m) if m.role == role => Ok(()),
-        _ => Err(Error::WrongRole(role.into())),
-    }
-}
+use super::{Actor, Writer, comment, hub_admin, require_role};
 
 fn publisher(actor: &Actor) -> Result<()> {
-    let publishes = actor
-        .outlets_with(Permission::ArticlePublish)
-        .is_none_or(|o| !o.is_empty());
-    if actor.writes() && (actor.is_instance_admin() || publishes) {
+    if actor.writes() && actor.speaks_for_the_center() {
         Ok(())
     } else {
         Err(Error::Forbidden)
@@ -91,8 +81,7 @@ pub fn share(
     article: u64,
     note: &str,
 ) -> Result<SharedItem> {
-    role_is(w.tx(), "hub")?;
-    actor.require_instance_admin()?;
+    hub_admin(w.tx(), actor)?;
     if !actor.writes() {
         return Err(Error::Forbidden);
     }
@@ -146,8 +135,7 @@ pub type Reprints = (SharedItem, Vec<(String, Adoption)>);
 
 /// The pool as the hub sees it, newest first, with each item's adoptions.
 pub fn shared_items(a: &impl Access, actor: &Actor) -> Result<Vec<Reprints>> {
-    role_is(a, "hub")?;
-    actor.require_instance_admin()?;
+    hub_admin(a, actor)?;
     let peers = access::peers(a)?;
     let mut out = Vec::new();
     for item in access::shared_items(a)?.into_iter().rev() {
@@ -167,7 +155,7 @@ pub fn shared_items(a: &impl Access, actor: &Actor) -> Result<Vec<Reprints>> {
 
 /// Offer one of this county's published articles to the hub's pool.
 pub fn offer(w: &mut Writer<'_>, actor: &Actor, id: ArticleId, note: &str) -> Result<Article> {
-    role_is(w.tx(), "county")?;
+    require_role(w.tx(), "county")?;
     let a = super::articles::get(w.tx(), actor, id)?;
     publisher(actor)?;
     if !actor.can(a.outlet, Permission::ArticlePublish) {
@@ -192,7 +180,7 @@ pub fn offer(w: &mut Writer<'_>, actor: &Actor, id: ArticleId, note: &str) -> Re
 
 /// This county's pool, newest first.
 pub fn pool(a: &impl Access, _actor: &Actor) -> Result<Vec<PoolItem>> {
-    role_is(a, "county")?;
+    require_role(a, "county")?;
     let mut v = access::pool(a)?;
     v.sort_by_key(|p| std::cmp::Reverse(p.seq));
     Ok(v)
@@ -200,8 +188,8 @@ pub fn pool(a: &impl Access, _actor: &Actor) -> Result<Vec<PoolItem>> {
 
 /// Adopt a pool item as a new draft in `outlet`.
 pub fn adopt(w: &mut Writer<'_>, actor: &Actor, id: u64, outlet: OutletId) -> Result<Article> {
-    role_is(w.tx(), "county")?;
-    let p = access::pool_item(w.tx(), id)?.ok_or(Error::NotFound(Resource::Article))?;
+    require_role(w.tx(), "county")?;
+    let p = access::pool_item(w.tx(), id)?.ok_or(Error::NotFound(Resource::Shared))?;
     let it = &p.item;
     let fields = ArticleFields {
         title: it.title.clone(),

@@ -1261,7 +1261,11 @@ async fn shared_articles_reach_the_other_counties_and_adoptions_count_as_reprint
     let (s, v) = b
         .post("/api/v1/pool/99999/adopt", json!({"outlet": "tv"}))
         .await;
-    assert_eq!(s, 404, "{v}");
+    assert_eq!(
+        (s, v["code"].as_str()),
+        (404, Some("shared_not_found")),
+        "{v}"
+    );
     let (s, v) = b
         .post(
             &format!("/api/v1/pool/{shared_x}/adopt"),

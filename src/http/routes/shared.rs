@@ -172,7 +172,7 @@ async fn adopt(
     Path(raw): Path<String>,
     Json(i): Json<AdoptInput>,
 ) -> Result<(StatusCode, Json<AdoptedDto>)> {
-    let id = parse_id(&raw, Resource::Article)?;
+    let id = parse_id(&raw, Resource::Shared)?;
     let outlet = {
         let r = s.core.reader()?;
         access::outlet_by_slug(&r.0, &i.outlet)?

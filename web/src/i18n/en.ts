@@ -219,6 +219,7 @@ const en: typeof zh = {
     pairing_invalid: 'The pairing token is unknown, used or expired; ask the primary\'s admin for a new one',
     history_diverged: 'The log histories differ (forked); nothing was merged: {message}',
     instruction_not_found: 'Instruction not found',
+    shared_not_found: 'Not in the shared pool',
     peer_not_found: 'Peer not found',
     peer_exists: 'This node is enrolled already; a new token cannot enroll it again',
     wrong_role: 'Not possible in this instance\'s role: {message}',

@@ -217,6 +217,7 @@ export default {
     pairing_invalid: '配对码无效、已使用或已过期，请向主服务器管理员重新申请',
     history_diverged: '日志历史不一致（已分叉），未合并任何内容：{message}',
     instruction_not_found: '指令不存在',
+    shared_not_found: '共享库中没有这篇稿件',
     peer_not_found: '节点不存在',
     peer_exists: '该节点已登记过，不能用新令牌重复登记',
     wrong_role: '当前实例的角色不支持此操作：{message}',
