@@ -32,7 +32,7 @@ use super::{pki, wire};
 use crate::domain::Lsn;
 use crate::domain::peer::Peer;
 use crate::error::{Error, Result};
-use crate::store::access;
+use crate::store::federation;
 use crate::workflow::Core;
 
 const HEARTBEAT: Duration = Duration::from_secs(2);
@@ -47,7 +47,7 @@ const BATCH_ENTRIES: usize = 2_000;
 pub fn admit(core: &Core, der: &[u8]) -> Result<Peer> {
     let (role, id, _) = pki::identity(der).ok_or(Error::Forbidden)?;
     let r = core.reader()?;
-    let mut peer = access::peer(&r.0, &id)?.ok_or(Error::Forbidden)?;
+    let mut peer = federation::peer(&r.0, &id)?.ok_or(Error::Forbidden)?;
     let presented = pki::fingerprint(der);
     if peer.role != role || !peer.accepts(&presented, core.clock.now()) {
         return Err(Error::Forbidden);
@@ -61,7 +61,7 @@ pub fn admit(core: &Core, der: &[u8]) -> Result<Peer> {
 fn revoked_reason(core: &Core, der: &[u8]) -> Option<String> {
     let (role, id, _) = pki::identity(der)?;
     let r = core.reader().ok()?;
-    let peer = access::peer(&r.0, &id).ok()??;
+    let peer = federation::peer(&r.0, &id).ok()??;
     let fp = pki::fingerprint(der);
     let mine =
         peer.fingerprint == fp || peer.previous.as_ref().is_some_and(|p| p.fingerprint == fp);
@@ -315,7 +315,8 @@ async fn next_frame(
 ) -> Result<Option<(Vec<u8>, Lsn)>> {
     loop {
         // A peer revoked while connected is cut off at its next batch or heartbeat.
-        let revoked = access::peer(&core.reader()?.0, peer)?.is_none_or(|p| p.revoked.is_some());
+        let revoked =
+            federation::peer(&core.reader()?.0, peer)?.is_none_or(|p| p.revoked.is_some());
         if revoked {
             tracing::info!(%peer, "revoked peer disconnected");
             return Ok(None);

@@ -222,8 +222,28 @@ macro_rules! impl_access {
 impl_access!(redb::ReadTransaction);
 impl_access!(redb::WriteTransaction);
 
-fn typed<T: DeserializeOwned>(b: Option<Vec<u8>>) -> Result<Option<T>> {
+pub(super) fn typed<T: DeserializeOwned>(b: Option<Vec<u8>>) -> Result<Option<T>> {
     b.map(|b| codec::decode(&b)).transpose()
+}
+
+/// Every value of a table keyed by id, decoded, in id order.
+pub(super) fn all_typed<T: DeserializeOwned>(
+    a: &impl Access,
+    t: TableDefinition<u64, &'static [u8]>,
+) -> Result<Vec<T>> {
+    a.all_values(t)?.iter().map(|b| codec::decode(b)).collect()
+}
+
+/// The values of a table keyed by (text, id) for one text, decoded, in id order.
+pub(super) fn under_typed<T: DeserializeOwned>(
+    a: &impl Access,
+    t: TableDefinition<(&'static str, u64), &'static [u8]>,
+    name: &str,
+) -> Result<Vec<T>> {
+    a.values_under(t, name)?
+        .iter()
+        .map(|b| codec::decode(b))
+        .collect()
 }
 
 pub fn instance(a: &impl Access) -> Result<Option<InstanceMeta>> {
@@ -356,114 +376,6 @@ pub fn all_assets(a: &impl Access) -> Result<Vec<crate::domain::asset::Asset>> {
         .iter()
         .map(|b| codec::decode(b))
         .collect()
-}
-pub fn peer(a: &impl Access, id: &str) -> Result<Option<crate::domain::peer::Peer>> {
-    typed(a.bytes(PEERS, id)?)
-}
-pub fn peers(a: &impl Access) -> Result<Vec<crate::domain::peer::Peer>> {
-    a.values_by_name(PEERS)?
-        .iter()
-        .map(|b| codec::decode(b))
-        .collect()
-}
-pub fn county_cursor(
-    a: &impl Access,
-    county: &str,
-) -> Result<Option<crate::domain::hub::CountyCursor>> {
-    typed(a.bytes(COUNTY_CURSORS, county)?)
-}
-pub fn county_articles(
-    a: &impl Access,
-    county: &str,
-) -> Result<Vec<crate::domain::hub::CountyArticle>> {
-    a.values_under(COUNTY_ARTICLES, county)?
-        .iter()
-        .map(|b| codec::decode(b))
-        .collect()
-}
-pub fn instruction(
-    a: &impl Access,
-    id: u64,
-) -> Result<Option<crate::domain::instruction::Instruction>> {
-    typed(a.bytes(INSTRUCTIONS, id)?)
-}
-pub fn instructions(a: &impl Access) -> Result<Vec<crate::domain::instruction::Instruction>> {
-    a.all_values(INSTRUCTIONS)?
-        .iter()
-        .map(|b| codec::decode(b))
-        .collect()
-}
-pub fn progress(
-    a: &impl Access,
-    county: &str,
-    instruction: u64,
-) -> Result<Option<crate::domain::instruction::Progress>> {
-    typed(a.bytes(INSTRUCTION_PROGRESS, (county, instruction))?)
-}
-/// Messages for a county after number `after` (at most `limit`), as (number, message).
-pub fn outbox(
-    a: &impl Access,
-    county: &str,
-    after: u64,
-    limit: usize,
-) -> Result<Vec<(u64, crate::domain::instruction::Down)>> {
-    a.rows_under(COUNTY_OUTBOX, county, after, limit)?
-        .into_iter()
-        .map(|(k, b)| Ok((k, codec::decode(&b)?)))
-        .collect()
-}
-pub fn inbox_item(
-    a: &impl Access,
-    id: u64,
-) -> Result<Option<crate::domain::instruction::InboxItem>> {
-    typed(a.bytes(INBOX, id)?)
-}
-pub fn inbox(a: &impl Access) -> Result<Vec<crate::domain::instruction::InboxItem>> {
-    a.all_values(INBOX)?
-        .iter()
-        .map(|b| codec::decode(b))
-        .collect()
-}
-pub fn provincial_review(
-    a: &impl Access,
-    county: &str,
-    article: u64,
-) -> Result<Option<crate::domain::provincial::ProvincialReview>> {
-    typed(a.bytes(PROVINCIAL_REVIEWS, (county, article))?)
-}
-/// Every provincial review a hub holds, county by county.
-pub fn provincial_reviews(
-    a: &impl Access,
-    counties: &[String],
-) -> Result<Vec<crate::domain::provincial::ProvincialReview>> {
-    let mut out = Vec::new();
-    for c in counties {
-        for b in a.values_under(PROVINCIAL_REVIEWS, c)? {
-            out.push(codec::decode(&b)?);
-        }
-    }
-    Ok(out)
-}
-pub fn shared_item(a: &impl Access, id: u64) -> Result<Option<crate::domain::shared::SharedItem>> {
-    typed(a.bytes(SHARED, id)?)
-}
-pub fn shared_items(a: &impl Access) -> Result<Vec<crate::domain::shared::SharedItem>> {
-    a.all_values(SHARED)?
-        .iter()
-        .map(|b| codec::decode(b))
-        .collect()
-}
-pub fn pool_item(a: &impl Access, id: u64) -> Result<Option<crate::domain::shared::PoolItem>> {
-    typed(a.bytes(POOL, id)?)
-}
-pub fn pool(a: &impl Access) -> Result<Vec<crate::domain::shared::PoolItem>> {
-    a.all_values(POOL)?
-        .iter()
-        .map(|b| codec::decode(b))
-        .collect()
-}
-pub fn pairing(a: &impl Access, key: &[u8]) -> Result<Option<crate::domain::peer::Pairing>> {
-    typed(a.bytes(PAIRINGS, key)?)
 }
 pub fn session(a: &impl Access, key: &[u8]) -> Result<Option<Session>> {
     typed(a.bytes(SESSIONS, key)?)

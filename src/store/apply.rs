@@ -6,6 +6,7 @@ use redb::{ReadableTable, WriteTransaction};
 
 use super::access;
 use super::codec::encode;
+use super::federation;
 use super::tables::*;
 use crate::domain::article::Article;
 use crate::domain::fact::Fact;
@@ -186,7 +187,7 @@ pub fn apply(txn: &WriteTransaction, fact: &Fact) -> Result<()> {
                 .insert(peer.id.as_str(), encode(peer).as_slice())?;
         }
         Fact::PeerRevoked { id, revocation } => {
-            if let Some(mut p) = access::peer(txn, id)? {
+            if let Some(mut p) = federation::peer(txn, id)? {
                 p.revoked = Some(revocation.clone());
                 txn.open_table(PEERS)?
                     .insert(id.as_str(), encode(&p).as_slice())?;
@@ -197,7 +198,7 @@ pub fn apply(txn: &WriteTransaction, fact: &Fact) -> Result<()> {
             fingerprint,
             not_after,
         } => {
-            if let Some(mut p) = access::peer(txn, id)?
+            if let Some(mut p) = federation::peer(txn, id)?
                 && p.fingerprint != *fingerprint
             {
                 p.previous = Some(crate::domain::peer::PreviousCert {
@@ -255,7 +256,7 @@ pub fn apply(txn: &WriteTransaction, fact: &Fact) -> Result<()> {
             }
             county_progress(txn, county, fact)?;
             if let Fact::SharedAdopted { item, adoption } = fact.as_ref()
-                && access::shared_item(txn, *item)?.is_some()
+                && federation::shared_item(txn, *item)?.is_some()
             {
                 txn.open_table(SHARED_ADOPTIONS)?
                     .insert((*item, county.as_str()), encode(adoption).as_slice())?;
@@ -304,7 +305,7 @@ pub fn apply(txn: &WriteTransaction, fact: &Fact) -> Result<()> {
             bump(txn, "hub_seq", *seq)?;
             match message {
                 Down::Instruction { instruction } => {
-                    if access::inbox_item(txn, instruction.id)?.is_none() {
+                    if federation::inbox_item(txn, instruction.id)?.is_none() {
                         let item = InboxItem {
                             instruction: instruction.clone(),
                             seq: *seq,
@@ -324,7 +325,7 @@ pub fn apply(txn: &WriteTransaction, fact: &Fact) -> Result<()> {
                 | Down::Lexicon { .. }
                 | Down::LexiconSnapshot { .. } => {}
                 Down::Shared { item } => {
-                    if access::pool_item(txn, item.id)?.is_none() {
+                    if federation::pool_item(txn, item.id)?.is_none() {
                         let p = crate::domain::shared::PoolItem {
                             item: item.clone(),
                             seq: *seq,
@@ -369,7 +370,7 @@ pub fn apply(txn: &WriteTransaction, fact: &Fact) -> Result<()> {
             }
         }
         Fact::SharedAdopted { item, adoption } => {
-            if let Some(mut p) = access::pool_item(txn, *item)? {
+            if let Some(mut p) = federation::pool_item(txn, *item)? {
                 if !p.adoptions.iter().any(|a| a.article == adoption.article) {
                     p.adoptions.push(adoption.clone());
                 }
@@ -383,7 +384,7 @@ pub fn apply(txn: &WriteTransaction, fact: &Fact) -> Result<()> {
         } => {
             bump(txn, "down", *seq)?;
             let key = (county.as_str(), decision.article);
-            if let Some(mut row) = access::provincial_review(txn, county, decision.article)?
+            if let Some(mut row) = federation::provincial_review(txn, county, decision.article)?
                 && row.request.round == decision.round
                 && row.request.level == decision.level
                 && row.decision.is_none()
@@ -478,7 +479,7 @@ fn inbox(
     id: u64,
     f: impl FnOnce(&mut crate::domain::instruction::Progress),
 ) -> Result<()> {
-    if let Some(mut item) = access::inbox_item(txn, id)? {
+    if let Some(mut item) = federation::inbox_item(txn, id)? {
         f(&mut item.progress);
         txn.open_table(INBOX)?
             .insert(id, encode(&item).as_slice())?;
@@ -500,7 +501,7 @@ fn county_progress(txn: &WriteTransaction, county: &str, fact: &Fact) -> Result<
         | Fact::InstructionAnswered { instruction, .. } => *instruction,
         _ => return Ok(()),
     };
-    let Some(mut p) = access::progress(txn, county, id)? else {
+    let Some(mut p) = federation::progress(txn, county, id)? else {
         return Ok(());
     };
     match fact {
@@ -522,7 +523,7 @@ fn county_cursor(
     county: &str,
     f: impl FnOnce(&mut crate::domain::hub::CountyCursor),
 ) -> Result<()> {
-    let mut c = access::county_cursor(txn, county)?.unwrap_or_default();
+    let mut c = federation::county_cursor(txn, county)?.unwrap_or_default();
     f(&mut c);
     txn.open_table(COUNTY_CURSORS)?
         .insert(county, encode(&c).as_slice())?;

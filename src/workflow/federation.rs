@@ -11,6 +11,7 @@ use crate::domain::fact::Fact;
 use crate::domain::peer::{Pairing, Peer, ROLES, Revocation};
 use crate::error::{Error, Resource, Result};
 use crate::store::access::{self, Access};
+use crate::store::federation;
 
 use super::{Actor, Writer, comment};
 
@@ -80,7 +81,7 @@ pub fn create_pairing(
 
 /// The pairing a token stands for, if it is valid now (the caller signs, then `enroll`s).
 pub fn pairing(a: &impl Access, token: &str, now: Millis) -> Result<Pairing> {
-    match access::pairing(a, &token_key(token))? {
+    match federation::pairing(a, &token_key(token))? {
         Some(p) if p.expires_at > now => Ok(p),
         _ => Err(Error::PairingInvalid),
     }
@@ -97,7 +98,7 @@ pub fn enroll(
     let p = pairing(w.tx(), token, w.now())?;
     // A county's id is its instance id, chosen by the node that joins: an id enrolled before
     // (another county's, or a revoked one's) is never taken over by a new token.
-    if access::peer(w.tx(), id)?.is_some() {
+    if federation::peer(w.tx(), id)?.is_some() {
         return Err(Error::AlreadyExists(Resource::Peer));
     }
     w.take_pairing(&token_key(token))?;
@@ -130,7 +131,7 @@ pub fn renew(
     not_after: Millis,
 ) -> Result<Peer> {
     let now = w.now();
-    let p = access::peer(w.tx(), &peer.id)?
+    let p = federation::peer(w.tx(), &peer.id)?
         .filter(|p| p.role == peer.role && p.accepts(presented, now))
         .ok_or(Error::Forbidden)?;
     w.emit(
@@ -141,12 +142,12 @@ pub fn renew(
             not_after,
         },
     )?;
-    access::peer(w.tx(), &peer.id)?.ok_or(Error::NotFound(Resource::Peer))
+    federation::peer(w.tx(), &peer.id)?.ok_or(Error::NotFound(Resource::Peer))
 }
 
 pub fn revoke(w: &mut Writer<'_>, actor: &Actor, id: &str, reason: &str) -> Result<Peer> {
     admin(actor)?;
-    let mut peer = access::peer(w.tx(), id)?.ok_or(Error::NotFound(Resource::Peer))?;
+    let mut peer = federation::peer(w.tx(), id)?.ok_or(Error::NotFound(Resource::Peer))?;
     if peer.revoked.is_some() {
         return Ok(peer);
     }
@@ -168,5 +169,5 @@ pub fn revoke(w: &mut Writer<'_>, actor: &Actor, id: &str, reason: &str) -> Resu
 
 pub fn peers(a: &impl Access, actor: &Actor) -> Result<Vec<Peer>> {
     actor.require_instance_admin()?;
-    access::peers(a)
+    federation::peers(a)
 }

@@ -23,7 +23,8 @@ use crate::domain::peer::Peer;
 use crate::domain::{InstanceId, Lsn};
 use crate::error::{Error, Result};
 use crate::log::entry;
-use crate::store::access::{self, Access};
+use crate::store::access::Access;
+use crate::store::federation;
 use crate::store::tables::{COUNTY_ARTICLES, COUNTY_PUBLISHED};
 
 use super::{Writer, hub_admin};
@@ -84,16 +85,19 @@ pub struct County {
 pub fn counties(a: &impl Access, actor: &super::Actor, now: Millis) -> Result<Vec<County>> {
     hub_admin(a, actor)?;
     let today = day_of(now);
-    let instructions = access::instructions(a)?;
+    let instructions = federation::instructions(a)?;
     let mut out = Vec::new();
-    for peer in access::peers(a)?.into_iter().filter(|p| p.role == "county") {
-        let cursor = access::county_cursor(a, &peer.id)?;
+    for peer in federation::peers(a)?
+        .into_iter()
+        .filter(|p| p.role == "county")
+    {
+        let cursor = federation::county_cursor(a, &peer.id)?;
         let articles = a.count_under(COUNTY_ARTICLES, &peer.id)?;
         let published_7d = (0..7)
             .rev()
             .map(|back| a.count_in_set(COUNTY_PUBLISHED, &peer.id, today.saturating_sub(back)))
             .collect::<Result<Vec<_>>>()?;
-        let pending_reviews = access::provincial_reviews(a, std::slice::from_ref(&peer.id))?
+        let pending_reviews = federation::provincial_reviews(a, std::slice::from_ref(&peer.id))?
             .iter()
             .filter(|r| r.decision.is_none())
             .count() as u64;
@@ -102,7 +106,7 @@ pub fn counties(a: &impl Access, actor: &super::Actor, now: Millis) -> Result<Ve
             .iter()
             .filter(|i| i.counties.contains(&peer.id))
         {
-            let p = access::progress(a, &peer.id, i.id)?.unwrap_or_default();
+            let p = federation::progress(a, &peer.id, i.id)?.unwrap_or_default();
             unacknowledged += u64::from(p.acknowledged_at.is_none());
         }
         out.push(County {
@@ -124,22 +128,22 @@ pub fn articles(
     county: &str,
 ) -> Result<Vec<crate::domain::hub::CountyArticle>> {
     hub_admin(a, actor)?;
-    match access::peer(a, county)? {
-        Some(p) if p.role == "county" => access::county_articles(a, county),
+    match federation::peer(a, county)? {
+        Some(p) if p.role == "county" => federation::county_articles(a, county),
         _ => Err(Error::NotFound(crate::error::Resource::Peer)),
     }
 }
 
 /// The hub's cursor for a county (where its next batch starts).
 pub fn cursor(a: &impl Access, county: &str) -> Result<Option<CountyCursor>> {
-    access::county_cursor(a, county)
+    federation::county_cursor(a, county)
 }
 
 /// The peer admitted at the handshake (`county.fingerprint`: the certificate it presented) is
 /// still a county here, that certificate still its own, and not revoked: a county revoked while
 /// connected is refused at its next request; one that renewed carries on.
 pub fn current(a: &impl Access, county: &Peer, now: Millis) -> Result<()> {
-    match access::peer(a, &county.id)? {
+    match federation::peer(a, &county.id)? {
         Some(p) if p.role == "county" && p.accepts(&county.fingerprint, now) => Ok(()),
         _ => Err(Error::Forbidden),
     }

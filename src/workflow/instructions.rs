@@ -16,6 +16,7 @@ use crate::domain::instruction::{self, Answer, InboxItem, Instruction, Progress,
 use crate::domain::user::Permission;
 use crate::error::{Error, Resource, Result};
 use crate::store::access::{self, Access};
+use crate::store::federation;
 
 use super::{Actor, Writer, hub_admin, require_role};
 
@@ -40,7 +41,7 @@ pub fn issue(w: &mut Writer<'_>, actor: &Actor, i: &IssueInput) -> Result<Instru
     if i.deadline <= now {
         return Err(Error::invalid("deadline", "in the future"));
     }
-    let peers = access::peers(w.tx())?;
+    let peers = federation::peers(w.tx())?;
     let counties: Vec<String> = peers
         .iter()
         .filter(|p| p.role == "county" && p.revoked.is_none())
@@ -95,7 +96,7 @@ fn summary(a: &impl Access, ins: &Instruction) -> Result<Summary> {
         ..Summary::default()
     };
     for c in &ins.counties {
-        let p = access::progress(a, c, ins.id)?.unwrap_or_default();
+        let p = federation::progress(a, c, ins.id)?.unwrap_or_default();
         s.delivered += u64::from(p.delivered_at.is_some());
         s.acknowledged += u64::from(p.acknowledged_at.is_some());
         s.answered += u64::from(!p.answers.is_empty());
@@ -106,7 +107,7 @@ fn summary(a: &impl Access, ins: &Instruction) -> Result<Summary> {
 /// The hub's instructions, newest first, each with its progress.
 pub fn issued(a: &impl Access, actor: &Actor) -> Result<Vec<(Instruction, Summary)>> {
     hub_admin(a, actor)?;
-    let mut out = access::instructions(a)?
+    let mut out = federation::instructions(a)?
         .into_iter()
         .map(|i| {
             let s = summary(a, &i)?;
@@ -133,15 +134,15 @@ pub fn detail(
     id: u64,
 ) -> Result<(Instruction, Vec<CountyProgress>)> {
     hub_admin(a, actor)?;
-    let ins = access::instruction(a, id)?.ok_or(Error::NotFound(Resource::Instruction))?;
+    let ins = federation::instruction(a, id)?.ok_or(Error::NotFound(Resource::Instruction))?;
     let mut rows = Vec::new();
     for c in &ins.counties {
-        let peer = access::peer(a, c)?;
+        let peer = federation::peer(a, c)?;
         rows.push(CountyProgress {
             county: c.clone(),
             name: peer.as_ref().map(|p| p.name.clone()).unwrap_or_default(),
             region: peer.map(|p| p.region).unwrap_or_default(),
-            progress: access::progress(a, c, id)?.unwrap_or_default(),
+            progress: federation::progress(a, c, id)?.unwrap_or_default(),
         });
     }
     Ok((ins, rows))
@@ -150,7 +151,7 @@ pub fn detail(
 /// The county's inbox, newest first.
 pub fn inbox(a: &impl Access, _actor: &Actor) -> Result<Vec<InboxItem>> {
     require_role(a, "county")?;
-    let mut v = access::inbox(a)?;
+    let mut v = federation::inbox(a)?;
     v.sort_by_key(|x| std::cmp::Reverse(x.seq));
     Ok(v)
 }
@@ -166,7 +167,7 @@ fn responder(actor: &Actor) -> Result<()> {
 
 fn item(a: &impl Access, id: u64) -> Result<InboxItem> {
     require_role(a, "county")?;
-    access::inbox_item(a, id)?.ok_or(Error::NotFound(Resource::Instruction))
+    federation::inbox_item(a, id)?.ok_or(Error::NotFound(Resource::Instruction))
 }
 
 /// Acknowledge an instruction (签收). Acknowledging again changes nothing.

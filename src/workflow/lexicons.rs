@@ -15,6 +15,7 @@ use crate::domain::user::Permission;
 use crate::error::{Error, Resource, Result};
 use crate::screen::Severity;
 use crate::store::access::{self, Access};
+use crate::store::federation;
 
 use super::{Actor, Writer, same_revision};
 
@@ -125,7 +126,7 @@ fn push(w: &mut Writer<'_>, actor: Option<&Actor>, l: &Lexicon, was: bool) -> Re
     if !(l.provincial || was) {
         return Ok(());
     }
-    let counties: Vec<String> = access::peers(w.tx())?
+    let counties: Vec<String> = federation::peers(w.tx())?
         .into_iter()
         .filter(|p| p.role == "county" && p.revoked.is_none())
         .map(|p| p.id)

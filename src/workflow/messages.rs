@@ -10,12 +10,13 @@ use crate::domain::fact::Fact;
 use crate::domain::instruction::Down;
 use crate::error::Result;
 use crate::store::access::{self, Access};
+use crate::store::federation;
 
 use super::{Writer, require_role};
 
 /// Messages for a county after number `after` (the county's certificate names it).
 pub fn outbox(a: &impl Access, county: &str, after: u64, limit: usize) -> Result<Vec<(u64, Down)>> {
-    access::outbox(a, county, after, limit)
+    federation::outbox(a, county, after, limit)
 }
 
 /// At a hub: a provincial word list as it is now, for the wire.

@@ -7,7 +7,8 @@
 use crate::domain::fact::Fact;
 use crate::domain::provincial::{Decision, DecisionDown, ProvincialReview};
 use crate::error::{Error, Resource, Result};
-use crate::store::access::{self, Access};
+use crate::store::access::Access;
+use crate::store::federation;
 
 use super::{Actor, Writer, comment, require_role};
 
@@ -21,7 +22,7 @@ fn reviewer(a: &impl Access, actor: &Actor) -> Result<()> {
 }
 
 fn counties(a: &impl Access) -> Result<Vec<String>> {
-    Ok(access::peers(a)?
+    Ok(federation::peers(a)?
         .into_iter()
         .filter(|p| p.role == "county")
         .map(|p| p.id)
@@ -31,7 +32,7 @@ fn counties(a: &impl Access) -> Result<Vec<String>> {
 /// The requests, undecided first (oldest first), then decided ones (newest first).
 pub fn queue(a: &impl Access, actor: &Actor, pending_only: bool) -> Result<Vec<ProvincialReview>> {
     reviewer(a, actor)?;
-    let mut v: Vec<ProvincialReview> = access::provincial_reviews(a, &counties(a)?)?
+    let mut v: Vec<ProvincialReview> = federation::provincial_reviews(a, &counties(a)?)?
         .into_iter()
         .filter(|r| !pending_only || r.decision.is_none())
         .collect();
@@ -45,7 +46,7 @@ pub fn queue(a: &impl Access, actor: &Actor, pending_only: bool) -> Result<Vec<P
 /// One request, with the article as the county sent it.
 pub fn get(a: &impl Access, actor: &Actor, county: &str, article: u64) -> Result<ProvincialReview> {
     reviewer(a, actor)?;
-    access::provincial_review(a, county, article)?.ok_or(Error::NotFound(Resource::Review))
+    federation::provincial_review(a, county, article)?.ok_or(Error::NotFound(Resource::Review))
 }
 
 /// Decide on the request for round `round` (the one the reviewer saw). A return needs a
@@ -63,7 +64,7 @@ pub fn decide(
     if !actor.writes() {
         return Err(Error::Forbidden);
     }
-    let row = access::provincial_review(w.tx(), county, article)?
+    let row = federation::provincial_review(w.tx(), county, article)?
         .ok_or(Error::NotFound(Resource::Review))?;
     if row.request.round != round {
         return Err(Error::InvalidTransition(format!(
@@ -97,5 +98,5 @@ pub fn decide(
             seq,
         },
     )?;
-    access::provincial_review(w.tx(), county, article)?.ok_or(Error::NotFound(Resource::Review))
+    federation::provincial_review(w.tx(), county, article)?.ok_or(Error::NotFound(Resource::Review))
 }

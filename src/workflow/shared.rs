@@ -16,7 +16,8 @@ use crate::domain::peer::Peer;
 use crate::domain::shared::{self, Adoption, PoolItem, SharedItem};
 use crate::domain::user::Permission;
 use crate::error::{Error, Resource, Result};
-use crate::store::access::{self, Access};
+use crate::store::access::Access;
+use crate::store::federation;
 
 use super::articles::Source;
 use super::{Actor, Writer, comment, hub_admin, require_role};
@@ -30,7 +31,7 @@ fn publisher(actor: &Actor) -> Result<()> {
 }
 
 fn active_counties_but(a: &impl Access, origin: &str) -> Result<Vec<Peer>> {
-    Ok(access::peers(a)?
+    Ok(federation::peers(a)?
         .into_iter()
         .filter(|p| p.role == "county" && p.revoked.is_none() && p.id != origin)
         .collect())
@@ -86,12 +87,10 @@ pub fn share(
         return Err(Error::Forbidden);
     }
     let note = comment(note, false)?;
-    let origin = access::peer(w.tx(), county)?
+    let origin = federation::peer(w.tx(), county)?
         .filter(|p| p.role == "county")
         .ok_or(Error::NotFound(Resource::Peer))?;
-    let held = access::county_articles(w.tx(), county)?
-        .into_iter()
-        .find(|c| c.article.id.0 == article)
+    let held = federation::county_article(w.tx(), county, article)?
         .ok_or(Error::NotFound(Resource::Article))?;
     if held.article.status != ArticleStatus::Published {
         return Err(Error::invalid(
@@ -136,9 +135,9 @@ pub type Reprints = (SharedItem, Vec<(String, Adoption)>);
 /// The pool as the hub sees it, newest first, with each item's adoptions.
 pub fn shared_items(a: &impl Access, actor: &Actor) -> Result<Vec<Reprints>> {
     hub_admin(a, actor)?;
-    let peers = access::peers(a)?;
+    let peers = federation::peers(a)?;
     let mut out = Vec::new();
-    for item in access::shared_items(a)?.into_iter().rev() {
+    for item in federation::shared_items(a)?.into_iter().rev() {
         let mut rows = Vec::new();
         for p in &peers {
             if let Some(b) = a.bytes(
@@ -181,7 +180,7 @@ pub fn offer(w: &mut Writer<'_>, actor: &Actor, id: ArticleId, note: &str) -> Re
 /// This county's pool, newest first.
 pub fn pool(a: &impl Access, _actor: &Actor) -> Result<Vec<PoolItem>> {
     require_role(a, "county")?;
-    let mut v = access::pool(a)?;
+    let mut v = federation::pool(a)?;
     v.sort_by_key(|p| std::cmp::Reverse(p.seq));
     Ok(v)
 }
@@ -189,7 +188,7 @@ pub fn pool(a: &impl Access, _actor: &Actor) -> Result<Vec<PoolItem>> {
 /// Adopt a pool item as a new draft in `outlet`.
 pub fn adopt(w: &mut Writer<'_>, actor: &Actor, id: u64, outlet: OutletId) -> Result<Article> {
     require_role(w.tx(), "county")?;
-    let p = access::pool_item(w.tx(), id)?.ok_or(Error::NotFound(Resource::Shared))?;
+    let p = federation::pool_item(w.tx(), id)?.ok_or(Error::NotFound(Resource::Shared))?;
     let it = &p.item;
     let fields = ArticleFields {
         title: it.title.clone(),

@@ -120,17 +120,22 @@ async fn county(h: &Api, id: &str) -> Value {
 
 /// Wait (deadline 30 s) until the hub holds `n` articles of the county.
 async fn hub_has(h: &Api, id: &str, n: u64) -> Value {
-    for _ in 0..300 {
-        let c = county(h, id).await;
-        if c["articles"].as_u64() == Some(n) {
-            return c;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!(
-        "the hub never held {n} articles of {id}: {}",
-        county(h, id).await
-    );
+    let list = until(
+        h,
+        "/api/v1/federation/counties",
+        "the articles at the hub",
+        |l| {
+            l.as_array()
+                .is_some_and(|l| l.iter().any(|c| c["id"] == id && c["articles"] == n))
+        },
+    )
+    .await;
+    list.as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == id)
+        .cloned()
+        .unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -541,7 +546,7 @@ fn county_client(cdir: &std::path::Path) -> (reqwest::Client, String) {
 }
 
 /// Entries of a made-up log of `instance`, as (lsn, prev hash, stored bytes).
-fn log_of(instance: &str, facts: &[Fact]) -> Vec<(u64, [u8; 32], Vec<u8>)> {
+fn log_of(instance: &str, facts: &[Fact]) -> Vec<Raw> {
     let mut prev = entry::genesis(&InstanceId(instance.to_string()));
     let mut out = Vec::new();
     for (i, f) in facts.iter().enumerate() {
@@ -560,8 +565,20 @@ async fn send(
     instance: &str,
     after: u64,
     through: u64,
-    items: &[&(u64, [u8; 32], Vec<u8>)],
+    items: &[&Raw],
 ) -> (u16, Value) {
+    let r = http
+        .post(format!("{base}/fed/v1/county/batch"))
+        .body(batch_body(instance, after, through, items))
+        .send()
+        .await
+        .unwrap();
+    let s = r.status().as_u16();
+    (s, r.json().await.unwrap_or(Value::Null))
+}
+
+/// A batch of `items` of `instance`'s log covering (after, through], as the wire carries it.
+fn batch_body(instance: &str, after: u64, through: u64, items: &[&Raw]) -> Vec<u8> {
     let b = BatchDto {
         after,
         through,
@@ -574,14 +591,7 @@ async fn send(
             })
             .collect(),
     };
-    let r = http
-        .post(format!("{base}/fed/v1/county/batch"))
-        .body(rongmei::fed::ship::encode_batch(&b).unwrap())
-        .send()
-        .await
-        .unwrap();
-    let s = r.status().as_u16();
-    (s, r.json().await.unwrap_or(Value::Null))
+    rongmei::fed::ship::encode_batch(&b).unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -1138,23 +1148,11 @@ async fn send_result(
     instance: &str,
     after: u64,
     through: u64,
-    items: &[&(u64, [u8; 32], Vec<u8>)],
+    items: &[&Raw],
 ) -> Result<Value, String> {
-    let b = BatchDto {
-        after,
-        through,
-        items: items
-            .iter()
-            .map(|(_, prev, stored)| ItemDto {
-                instance: instance.to_string(),
-                prev: hex::encode(prev),
-                stored: base64::engine::general_purpose::STANDARD.encode(stored),
-            })
-            .collect(),
-    };
     let r = http
         .post(format!("{base}/fed/v1/county/batch"))
-        .body(rongmei::fed::ship::encode_batch(&b).unwrap())
+        .body(batch_body(instance, after, through, items))
         .send()
         .await
         .map_err(|e| e.to_string())?;

@@ -14,7 +14,7 @@ use crate::error::{Error, Resource, Result};
 use crate::http::AppState;
 use crate::http::auth::Auth;
 use crate::http::error::{Json, Query, parse_id};
-use crate::store::access;
+use crate::store::federation;
 use crate::workflow::provincial;
 
 pub fn routes() -> OpenApiRouter<AppState> {
@@ -87,7 +87,9 @@ fn dto(r: &ProvincialReview, county_name: String, full: bool) -> ProvincialRevie
 }
 
 fn county_name(r: &crate::store::Reader, id: &str) -> Result<String> {
-    Ok(access::peer(&r.0, id)?.map(|p| p.name).unwrap_or_default())
+    Ok(federation::peer(&r.0, id)?
+        .map(|p| p.name)
+        .unwrap_or_default())
 }
 
 #[derive(Deserialize, IntoParams)]
