@@ -57,9 +57,9 @@ pub fn check(cfg: &Config) -> anyhow::Result<ExitCode> {
         "search index at log position {} ({} entries applied to catch up): {} documents, {} articles",
         r.lsn, r.caught_up, r.docs, r.articles
     );
-    let show = |what: &str, v: &[u64]| {
+    let show = |what: &str, v: &[String]| {
         if !v.is_empty() {
-            let head: Vec<String> = v.iter().take(20).map(u64::to_string).collect();
+            let head: Vec<&str> = v.iter().take(20).map(String::as_str).collect();
             println!("problem: {} {what}: {}", v.len(), head.join(", "));
         }
     };

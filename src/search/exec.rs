@@ -15,15 +15,15 @@ use tantivy::{DocAddress, SegmentReader};
 
 use super::highlight::{self, Needles, Segment};
 use super::index::{SearchIndex, tantivy_err};
-use super::query::{Builder, Filters, Parsed, parse};
+use super::query::{Builder, Filters, Parsed, Scope, parse};
 use super::schema::CST_OFFSET_MS;
 use crate::clock::Millis;
 use crate::domain::article::Article;
 use crate::domain::user::Permission;
 use crate::domain::{ArticleId, OutletId};
 use crate::error::{Error, Result};
-use crate::store::{Reader, access};
-use crate::workflow::{Actor, articles};
+use crate::store::{Reader, access, federation};
+use crate::workflow::{Actor, articles, hub};
 
 pub const RECENCY: f32 = 0.1;
 pub const HALF_LIFE_DAYS: f32 = 30.0;
@@ -68,6 +68,8 @@ impl Default for SearchRequest {
 
 pub struct Hit {
     pub article: Article,
+    /// The county it comes from (county scope at a hub).
+    pub county: Option<String>,
     pub score: f32,
     pub title: Vec<Segment>,
     pub snippet: Vec<Segment>,
@@ -85,6 +87,8 @@ pub struct Bucket {
 #[derive(Debug, Clone, Default, Serialize, utoipa::ToSchema)]
 pub struct Facets {
     pub outlet: Vec<Bucket>,
+    /// County scope at a hub: the counties (value: instance id, label: its name).
+    pub county: Vec<Bucket>,
     pub category: Vec<Bucket>,
     pub status: Vec<Bucket>,
     pub month: Vec<Bucket>,
@@ -103,18 +107,27 @@ pub struct Suggestion {
     pub title: Vec<Segment>,
 }
 
-/// The asked filters with the outlets narrowed to those the actor may read.
-fn permitted(actor: &Actor, asked: &Filters) -> Filters {
+/// The asked filters with the outlets narrowed to those the actor may read; the counties'
+/// content only for the hub's staff.
+fn permitted(r: &Reader, actor: &Actor, asked: &Filters) -> Result<Filters> {
+    if asked.scope == Scope::Counties {
+        hub::county_reader(&r.0, actor)?;
+        return Ok(Filters {
+            outlets: None,
+            ..asked.clone()
+        });
+    }
     let outlets = asked
         .outlets
         .as_ref()
         .map(|v| v.iter().map(|o| OutletId(*o)).collect());
-    Filters {
+    Ok(Filters {
         outlets: actor
             .restrict(Permission::ArticleRead, outlets)
             .map(|v| v.into_iter().map(|o| o.0).collect()),
+        counties: None,
         ..asked.clone()
-    }
+    })
 }
 
 /// The sort key of the top-k collector: (score or date, id), higher first.
@@ -135,7 +148,7 @@ fn top(
     now: Millis,
     offset: usize,
     limit: usize,
-    facets: bool,
+    facets: Option<Scope>,
 ) -> Result<Collected> {
     let collector = TopDocs::with_limit(limit.max(1))
         .and_offset(offset)
@@ -154,14 +167,20 @@ fn top(
                 }
             }
         });
-    if facets {
-        let aggs: Aggregations = serde_json::from_value(serde_json::json!({
-            "outlet": {"terms": {"field": "outlet", "size": 200}},
+    if let Some(scope) = facets {
+        let mut req = serde_json::json!({
             "category": {"terms": {"field": "category", "size": 50}},
             "status": {"terms": {"field": "status", "size": 20}},
             "month": {"terms": {"field": "month", "size": 240, "order": {"_key": "desc"}}},
-        }))
-        .map_err(|e| Error::Internal(e.to_string()))?;
+        });
+        // Outlet ids are an instance's own: a county's mean nothing at the hub.
+        let (name, field, size) = match scope {
+            Scope::Local => ("outlet", "outlet", 200),
+            Scope::Counties => ("county", "county", 500),
+        };
+        req[name] = serde_json::json!({"terms": {"field": field, "size": size}});
+        let aggs: Aggregations =
+            serde_json::from_value(req).map_err(|e| Error::Internal(e.to_string()))?;
         let agg = AggregationCollector::from_aggs(aggs, AggContextParams::default());
         let (n, hits, a) = searcher
             .search(q, &(Count, collector, agg))
@@ -223,6 +242,15 @@ fn facets(r: &Reader, a: &AggregationResults) -> Result<Facets> {
             count,
         });
     }
+    let mut county = Vec::new();
+    for (value, count) in buckets(&v, "county") {
+        let label = federation::peer(&r.0, &value)?.map_or(value.clone(), |p| p.name);
+        county.push(Bucket {
+            value,
+            label,
+            count,
+        });
+    }
     let month = buckets(&v, "month")
         .into_iter()
         .map(|(value, count)| Bucket {
@@ -236,6 +264,7 @@ fn facets(r: &Reader, a: &AggregationResults) -> Result<Facets> {
         .collect();
     Ok(Facets {
         outlet,
+        county,
         category: plain("category"),
         status: plain("status"),
         month,
@@ -250,6 +279,45 @@ fn doc_id(searcher: &tantivy::Searcher, addr: DocAddress) -> Result<u64> {
         .map_err(tantivy_err)?;
     col.first(addr.doc_id)
         .ok_or_else(|| Error::SearchIndex("document without id".into()))
+}
+
+/// The county a document comes from, if it is a county article.
+fn doc_county(searcher: &tantivy::Searcher, addr: DocAddress) -> Result<Option<String>> {
+    let Some(col) = searcher
+        .segment_reader(addr.segment_ord)
+        .fast_fields()
+        .str("county")
+        .map_err(tantivy_err)?
+    else {
+        return Ok(None);
+    };
+    let Some(ord) = col.term_ords(addr.doc_id).next() else {
+        return Ok(None);
+    };
+    let mut out = String::new();
+    match col.ord_to_str(ord, &mut out) {
+        Ok(true) => Ok(Some(out)),
+        _ => Err(Error::SearchIndex("unreadable county of a document".into())),
+    }
+}
+
+/// The article a hit stands for, read back from the store (the source of truth) with the same
+/// permission check as the query's; `None` when it is gone or not readable.
+fn resolve(
+    r: &Reader,
+    actor: &Actor,
+    searcher: &tantivy::Searcher,
+    addr: DocAddress,
+) -> Result<Option<(Article, Option<String>)>> {
+    let id = doc_id(searcher, addr)?;
+    Ok(match doc_county(searcher, addr)? {
+        Some(county) => {
+            federation::county_article(&r.0, &county, id)?.map(|c| (c.article, Some(county)))
+        }
+        None => articles::get(&r.0, actor, ArticleId(id))
+            .ok()
+            .map(|a| (a, None)),
+    })
 }
 
 /// Search the articles the actor may read.
@@ -280,7 +348,8 @@ pub fn search(
         analyzers: a,
         f: &live.fields,
     };
-    let q = b.build(&parsed, &permitted(actor, &req.filters));
+    let filters = permitted(r, actor, &req.filters)?;
+    let q = b.build(&parsed, &filters);
     let searcher = live.reader.searcher();
     let (total, top_docs, aggs) = top(
         &searcher,
@@ -289,14 +358,12 @@ pub fn search(
         now,
         offset,
         req.size,
-        req.facets,
+        req.facets.then_some(filters.scope),
     )?;
     let needles = Needles::new(a, parsed.positives());
     let mut hits = Vec::with_capacity(top_docs.len());
     for ((score, _), addr) in top_docs {
-        let id = ArticleId(doc_id(&searcher, addr)?);
-        // The store is the source of truth; the permission check repeats the query's.
-        let Ok(article) = articles::get(&r.0, actor, id) else {
+        let Some((article, county)) = resolve(r, actor, &searcher, addr)? else {
             continue;
         };
         let (title_text, body_text) = super::schema::searchable_text(&article);
@@ -324,6 +391,7 @@ pub fn search(
                 0.0
             },
             article,
+            county,
             explanation,
         });
     }
@@ -356,7 +424,7 @@ pub fn suggest(
     let Some(title_q) = b.title_prefix(&text) else {
         return Ok(Vec::new());
     };
-    let f = permitted(actor, &Filters::default());
+    let f = permitted(r, actor, &Filters::default())?;
     let mut parts: Vec<(tantivy::query::Occur, Box<dyn Query>)> =
         vec![(tantivy::query::Occur::Must, title_q)];
     let base = b.build(&Parsed::default(), &f);
@@ -370,7 +438,7 @@ pub fn suggest(
         now,
         0,
         limit.clamp(1, 20),
-        false,
+        None,
     )?;
     let needles = Needles::new(a, std::iter::once(&text));
     let mut out = Vec::new();

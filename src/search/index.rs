@@ -16,11 +16,11 @@ use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument};
 use tokio::sync::watch;
 
 use super::analyze::Analyzers;
-use super::schema::{self, Fields, SCHEMA_VERSION};
+use super::schema::{self, Fields, Origin, SCHEMA_VERSION};
 use crate::domain::Lsn;
 use crate::error::{Error, Result};
 use crate::log::read_range;
-use crate::store::{Reader, access};
+use crate::store::{Reader, access, federation};
 
 pub const DIR: &str = "search";
 const CURRENT: &str = "CURRENT";
@@ -300,7 +300,7 @@ pub(super) fn open_current(
     ))
 }
 
-/// Build a new index of every article in one store snapshot, make it current, and return it with
+/// Build a new index of every article (and, at a hub, every county article) in one store snapshot, make it current, and return it with
 /// an open writer. `progress(done, total)` is called as documents are added.
 pub(super) fn rebuild(
     root: &Path,
@@ -326,18 +326,20 @@ pub(super) fn rebuild(
     // One snapshot: the articles and the log head agree.
     let snap = Reader::begin(db)?;
     let head = access::log_head(&snap.0)?.map_or(0, |h| h.lsn.0);
-    let total = snap.article_count()?;
+    let total = snap.article_count()? + federation::county_article_count(&snap.0)?;
     let mut done = 0u64;
     progress(0, total)?;
-    snap.for_each_article(|art| {
-        w.add_document(schema::document(&fields, &art))
+    let mut add = |origin: Origin<'_>, art: &crate::domain::article::Article| -> Result<()> {
+        w.add_document(schema::document(&fields, origin, art))
             .map_err(tantivy_err)?;
         done += 1;
         if done.is_multiple_of(1000) {
             progress(done, total)?;
         }
         Ok(())
-    })?;
+    };
+    snap.for_each_article(|art| add(Origin::Local, &art))?;
+    federation::for_each_county_article(&snap.0, |c| add(Origin::County(&c.county), &c.article))?;
     drop(snap);
     let cursor = cursor_at(db, head)?;
     commit(&mut w, &cursor)?;

@@ -2,7 +2,7 @@
 //! then applies every entry after its cursor and commits the documents together with the new
 //! cursor. It waits on the log's watch channel when caught up (no polling), commits when it has
 //! caught up and the log has been quiet for `QUIET_BEFORE_COMMIT` (a write is searchable within
-//! ~0.1 s), and every `COMMIT_INTERVAL` under a continuous stream. Apply is idempotent (delete by id, then add), so
+//! ~0.1 s), and every `COMMIT_INTERVAL` under a continuous stream. Apply is idempotent (delete by key, then add), so
 //! entries replayed after a crash leave one document per article.
 
 use std::path::PathBuf;
@@ -16,9 +16,10 @@ use super::analyze::Analyzers;
 use super::index::{
     self, Cursor, Live, Options, SearchIndex, State, commit, open_current, open_reader,
 };
-use super::schema::{self, Fields};
+use super::schema::{self, Fields, Origin};
 use crate::clock::{SharedClock, Stopwatch};
 use crate::domain::Lsn;
+use crate::domain::fact::Fact;
 use crate::error::{Error, Result};
 use crate::log::{Entry, LogWatch, read_range};
 
@@ -397,12 +398,34 @@ impl Indexer {
 
 /// Apply one log entry to the index (idempotent).
 pub(super) fn apply(w: &mut IndexWriter, f: &Fields, e: &Entry) -> Result<()> {
-    // Every fact that leaves an article behind (saves and lifecycle steps: the status changes).
-    if let Some(article) = e.fact.article() {
-        w.delete_term(Term::from_field_u64(f.id, article.id.0));
-        w.add_document(schema::document(f, article))
-            .map_err(index::tantivy_err)?;
-    }
+    // Every fact that leaves an article behind (saves and lifecycle steps: the status changes),
+    // and at a hub every county step it applied (publication, correction, takedown).
+    let (origin, article) = match &e.fact {
+        Fact::CountyEntry { county, fact, .. } => match fact.step() {
+            Some(s) => (Origin::County(county), &s.article),
+            None => return Ok(()),
+        },
+        other => match other.article() {
+            Some(a) => (Origin::Local, a),
+            None => return Ok(()),
+        },
+    };
+    put(w, f, origin, article)
+}
+
+/// Replace the document of an article (idempotent).
+pub(super) fn put(
+    w: &mut IndexWriter,
+    f: &Fields,
+    origin: Origin<'_>,
+    article: &crate::domain::article::Article,
+) -> Result<()> {
+    w.delete_term(Term::from_field_text(
+        f.key,
+        &schema::key(origin, article.id.0),
+    ));
+    w.add_document(schema::document(f, origin, article))
+        .map_err(index::tantivy_err)?;
     Ok(())
 }
 

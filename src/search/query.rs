@@ -20,7 +20,7 @@ use tantivy::query::{
 use tantivy::schema::{Field, IndexRecordOption};
 
 use super::analyze::{Analyzers, ClausePhrase, GRAM, WORD, is_han, single_han};
-use super::schema::Fields;
+use super::schema::{COUNTY, Fields, LOCAL};
 use crate::clock::Millis;
 use crate::error::{Error, Result};
 
@@ -156,11 +156,22 @@ pub fn parse(q: &str) -> Result<Parsed> {
     Ok(p)
 }
 
+/// Which articles a search covers: the instance's own, or (at a hub) its counties'.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Scope {
+    #[default]
+    Local,
+    Counties,
+}
+
 /// Filters from the request, already narrowed to what the reader may see.
 #[derive(Debug, Clone, Default)]
 pub struct Filters {
-    /// `None` = every outlet (instance admins); `Some(empty)` matches nothing.
+    pub scope: Scope,
+    /// Local scope. `None` = every outlet (instance admins); `Some(empty)` matches nothing.
     pub outlets: Option<Vec<u64>>,
+    /// County scope: the counties (instance ids) to search; `None` = all of them.
+    pub counties: Option<Vec<String>>,
     pub status: Option<String>,
     pub category: Option<String>,
     pub tag: Option<String>,
@@ -328,12 +339,33 @@ impl Builder<'_> {
         let f = self.f;
         let zero = |q: Box<dyn Query>| -> Box<dyn Query> { Box::new(ConstScoreQuery::new(q, 0.0)) };
         let mut out = Vec::new();
-        if let Some(outlets) = &x.outlets {
-            if outlets.is_empty() {
-                return None;
+        let scope = match x.scope {
+            Scope::Local => LOCAL,
+            Scope::Counties => COUNTY,
+        };
+        out.push(zero(Box::new(TermQuery::new(
+            Term::from_field_text(f.scope, scope),
+            IndexRecordOption::Basic,
+        ))));
+        match x.scope {
+            Scope::Local => {
+                if let Some(outlets) = &x.outlets {
+                    if outlets.is_empty() {
+                        return None;
+                    }
+                    let terms = outlets.iter().map(|o| Term::from_field_u64(f.outlet, *o));
+                    out.push(zero(Box::new(TermSetQuery::new(terms))));
+                }
             }
-            let terms = outlets.iter().map(|o| Term::from_field_u64(f.outlet, *o));
-            out.push(zero(Box::new(TermSetQuery::new(terms))));
+            Scope::Counties => {
+                if let Some(counties) = &x.counties {
+                    if counties.is_empty() {
+                        return None;
+                    }
+                    let terms = counties.iter().map(|c| Term::from_field_text(f.county, c));
+                    out.push(zero(Box::new(TermSetQuery::new(terms))));
+                }
+            }
         }
         for (field, v) in [
             (f.status, &x.status),

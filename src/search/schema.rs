@@ -1,5 +1,10 @@
 //! The index schema and how an article becomes a document. No text is stored in the index: hits
 //! are read back from the store (the source of truth), which keeps the index lean.
+//!
+//! One index holds two scopes: the instance's own articles (`scope` = `local`) and, at a
+//! provincial hub, the published articles its counties shipped up (`scope` = `county`, with the
+//! county's id in `county`). Article ids are only unique within an instance, so a document is
+//! replaced and deleted by its `key`: `l/<id>` or `c/<county>/<id>`.
 
 use tantivy::TantivyDocument;
 use tantivy::schema::{
@@ -12,13 +17,19 @@ use crate::domain::article::{Article, ArticleStatus};
 use crate::domain::html;
 
 /// Bump when fields or analysis change: an index of another version is rebuilt from the store.
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
+
+pub const LOCAL: &str = "local";
+pub const COUNTY: &str = "county";
 
 /// Months and dates are bucketed in China Standard Time (UTC+8, no daylight saving).
 pub const CST_OFFSET_MS: i64 = 8 * 3600 * 1000;
 
 #[derive(Clone, Copy, Debug)]
 pub struct Fields {
+    pub key: Field,
+    pub scope: Field,
+    pub county: Field,
     pub id: Field,
     pub revision: Field,
     pub outlet: Field,
@@ -49,6 +60,9 @@ pub fn build() -> (Schema, Fields) {
     let pos = IndexRecordOption::WithFreqsAndPositions;
     let freq = IndexRecordOption::WithFreqs;
     let f = Fields {
+        key: b.add_text_field("key", STRING),
+        scope: b.add_text_field("scope", STRING),
+        county: b.add_text_field("county", STRING | FAST),
         id: b.add_u64_field("id", INDEXED | STORED | FAST),
         revision: b.add_u64_field("revision", FAST),
         outlet: b.add_u64_field("outlet", INDEXED | FAST),
@@ -97,8 +111,31 @@ pub fn searchable_text(a: &Article) -> (String, String) {
     (a.title.clone(), body)
 }
 
-pub fn document(f: &Fields, a: &Article) -> TantivyDocument {
+/// Where an indexed article comes from: this instance, or one of a hub's counties.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Origin<'a> {
+    Local,
+    County(&'a str),
+}
+
+/// The document key of an article of `origin`.
+pub fn key(origin: Origin<'_>, id: u64) -> String {
+    match origin {
+        Origin::Local => format!("l/{id}"),
+        Origin::County(c) => format!("c/{c}/{id}"),
+    }
+}
+
+pub fn document(f: &Fields, origin: Origin<'_>, a: &Article) -> TantivyDocument {
     let mut d = TantivyDocument::default();
+    d.add_text(f.key, key(origin, a.id.0));
+    match origin {
+        Origin::Local => d.add_text(f.scope, LOCAL),
+        Origin::County(c) => {
+            d.add_text(f.scope, COUNTY);
+            d.add_text(f.county, c);
+        }
+    }
     d.add_u64(f.id, a.id.0);
     d.add_u64(f.revision, u64::from(a.revision));
     d.add_u64(f.outlet, a.outlet.0);

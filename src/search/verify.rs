@@ -1,6 +1,6 @@
 //! `rongmei index check`: bring the index up to the log head (as the server would at start), then
-//! compare every live document with the store: one document per article, at the article's
-//! current revision, and nothing else.
+//! compare every live document with the store: one document per article (a hub's county articles
+//! included), at the article's current revision, and nothing else.
 
 use std::collections::BTreeMap;
 
@@ -9,10 +9,11 @@ use serde::Serialize;
 use super::analyze::Analyzers;
 use super::index::{self, Options, commit, open_current, tantivy_err};
 use super::indexer::apply;
+use super::schema::{Origin, key};
 use crate::domain::Lsn;
 use crate::error::{Error, Result};
 use crate::log::read_range;
-use crate::store::Reader;
+use crate::store::{Reader, federation};
 
 #[derive(Debug, Default, Serialize)]
 pub struct Report {
@@ -22,14 +23,15 @@ pub struct Report {
     pub caught_up: u64,
     pub docs: u64,
     pub articles: u64,
-    /// Articles with more than one document.
-    pub duplicates: Vec<u64>,
+    /// Articles with more than one document, by document key (`l/<id>`, or `c/<county>/<id>`
+    /// for a hub's county articles).
+    pub duplicates: Vec<String>,
     /// Articles without a document.
-    pub missing: Vec<u64>,
+    pub missing: Vec<String>,
     /// (article, indexed revision, current revision).
-    pub stale: Vec<(u64, u64, u64)>,
+    pub stale: Vec<(String, u64, u64)>,
     /// Documents of articles the store does not have.
-    pub extra: Vec<u64>,
+    pub extra: Vec<String>,
 }
 
 impl Report {
@@ -74,32 +76,52 @@ pub fn check(
     report.lsn = cursor.lsn;
 
     let searcher = live.reader.searcher();
-    let mut indexed: BTreeMap<u64, Vec<u64>> = BTreeMap::new();
+    let mut indexed: BTreeMap<String, Vec<u64>> = BTreeMap::new();
+    let mut county = String::new();
     for seg in searcher.segment_readers() {
         let ff = seg.fast_fields();
         let ids = ff.u64("id").map_err(tantivy_err)?;
         let revs = ff.u64("revision").map_err(tantivy_err)?;
+        let counties = ff.str("county").map_err(tantivy_err)?;
         for doc in seg.doc_ids_alive() {
             let id = ids.first(doc).unwrap_or(0);
             let rev = revs.first(doc).unwrap_or(0);
-            indexed.entry(id).or_default().push(rev);
+            let origin = match counties.as_ref().and_then(|c| {
+                let ord = c.term_ords(doc).next()?;
+                c.ord_to_str(ord, &mut county).ok().filter(|found| *found)
+            }) {
+                Some(_) => Origin::County(&county),
+                None => Origin::Local,
+            };
+            indexed.entry(key(origin, id)).or_default().push(rev);
             report.docs += 1;
         }
     }
-    Reader::begin(db)?.for_each_article(|art| {
+    let mut compare = |k: String, current: u32| {
         report.articles += 1;
-        match indexed.remove(&art.id.0) {
-            None => report.missing.push(art.id.0),
+        match indexed.remove(&k) {
+            None => report.missing.push(k),
             Some(revs) => {
                 if revs.len() > 1 {
-                    report.duplicates.push(art.id.0);
+                    report.duplicates.push(k.clone());
                 }
-                let current = u64::from(art.revision);
+                let current = u64::from(current);
                 if let Some(r) = revs.iter().find(|r| **r != current) {
-                    report.stale.push((art.id.0, *r, current));
+                    report.stale.push((k, *r, current));
                 }
             }
         }
+    };
+    let snap = Reader::begin(db)?;
+    snap.for_each_article(|art| {
+        compare(key(Origin::Local, art.id.0), art.revision);
+        Ok(())
+    })?;
+    federation::for_each_county_article(&snap.0, |c| {
+        compare(
+            key(Origin::County(&c.county), c.article.id.0),
+            c.article.revision,
+        );
         Ok(())
     })?;
     report.extra = indexed.into_keys().collect();

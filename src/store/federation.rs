@@ -2,6 +2,8 @@
 //! counties (cursors, articles, instructions and their progress, outboxes, provincial reviews,
 //! the shared pool) and a county of its hub (inbox, pool).
 
+use redb::{ReadableTable, ReadableTableMetadata};
+
 use super::access::{Access, all_typed, typed, under_typed};
 use super::codec;
 use super::tables::*;
@@ -25,6 +27,20 @@ pub fn county_cursor(
 }
 pub fn county_articles(a: &impl Access, county: &str) -> Result<Vec<CountyArticle>> {
     under_typed(a, COUNTY_ARTICLES, county)
+}
+/// How many county articles the hub holds, all counties together.
+pub fn county_article_count(a: &redb::ReadTransaction) -> Result<u64> {
+    Ok(a.open_table(COUNTY_ARTICLES)?.len()?)
+}
+/// Every county article the hub holds, by county then id, one at a time (rebuilding an index).
+pub fn for_each_county_article(
+    a: &redb::ReadTransaction,
+    mut f: impl FnMut(CountyArticle) -> Result<()>,
+) -> Result<()> {
+    for row in a.open_table(COUNTY_ARTICLES)?.iter()? {
+        f(codec::decode(row?.1.value())?)?;
+    }
+    Ok(())
 }
 /// One of a county's articles as the hub holds it.
 pub fn county_article(a: &impl Access, county: &str, id: u64) -> Result<Option<CountyArticle>> {

@@ -134,6 +134,32 @@ pub fn articles(
     }
 }
 
+/// Who may read the counties' content at a hub (search it, open an article): its instance
+/// administrators and whoever may read articles in one of its outlets, the province's staff.
+pub fn county_reader(a: &impl Access, actor: &super::Actor) -> Result<()> {
+    super::require_role(a, "hub")?;
+    let staff = actor
+        .outlets_with(crate::domain::user::Permission::ArticleRead)
+        .is_none_or(|o| !o.is_empty());
+    if actor.is_instance_admin() || (!actor.user.disabled && staff) {
+        Ok(())
+    } else {
+        Err(Error::Forbidden)
+    }
+}
+
+/// One county article as the hub holds it, for the province's staff.
+pub fn county_article(
+    a: &impl Access,
+    actor: &super::Actor,
+    county: &str,
+    id: u64,
+) -> Result<crate::domain::hub::CountyArticle> {
+    county_reader(a, actor)?;
+    federation::county_article(a, county, id)?
+        .ok_or(Error::NotFound(crate::error::Resource::Article))
+}
+
 /// The hub's cursor for a county (where its next batch starts).
 pub fn cursor(a: &impl Access, county: &str) -> Result<Option<CountyCursor>> {
     federation::county_cursor(a, county)

@@ -23,7 +23,7 @@ const HUB_ENV: [(&str, &str); 2] = [
     ("RONGMEI_FEDERATION_ROLE", "hub"),
 ];
 
-async fn start_hub(dir: &std::path::Path) -> (Proc, String) {
+pub(crate) async fn start_hub(dir: &std::path::Path) -> (Proc, String) {
     let hub = spawn_env(dir, &HUB_ENV);
     let pw = hub.password.clone().unwrap();
     let token = setup_token_with(&hub.base, &pw, &["read", "write", "admin"]).await;
@@ -31,12 +31,12 @@ async fn start_hub(dir: &std::path::Path) -> (Proc, String) {
 }
 
 /// Enroll `dir` (a county, running or stopped) at the hub; returns the county's id.
-async fn enroll(h: &Api, hub_base: &str, dir: &std::path::Path, name: &str) -> String {
+pub(crate) async fn enroll(h: &Api, hub_base: &str, dir: &std::path::Path, name: &str) -> String {
     enroll_in(h, hub_base, dir, name, "330523").await
 }
 
 /// Enroll with a region code.
-async fn enroll_in(
+pub(crate) async fn enroll_in(
     h: &Api,
     hub_base: &str,
     dir: &std::path::Path,
@@ -62,7 +62,7 @@ async fn enroll_in(
 }
 
 /// The id of the row of `list` whose `key` is `value`.
-fn id_where(list: &Value, key: &str, value: &str) -> u64 {
+pub(crate) fn id_where(list: &Value, key: &str, value: &str) -> u64 {
     list.as_array()
         .unwrap()
         .iter()
@@ -73,7 +73,12 @@ fn id_where(list: &Value, key: &str, value: &str) -> u64 {
 }
 
 /// A one-level chain the admin closes alone, then publish an article through it.
-async fn publish(c: &Api, title: &str) -> u64 {
+pub(crate) async fn publish(c: &Api, title: &str) -> u64 {
+    publish_with(c, title, "").await
+}
+
+/// The same, with a body.
+pub(crate) async fn publish_with(c: &Api, title: &str, body: &str) -> u64 {
     let admin = id_where(&c.get("/api/v1/users").await, "username", "admin");
     let tv = id_where(&c.get("/api/v1/outlets").await, "slug", "tv");
     let chains = c.get("/api/v1/outlets/tv/chains").await;
@@ -94,7 +99,13 @@ async fn publish(c: &Api, title: &str) -> u64 {
             .await;
         assert_eq!(s, 201, "{v}");
     }
-    let a = c.article(title).await;
+    let (s, a) = c
+        .post(
+            "/api/v1/articles",
+            json!({"outlet": "tv", "title": title, "body": body}),
+        )
+        .await;
+    assert_eq!(s, 201, "{title}: {a}");
     let id = a["id"].as_u64().unwrap();
     for (step, body) in [
         ("submit", json!({"revision": 1, "chain": "quick"})),
@@ -119,7 +130,7 @@ async fn county(h: &Api, id: &str) -> Value {
 }
 
 /// Wait (deadline 30 s) until the hub holds `n` articles of the county.
-async fn hub_has(h: &Api, id: &str, n: u64) -> Value {
+pub(crate) async fn hub_has(h: &Api, id: &str, n: u64) -> Value {
     let list = until(
         h,
         "/api/v1/federation/counties",
@@ -269,7 +280,7 @@ async fn a_county_ships_what_it_publishes_exactly_once_and_a_revoked_one_is_refu
 }
 
 /// Wait (deadline 30 s) until `f` holds of what `path` answers.
-async fn until(a: &Api, path: &str, what: &str, f: impl Fn(&Value) -> bool) -> Value {
+pub(crate) async fn until(a: &Api, path: &str, what: &str, f: impl Fn(&Value) -> bool) -> Value {
     for _ in 0..300 {
         let v = a.get(path).await;
         if f(&v) {

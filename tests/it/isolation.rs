@@ -511,6 +511,14 @@ async fn outlet_a_cannot_touch_outlet_b() {
             "forbidden",
         ),
         (
+            "GET",
+            "/api/v1/federation/counties/{id}/articles/{article}",
+            "/api/v1/federation/counties/x/articles/1".into(),
+            None,
+            409,
+            "wrong_role",
+        ),
+        (
             "POST",
             "/api/v1/instructions",
             "/api/v1/instructions".into(),

@@ -480,7 +480,12 @@ async fn an_index_of_another_schema_is_rebuilt() {
         |root| {
             let meta = current_dir(root).join("meta.json");
             let text = std::fs::read_to_string(&meta).unwrap();
-            let changed = text.replace("\\\"schema\\\":1", "\\\"schema\\\":0");
+            // An index written by the previous version of the schema (an upgrade).
+            let v = rongmei::search::schema::SCHEMA_VERSION;
+            let changed = text.replace(
+                &format!("\\\"schema\\\":{v}"),
+                &format!("\\\"schema\\\":{}", v - 1),
+            );
             assert_ne!(text, changed, "no schema in the payload: {text}");
             std::fs::write(&meta, changed).unwrap();
         },

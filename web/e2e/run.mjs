@@ -704,6 +704,21 @@ async function main() {
         await h.page.getByTestId('shared-table').locator('tr', { hasText: '安吉县全力做好防汛工作' }).waitFor()
         await h.page.screenshot({ path: join(artifacts, '27-hub-shared-pool.png') })
         await cspClean(h.page, 'hub shared pool')
+
+        // The hub's search over its counties: the county's published article, with its county.
+        await h.page.getByTestId('nav-search').click()
+        await h.page.getByTestId('search-scope-counties').click()
+        await h.page.getByTestId('search-input').fill('防汛')
+        await h.page.getByTestId('search-input').press('Enter')
+        const hit = h.page.getByTestId('search-hit').filter({ hasText: '安吉县全力做好防汛工作' })
+        await reloadUntil(h.page, hit)
+        await hit.getByTestId('hit-county').filter({ hasText: '安吉县融媒体中心' }).waitFor()
+        await h.page.getByTestId('facet-county').filter({ hasText: '安吉县融媒体中心' }).waitFor()
+        await hit.locator('.hit-title').click()
+        await h.page.getByTestId('county-article').getByText('县级稿件（只读）').waitFor()
+        await h.page.waitForTimeout(300) // the drawer's slide-in
+        await h.page.screenshot({ path: join(artifacts, '28-hub-county-search.png') })
+        await cspClean(h.page, 'hub county search')
         await h.ctx.close()
 
         const c3 = await newPage(browser, county.url)

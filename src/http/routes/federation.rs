@@ -28,6 +28,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(status))
         .routes(routes!(counties))
         .routes(routes!(county_articles))
+        .routes(routes!(county_article))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -376,4 +377,57 @@ async fn county_articles(
             })
             .collect(),
     ))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct CountyArticleFullDto {
+    #[serde(flatten)]
+    pub head: CountyArticleDto,
+    pub county_name: String,
+    pub subtitle: String,
+    pub summary: String,
+    pub byline: String,
+    pub category: String,
+    pub tags: Vec<String>,
+    /// The text as the county published it (HTML sanitized again here).
+    pub body: String,
+    /// Set when the county took it down: why.
+    pub retraction_reason: Option<String>,
+}
+
+/// One county article as this hub holds it, for the province's staff (a search hit opened).
+#[utoipa::path(get, path = "/api/v1/federation/counties/{id}/articles/{article}", tag = "federation", params(("id" = String, Path), ("article" = u64, Path)), responses((status = 200, body = CountyArticleFullDto)))]
+async fn county_article(
+    State(s): State<AppState>,
+    auth: Auth,
+    Path((county, raw)): Path<(String, String)>,
+) -> Result<Json<CountyArticleFullDto>> {
+    let id = crate::http::error::parse_id(&raw, crate::error::Resource::Article)?;
+    let r = s.core.reader()?;
+    let c = crate::workflow::hub::county_article(&r.0, &auth.actor, &county, id)?;
+    let county_name = crate::store::federation::peer(&r.0, &county)?
+        .map(|p| p.name)
+        .unwrap_or_default();
+    let a = &c.article;
+    Ok(Json(CountyArticleFullDto {
+        county_name,
+        subtitle: a.subtitle.clone(),
+        summary: a.summary.clone(),
+        byline: a.byline.clone(),
+        category: a.category.clone(),
+        tags: a.tags.clone(),
+        // A county's HTML is not trusted here: the same allowlist again.
+        body: crate::domain::html::sanitize(&a.body),
+        retraction_reason: a.retraction.as_ref().map(|x| x.reason.clone()),
+        head: CountyArticleDto {
+            county: c.county.clone(),
+            id: a.id.0,
+            title: a.title.clone(),
+            status: a.status.as_str().to_string(),
+            revision: a.revision,
+            published_at: a.published_at.map(ts),
+            received_at: ts(c.received_at),
+            lsn: c.lsn,
+        },
+    }))
 }

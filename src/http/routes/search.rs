@@ -16,7 +16,7 @@ use crate::http::auth::Auth;
 use crate::http::error::{Json, Query};
 use crate::search::exec::{Facets, day_start};
 use crate::search::highlight::Segment;
-use crate::search::query::Filters;
+use crate::search::query::{Filters, Scope};
 use crate::search::{SearchRequest, Sort, Status, exec};
 use crate::workflow::outlets;
 
@@ -34,8 +34,13 @@ pub struct SearchQuery {
     /// Query: words and "phrases" (ANDed), `OR`, `-word` to exclude. Chinese needs no spaces.
     #[serde(default)]
     pub q: String,
-    /// Outlet ids or slugs, comma-separated (default: every outlet you may read).
+    /// `local` (default): this instance's articles; `counties`: at a provincial hub, the
+    /// articles its counties published (for the hub's staff).
+    pub scope: Option<String>,
+    /// Outlet ids or slugs, comma-separated (default: every outlet you may read). Local scope.
     pub outlet: Option<String>,
+    /// County instance ids, comma-separated (default: every county). County scope.
+    pub county: Option<String>,
     pub status: Option<String>,
     pub category: Option<String>,
     pub tag: Option<String>,
@@ -58,9 +63,19 @@ pub struct SearchQuery {
 }
 
 #[derive(Serialize, ToSchema)]
+pub struct CountyRef {
+    /// The county's instance id.
+    pub id: String,
+    pub name: String,
+}
+
+#[derive(Serialize, ToSchema)]
 pub struct SearchHit {
+    /// Ids (article, outlet, authors) of a county hit are the county's own.
     #[serde(flatten)]
     pub article: ArticleSummary,
+    /// County scope: where the article comes from.
+    pub county: Option<CountyRef>,
     /// Date the article is filed under (source date of imports, else creation), RFC 3339.
     pub date: String,
     pub score: f32,
@@ -114,11 +129,27 @@ fn request(s: &AppState, q: &SearchQuery) -> Result<SearchRequest> {
             )));
         }
     };
+    let scope = match q.scope.as_deref().unwrap_or("local") {
+        "local" => Scope::Local,
+        "counties" => Scope::Counties,
+        other => {
+            return Err(Error::InvalidQuery(format!(
+                "scope {other:?} is not one of local, counties"
+            )));
+        }
+    };
+    let counties = q
+        .county
+        .as_deref()
+        .filter(|c| !c.trim().is_empty())
+        .map(|list| list.split(',').map(|c| c.trim().to_string()).collect());
     let nonempty = |v: &Option<String>| v.clone().filter(|x| !x.trim().is_empty());
     Ok(SearchRequest {
         q: q.q.clone(),
         filters: Filters {
+            scope,
             outlets: outlets.map(|v| v.into_iter().map(|o| o.0).collect()),
+            counties,
             status: nonempty(&q.status),
             category: nonempty(&q.category),
             tag: nonempty(&q.tag),
@@ -150,18 +181,31 @@ async fn search(
     })
     .await
     .map_err(|e| Error::Internal(e.to_string()))??;
+    let r = s.core.reader()?;
+    let county_ref = |id: Option<String>| -> Result<Option<CountyRef>> {
+        id.map(|id| {
+            let name = crate::store::federation::peer(&r.0, &id)?
+                .map(|p| p.name)
+                .unwrap_or_default();
+            Ok(CountyRef { id, name })
+        })
+        .transpose()
+    };
     let hits = res
         .hits
         .into_iter()
-        .map(|h| SearchHit {
-            date: ts(crate::search::schema::article_date(&h.article)),
-            article: ArticleSummary::from(&h.article),
-            score: h.score,
-            title_highlight: h.title,
-            snippet: h.snippet,
-            explanation: h.explanation,
+        .map(|h| {
+            Ok(SearchHit {
+                county: county_ref(h.county)?,
+                date: ts(crate::search::schema::article_date(&h.article)),
+                article: ArticleSummary::from(&h.article),
+                score: h.score,
+                title_highlight: h.title,
+                snippet: h.snippet,
+                explanation: h.explanation,
+            })
         })
-        .collect();
+        .collect::<Result<Vec<_>>>()?;
     Ok(Json(SearchPage {
         total: res.total,
         page,

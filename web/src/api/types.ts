@@ -264,6 +264,8 @@ export interface Segment {
 }
 
 export interface SearchHit extends ArticleSummary {
+  /** County scope (hub): where the article comes from; its ids are the county's own. */
+  county: { id: string; name: string } | null
   date: string
   score: number
   title_highlight: Segment[]
@@ -279,6 +281,7 @@ export interface Bucket {
 
 export interface Facets {
   outlet: Bucket[]
+  county: Bucket[]
   category: Bucket[]
   status: Bucket[]
   month: Bucket[]
@@ -670,4 +673,25 @@ export interface SharedArticle {
   shared_by: string
   adoptions: { county: string; article: number; by: string; at: string }[]
   received_at?: string
+}
+
+/** A county article as the hub holds it (`/api/v1/federation/counties/{id}/articles/{article}`). */
+export interface CountyArticleFull {
+  county: string
+  county_name: string
+  id: number
+  title: string
+  subtitle: string
+  summary: string
+  byline: string
+  category: string
+  tags: string[]
+  status: string
+  revision: number
+  published_at: string | null
+  received_at: string
+  lsn: number
+  /** Sanitized by the hub's allowlist. */
+  body: string
+  retraction_reason: string | null
 }
