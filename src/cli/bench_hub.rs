@@ -119,6 +119,7 @@ impl County {
         let batch = BatchDto {
             after: self.hub_through,
             through: self.lsn,
+            head: self.lsn,
             items: items
                 .iter()
                 .map(|(prev, stored)| ItemDto {

@@ -75,7 +75,7 @@ pub async fn handler(
     if who.role != "county" {
         return Error::Forbidden.into_response();
     }
-    core.contacts.touch(&who.id, core.clock.now());
+    core.contacts.touch(&who.id, core.clock.now(), None);
     let mut watch = core.committer.log_watch();
     let hold = tokio::time::sleep(HOLD);
     tokio::pin!(hold);
@@ -104,7 +104,7 @@ pub async fn handler(
             () = closed(&mut closing) => break,
         }
     }
-    core.contacts.touch(&who.id, core.clock.now());
+    core.contacts.touch(&who.id, core.clock.now(), None);
     axum::Json(InboxDto::default()).into_response()
 }
 

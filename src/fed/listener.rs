@@ -173,9 +173,13 @@ fn router(core: Core, closing: tokio::sync::watch::Receiver<bool>) -> Router {
         .route("/fed/v1/blob/{sha256}", get(blob))
         .route(
             "/fed/v1/county/cursor",
-            get(|State(f): State<Fed>, Extension(who): Extension<Peer>| {
-                super::ship::cursor_handler(f.core, who)
-            }),
+            get(
+                |State(f): State<Fed>,
+                 Extension(who): Extension<Peer>,
+                 Query(head): Query<super::ship::Head>| {
+                    super::ship::cursor_handler(f.core, who, head)
+                },
+            ),
         )
         .route(
             "/fed/v1/county/inbox",

@@ -64,7 +64,19 @@ pub struct BatchDto {
     pub after: u64,
     /// How far the county's log was read for it.
     pub through: u64,
+    /// The county's log head when it sent the batch (0: not said): the hub's dashboard shows
+    /// how far behind its copy is.
+    #[serde(default)]
+    pub head: u64,
     pub items: Vec<ItemDto>,
+}
+
+/// `GET /fed/v1/county/cursor?head=N`: the county's log head as it asks.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Head {
+    #[serde(default)]
+    pub head: Option<u64>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
@@ -101,7 +113,8 @@ pub fn encode_batch(b: &BatchDto) -> Result<Vec<u8>> {
     zstd::encode_all(json.as_slice(), 3).map_err(|e| Error::Io(e.to_string()))
 }
 
-fn decode_batch(body: &[u8]) -> Result<hub::Batch> {
+/// The batch, and the county's head if it said.
+fn decode_batch(body: &[u8]) -> Result<(hub::Batch, Option<u64>)> {
     use std::io::Read;
     let mut json = Vec::new();
     zstd::stream::read::Decoder::new(body)
@@ -132,16 +145,19 @@ fn decode_batch(body: &[u8]) -> Result<hub::Batch> {
             })
         })
         .collect::<Result<Vec<_>>>()?;
-    Ok(hub::Batch {
-        after: b.after,
-        through: b.through,
-        items,
-    })
+    Ok((
+        hub::Batch {
+            after: b.after,
+            through: b.through,
+            items,
+        },
+        (b.head > 0).then_some(b.head),
+    ))
 }
 
 /// `GET /fed/v1/county/cursor` (hub side).
-pub async fn cursor_handler(core: Core, who: Peer) -> Response {
-    core.contacts.touch(&who.id, core.clock.now());
+pub async fn cursor_handler(core: Core, who: Peer, head: Head) -> Response {
+    core.contacts.touch(&who.id, core.clock.now(), head.head);
     let r = core
         .reader()
         .and_then(|r| {
@@ -160,9 +176,11 @@ pub async fn batch_handler(core: Core, who: Peer, body: Bytes) -> Response {
     if who.role != "county" {
         return Error::Forbidden.into_response();
     }
-    core.contacts.touch(&who.id, core.clock.now());
     let batch = match tokio::task::spawn_blocking(move || decode_batch(&body)).await {
-        Ok(Ok(i)) => i,
+        Ok(Ok((b, head))) => {
+            core.contacts.touch(&who.id, core.clock.now(), head);
+            b
+        }
         Ok(Err(e)) => return e.into_response(),
         Err(e) => return Error::Internal(e.to_string()).into_response(),
     };
@@ -296,8 +314,9 @@ pub(super) async fn error_of(r: reqwest::Response) -> Error {
 /// One connection: learn the hub's cursor, then ship everything after it, then follow the log.
 async fn session(core: &Core, hub: &Upstream, status: &SharedShipStatus) -> Result<()> {
     let (http, base) = client(core, hub).await?;
+    let head = core.committer.log_watch().current().0;
     let r = http
-        .get(format!("{base}/fed/v1/county/cursor"))
+        .get(format!("{base}/fed/v1/county/cursor?head={head}"))
         .send()
         .await
         .map_err(|e| Error::Io(format!("{}: {e}", hub.addr)))?;
@@ -340,9 +359,10 @@ async fn session(core: &Core, hub: &Upstream, status: &SharedShipStatus) -> Resu
         }
         let db = core.db.clone();
         let inst = instance.clone();
-        let batch = tokio::task::spawn_blocking(move || next_batch(&db, &inst, at))
+        let mut batch = tokio::task::spawn_blocking(move || next_batch(&db, &inst, at))
             .await
             .map_err(|e| Error::Internal(e.to_string()))??;
+        batch.head = head.0.max(batch.through);
         let n = batch.items.len() as u64;
         let body = encode_batch(&batch)?;
         let len = body.len() as u64;
@@ -406,6 +426,7 @@ pub fn next_batch(db: &redb::Database, instance: &InstanceId, after: Lsn) -> Res
     let mut out = BatchDto {
         after: after.0,
         through: after.0,
+        head: 0,
         items: Vec::new(),
     };
     let mut raw = 0usize;

@@ -53,17 +53,29 @@ pub struct Receipt {
 /// When each county last made a request of this hub (any request: a county with nothing to
 /// ship still asks for its cursor and messages). In memory: after a restart a county is
 /// "never" until it next connects, which it does within seconds.
+/// With it, the county's log head as it last said (shipping requests say it).
 #[derive(Default)]
-pub struct Contacts(std::sync::Mutex<std::collections::HashMap<String, Millis>>);
+pub struct Contacts(std::sync::Mutex<std::collections::HashMap<String, Contact>>);
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Contact {
+    pub at: Millis,
+    /// The county's log head it last reported.
+    pub head: Option<u64>,
+}
 
 impl Contacts {
-    pub fn touch(&self, county: &str, at: Millis) {
+    pub fn touch(&self, county: &str, at: Millis, head: Option<u64>) {
         if let Ok(mut m) = self.0.lock() {
-            m.insert(county.to_string(), at);
+            let c = m.entry(county.to_string()).or_default();
+            c.at = at;
+            if head.is_some() {
+                c.head = head;
+            }
         }
     }
 
-    pub fn last(&self, county: &str) -> Option<Millis> {
+    pub fn last(&self, county: &str) -> Option<Contact> {
         self.0.lock().ok().and_then(|m| m.get(county).copied())
     }
 }

@@ -198,6 +198,16 @@ async fn a_county_ships_what_it_publishes_exactly_once_and_a_revoked_one_is_refu
     assert_eq!(arts.as_array().unwrap().len(), 1, "{arts}");
     assert_eq!(arts[0]["id"].as_u64(), Some(first));
     assert_eq!(arts[0]["title"], "县里的第一篇公开稿件");
+    // The county says its log head as it ships: the dashboard shows nothing left to get
+    // (the draft is read through, not shipped).
+    let head = crate::replica::head(&c).await;
+    until(
+        &h,
+        "/api/v1/federation/counties",
+        "the county's head at the hub",
+        |l| l[0]["county_head"] == head && l[0]["lag_entries"] == 0,
+    )
+    .await;
     assert_eq!(arts[0]["status"], "published");
     let st = c.get("/api/v1/federation/status").await;
     assert_eq!(st["instance_role"], "county");
@@ -593,6 +603,7 @@ fn batch_body(instance: &str, after: u64, through: u64, items: &[&Raw]) -> Vec<u
     let b = BatchDto {
         after,
         through,
+        head: through,
         items: items
             .iter()
             .map(|(_, prev, stored)| ItemDto {

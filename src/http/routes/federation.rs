@@ -306,6 +306,10 @@ pub struct CountyDto {
     pub last_contact: Option<String>,
     /// Milliseconds since then.
     pub silent_ms: Option<i64>,
+    /// The county's log head as it last said (since this hub started).
+    pub county_head: Option<u64>,
+    /// Entries of its log the hub has not got yet: its head less how far the hub has read it.
+    pub lag_entries: Option<u64>,
 }
 
 /// The counties enrolled at this hub: certificate, how far the hub has their logs, quarantine.
@@ -327,8 +331,12 @@ async fn counties(State(s): State<AppState>, auth: Auth) -> Result<Json<Vec<Coun
                         .as_ref()
                         .filter(|c| c.received_at > 0)
                         .map(|c| ts(c.received_at)),
-                    last_contact: contact.map(ts),
-                    silent_ms: contact.map(|at| (now - at).max(0)),
+                    last_contact: contact.map(|c| ts(c.at)),
+                    silent_ms: contact.map(|c| (now - c.at).max(0)),
+                    county_head: contact.and_then(|c| c.head),
+                    lag_entries: contact
+                        .and_then(|c| c.head)
+                        .map(|head| head.saturating_sub(cur.as_ref().map_or(0, |c| c.through))),
                     quarantined: cur.and_then(|c| c.quarantined),
                     articles: c.articles,
                     published_7d: c.published_7d,

@@ -229,6 +229,9 @@ export interface County {
   unacknowledged: number
   last_contact: string | null
   silent_ms: number | null
+  /** The county's log head as it last said, and how many entries the hub lacks. */
+  county_head: number | null
+  lag_entries: number | null
 }
 
 export interface Peer {
