@@ -84,6 +84,8 @@ pub enum Error {
     BatchOutOfOrder { after: u64, hub: u64 },
     #[error("this county is quarantined at the hub: {0}")]
     CountyQuarantined(String),
+    #[error("the file has not arrived from the hub yet; try again shortly")]
+    AttachmentPending,
     #[error("this needs an instance in {0} role")]
     WrongRole(String),
     #[error("the asset is used by {articles} article(s) and cannot be deleted")]
@@ -175,6 +177,7 @@ impl Error {
             Error::OriginMismatch { .. } => row("origin_mismatch", 403, Warn),
             Error::PeerRevoked(_) => row("peer_revoked", 403, Info),
             Error::CountyQuarantined(_) => row("county_quarantined", 409, Warn),
+            Error::AttachmentPending => row("attachment_pending", 409, Debug),
             Error::BatchOutOfOrder { .. } => row("batch_out_of_order", 409, Info),
             Error::WrongRole(_) => row("wrong_role", 409, Info),
             Error::AssetInUse { .. } => row("asset_in_use", 409, Debug),

@@ -16,6 +16,23 @@ pub const MAX_TITLE: usize = 200;
 pub const MAX_BRIEF: usize = 5_000;
 /// Articles one county may link to one instruction.
 pub const MAX_ANSWERS: usize = 50;
+/// Files one instruction may carry.
+pub const MAX_ATTACHMENTS: usize = 10;
+
+/// A file sent with an instruction (a notice in PDF, a reference photo, a video clip). The
+/// bytes live content-addressed in the media directory of each side: the hub keeps them when
+/// they are uploaded, each target county fetches them from the hub after the instruction
+/// arrives.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Attachment {
+    /// Hex SHA-256 of the bytes.
+    pub sha256: String,
+    pub name: String,
+    /// Sniffed from the bytes.
+    pub mime: String,
+    pub kind: super::asset::AssetKind,
+    pub size: u64,
+}
 
 /// Which counties an instruction is for.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -77,6 +94,8 @@ pub struct Instruction {
     pub issued_at: Millis,
     /// Display name of the hub user who issued it.
     pub issued_by: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attachments: Vec<Attachment>,
 }
 
 /// Check an instruction's text fields; returns them trimmed.

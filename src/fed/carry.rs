@@ -145,17 +145,32 @@ pub fn write_new(path: &Path, bytes: &[u8]) -> Result<()> {
     Ok(())
 }
 
-/// Media hashes (files and thumbnails) that stored entries add.
+/// Media hashes that stored entries add: asset files and thumbnails, and the files of
+/// instructions a county received from its hub.
 pub fn media_of(stored: &[Vec<u8>]) -> Vec<String> {
+    use crate::domain::fact::Fact;
+    use crate::domain::instruction::Down;
     stored
         .iter()
-        .filter(|s| crate::log::entry::fact_is(s, "AssetAdded"))
-        .filter_map(|s| crate::log::entry::decode_stored(s).ok())
-        .filter_map(|e| match e.fact {
-            crate::domain::fact::Fact::AssetAdded { asset } => Some(asset),
-            _ => None,
+        .filter(|s| {
+            crate::log::entry::fact_is(s, "AssetAdded")
+                || crate::log::entry::fact_is(s, "HubMessageReceived")
         })
-        .flat_map(|a| std::iter::once(a.sha256).chain(a.thumb_sha256))
+        .filter_map(|s| crate::log::entry::decode_stored(s).ok())
+        .flat_map(|e| match e.fact {
+            Fact::AssetAdded { asset } => std::iter::once(asset.sha256)
+                .chain(asset.thumb_sha256)
+                .collect::<Vec<_>>(),
+            Fact::HubMessageReceived {
+                message: Down::Instruction { instruction },
+                ..
+            } => instruction
+                .attachments
+                .into_iter()
+                .map(|a| a.sha256)
+                .collect(),
+            _ => Vec::new(),
+        })
         .collect()
 }
 

@@ -189,7 +189,7 @@ pub async fn mtls_client(
     Ok((client, format!("https://{name}:{}", addr.port())))
 }
 
-/// Media hashes (files and thumbnails) the replica's asset records name but it lacks.
+/// Media hashes (files and thumbnails) the replica's asset records and inbox name but it lacks.
 fn missing_media(core: &Core) -> Result<Vec<String>> {
     let r = core.reader()?;
     let mut out = Vec::new();
@@ -200,6 +200,8 @@ fn missing_media(core: &Core) -> Result<Vec<String>> {
             }
         }
     }
+    // A county's instruction files, as its primary fetched them from the hub.
+    out.extend(crate::workflow::attachments::missing(&r.0, &core.blobs)?);
     Ok(out)
 }
 
@@ -273,14 +275,16 @@ async fn media_loop(
     }
 }
 
-async fn fetch(core: &Core, c: &reqwest::Client, base: &str, h: &str) -> Result<u64> {
+/// Fetch one media file from a peer's `/fed/v1/blob` (streamed to disk, hash checked, then
+/// moved into place); returns its size.
+pub(super) async fn fetch(core: &Core, c: &reqwest::Client, base: &str, h: &str) -> Result<u64> {
     let resp = c
         .get(format!("{base}/fed/v1/blob/{h}"))
         .send()
         .await
         .map_err(|e| Error::Io(e.to_string()))?;
     if !resp.status().is_success() {
-        return Err(Error::Io(format!("primary answered {}", resp.status())));
+        return Err(Error::Io(format!("{base} answered {}", resp.status())));
     }
     let limit = core.config.assets.max_upload_bytes.max(1) * 2;
     let staged = core.blobs.stage(resp.bytes_stream(), limit).await?;

@@ -20,7 +20,7 @@ use super::ship::{SharedShipStatus, update};
 use crate::domain::instruction::Down;
 use crate::domain::peer::Peer;
 use crate::error::{Error, Result};
-use crate::workflow::{Core, hub, messages};
+use crate::workflow::{Core, attachments, hub, messages};
 
 /// Messages per answer.
 const PAGE: usize = 200;
@@ -115,10 +115,18 @@ pub async fn run(
     status: SharedShipStatus,
     mut closing: tokio::sync::watch::Receiver<bool>,
 ) {
+    let arrived = std::sync::Arc::new(tokio::sync::Notify::new());
+    tokio::spawn(files(
+        core.clone(),
+        hub.clone(),
+        status.clone(),
+        arrived.clone(),
+        closing.clone(),
+    ));
     let mut backoff = Backoff::new(MIN_BACKOFF, MAX_BACKOFF);
     loop {
         let r = tokio::select! {
-            r = session(&core, &hub, &status) => r,
+            r = session(&core, &hub, &status, &arrived) => r,
             () = closed(&mut closing) => return,
         };
         if let Err(e) = &r {
@@ -132,7 +140,12 @@ pub async fn run(
 }
 
 /// One connection: ask for messages after the last one applied, apply them, ask again.
-async fn session(core: &Core, hub: &Upstream, status: &SharedShipStatus) -> Result<()> {
+async fn session(
+    core: &Core,
+    hub: &Upstream,
+    status: &SharedShipStatus,
+    arrived: &tokio::sync::Notify,
+) -> Result<()> {
     let (http, base) = super::ship::client(core, hub).await?;
     loop {
         let after = {
@@ -167,10 +180,79 @@ async fn session(core: &Core, hub: &Upstream, status: &SharedShipStatus) -> Resu
                 })
                 .await?;
             update(status, |s| s.messages += applied);
+            arrived.notify_one();
         }
         update(status, |s| {
             s.inbox_error.clear();
             s.last_contact = Some(core.clock.now());
         });
+    }
+}
+
+/// How long the file fetcher waits between looks when nothing new arrives.
+const FILES_IDLE: Duration = Duration::from_secs(60);
+
+/// Fetch the files of the inbox's instructions from the hub, one at a time, oldest instruction
+/// first; a failed fetch is tried again after a pause (the hub may be away). Woken when messages
+/// arrive.
+async fn files(
+    core: Core,
+    hub: Upstream,
+    status: SharedShipStatus,
+    arrived: std::sync::Arc<tokio::sync::Notify>,
+    mut closing: tokio::sync::watch::Receiver<bool>,
+) {
+    let mut conn: Option<(reqwest::Client, String)> = None;
+    let mut backoff = Backoff::new(MIN_BACKOFF, MAX_BACKOFF);
+    loop {
+        let c2 = core.clone();
+        let missing = tokio::task::spawn_blocking(move || {
+            let r = c2.reader()?;
+            attachments::missing(&r.0, &c2.blobs)
+        })
+        .await
+        .map_err(|e| Error::Internal(e.to_string()))
+        .and_then(|r| r);
+        let missing = match missing {
+            Ok(m) => m,
+            Err(e) => {
+                tracing::warn!("listing instruction files to fetch: {e}");
+                Vec::new()
+            }
+        };
+        update(&status, |s| s.files_pending = missing.len() as u64);
+        let mut failed = false;
+        for h in &missing {
+            if conn.is_none() {
+                conn = super::ship::client(&core, &hub).await.ok();
+            }
+            let r = match &conn {
+                Some((c, base)) => super::follow::fetch(&core, c, base, h).await,
+                None => Err(Error::Io("no connection to the hub".into())),
+            };
+            match r {
+                Ok(_) => update(&status, |s| {
+                    s.files_fetched += 1;
+                    s.files_pending = s.files_pending.saturating_sub(1);
+                }),
+                Err(e) => {
+                    tracing::warn!(sha256 = %h, "fetching an instruction file from the hub: {e}");
+                    conn = None;
+                    failed = true;
+                    break;
+                }
+            }
+        }
+        let wait = if failed {
+            backoff.after(false)
+        } else {
+            backoff.after(true);
+            FILES_IDLE
+        };
+        tokio::select! {
+            () = arrived.notified() => {},
+            () = tokio::time::sleep(wait) => {},
+            () = closed(&mut closing) => return,
+        }
     }
 }

@@ -363,13 +363,24 @@ async fn blob(
     Extension(who): Extension<Peer>,
     axum::extract::Path(sha256): axum::extract::Path<String>,
 ) -> Response {
-    if who.role != "replica" {
-        return Error::Forbidden.into_response();
-    }
     if sha256.len() != 64 || !sha256.bytes().all(|b| b.is_ascii_hexdigit()) {
         return Error::invalid("sha256", "64 hex digits").into_response();
     }
-    let path = core.blobs.path(&sha256.to_ascii_lowercase());
+    let sha256 = sha256.to_ascii_lowercase();
+    // A replica copies every file; a county only the files of instructions sent to it.
+    let allowed = match who.role.as_str() {
+        "replica" => Ok(true),
+        "county" => core
+            .reader()
+            .and_then(|r| crate::workflow::attachments::county_may_fetch(&r.0, &who.id, &sha256)),
+        _ => Ok(false),
+    };
+    match allowed {
+        Ok(true) => {}
+        Ok(false) => return Error::Forbidden.into_response(),
+        Err(e) => return e.into_response(),
+    }
+    let path = core.blobs.path(&sha256);
     match tokio::fs::File::open(&path).await {
         Ok(f) => {
             let len = f.metadata().await.map(|m| m.len()).unwrap_or(0);

@@ -228,6 +228,9 @@ pub struct ShipStatus {
     /// before), and how many times it renewed since start.
     pub cert_not_after: Option<Millis>,
     pub renewals: u64,
+    /// Instruction files not fetched from the hub yet, and fetched since start.
+    pub files_pending: u64,
+    pub files_fetched: u64,
 }
 
 pub type SharedShipStatus = Arc<Mutex<ShipStatus>>;

@@ -89,6 +89,7 @@ pub fn api() -> OpenApiRouter<AppState> {
         .merge(routes::screening::routes())
         .merge(routes::federation::routes())
         .merge(routes::instructions::routes())
+        .merge(routes::attachments::routes())
         .merge(routes::provincial::routes())
         .merge(routes::shared::routes())
 }

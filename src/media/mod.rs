@@ -123,6 +123,21 @@ impl BlobStore {
         Ok(dest)
     }
 
+    /// The first bytes of a stored blob (enough to sniff its type) and its size; `None` when the
+    /// store does not have it.
+    pub fn head(&self, sha256: &str) -> Result<Option<(Vec<u8>, u64)>> {
+        use std::io::Read;
+        let f = match std::fs::File::open(self.path(sha256)) {
+            Ok(f) => f,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(e.into()),
+        };
+        let size = f.metadata()?.len();
+        let mut head = Vec::with_capacity(HEAD);
+        f.take(HEAD as u64).read_to_end(&mut head)?;
+        Ok(Some((head, size)))
+    }
+
     /// Store small bytes (thumbnails) as a blob; returns the hash.
     pub async fn put_bytes(&self, bytes: Vec<u8>) -> Result<String> {
         let len = bytes.len() as u64;

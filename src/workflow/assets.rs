@@ -120,7 +120,7 @@ pub async fn delete(core: &Core, actor: &Actor, id: AssetId) -> Result<()> {
         .await?;
     let r = core.reader()?;
     for sha in std::iter::once(&asset.sha256).chain(asset.thumb_sha256.as_ref()) {
-        if !r.blob_in_use(sha)? {
+        if !r.blob_in_use(sha)? && !super::attachments::in_use(&r.0, sha)? {
             core.blobs.remove(sha).await;
         }
     }

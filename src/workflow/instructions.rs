@@ -27,6 +27,8 @@ pub struct IssueInput {
     pub brief: String,
     pub deadline: Millis,
     pub target: Target,
+    /// Described from the uploaded bytes (`attachments::describe`).
+    pub attachments: Vec<instruction::Attachment>,
 }
 
 /// Issue an instruction: the counties it targets now each get it in their outbox.
@@ -68,6 +70,7 @@ pub fn issue(w: &mut Writer<'_>, actor: &Actor, i: &IssueInput) -> Result<Instru
         counties,
         issued_at: now,
         issued_by: actor.user.display_name.clone(),
+        attachments: i.attachments.clone(),
     };
     let seq = w.next_id("down")?;
     w.emit(

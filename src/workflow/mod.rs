@@ -6,6 +6,7 @@
 pub mod actor;
 pub mod articles;
 pub mod assets;
+pub mod attachments;
 pub mod audit;
 pub mod bootstrap;
 pub mod chains;

@@ -545,7 +545,7 @@ async fn an_instruction_reaches_its_counties_and_their_answers_reach_the_hub() {
 }
 
 /// A client of the hub's federation listener with the county's certificate.
-fn county_client(cdir: &std::path::Path) -> (reqwest::Client, String) {
+pub(crate) fn county_client(cdir: &std::path::Path) -> (reqwest::Client, String) {
     let d = pki::dir(cdir);
     let cfg = rongmei::fed::tls::client_config_with(
         &d.join(HUB_CA_CRT),

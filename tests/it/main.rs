@@ -16,6 +16,7 @@ mod crash;
 mod golden;
 mod harness;
 mod hub;
+mod hub_files;
 mod hub_search;
 mod isolation;
 mod layering;

@@ -45,6 +45,9 @@ impl Api {
     pub(crate) async fn post(&self, path: &str, body: Value) -> (u16, Value) {
         self.send(reqwest::Method::POST, path, Some(body)).await
     }
+    pub(crate) fn base_url(&self) -> String {
+        self.base.clone()
+    }
     /// Create an article in outlet `tv`; it must succeed.
     pub(crate) async fn article(&self, title: &str) -> Value {
         let (s, v) = self

@@ -187,7 +187,7 @@ async fn delete(
 }
 
 /// Serve a blob file with Range/conditional support, the recorded type and a safe disposition.
-async fn serve_blob(
+pub(super) async fn serve_blob(
     s: &AppState,
     sha: &str,
     mime: &str,

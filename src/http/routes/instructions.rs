@@ -11,11 +11,12 @@ use utoipa_axum::routes;
 use super::ts;
 use crate::clock::parse_time;
 use crate::domain::ArticleId;
-use crate::domain::instruction::{InboxItem, Instruction, Progress, Target};
+use crate::domain::instruction::{Attachment, InboxItem, Instruction, Progress, Target};
 use crate::error::{Error, Resource, Result};
 use crate::http::AppState;
 use crate::http::auth::Auth;
 use crate::http::error::{Json, parse_id};
+use crate::workflow::attachments;
 use crate::workflow::instructions::{self, IssueInput, Summary};
 
 pub fn routes() -> OpenApiRouter<AppState> {
@@ -88,6 +89,42 @@ pub struct IssueDto {
     /// RFC 3339 or YYYY-MM-DD (the start of that day, UTC).
     pub deadline: String,
     pub target: TargetDto,
+    /// Files uploaded beforehand (`POST /api/v1/instructions/attachments`), at most 10.
+    #[serde(default)]
+    pub attachments: Vec<AttachmentRef>,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AttachmentRef {
+    pub sha256: String,
+    /// The file name the counties see.
+    pub name: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct AttachmentDto {
+    pub sha256: String,
+    pub name: String,
+    pub mime: String,
+    pub kind: crate::domain::asset::AssetKind,
+    pub size: u64,
+    /// At a county: whether the file has arrived from the hub (until then downloading it gets
+    /// `attachment_pending`).
+    pub ready: bool,
+}
+
+impl From<&Attachment> for AttachmentDto {
+    fn from(a: &Attachment) -> Self {
+        Self {
+            sha256: a.sha256.clone(),
+            name: a.name.clone(),
+            mime: a.mime.clone(),
+            kind: a.kind,
+            size: a.size,
+            ready: true,
+        }
+    }
 }
 
 #[derive(Serialize, ToSchema)]
@@ -99,6 +136,8 @@ pub struct InstructionDto {
     pub target: TargetDto,
     pub issued_at: String,
     pub issued_by: String,
+    /// Download each with `…/attachments/{n}` (n from 0).
+    pub attachments: Vec<AttachmentDto>,
 }
 
 impl From<&Instruction> for InstructionDto {
@@ -111,6 +150,7 @@ impl From<&Instruction> for InstructionDto {
             target: (&i.target).into(),
             issued_at: ts(i.issued_at),
             issued_by: i.issued_by.clone(),
+            attachments: i.attachments.iter().map(AttachmentDto::from).collect(),
         }
     }
 }
@@ -204,7 +244,13 @@ async fn issue(
     auth: Auth,
     Json(i): Json<IssueDto>,
 ) -> Result<(StatusCode, Json<IssuedDto>)> {
+    let named: Vec<(String, String)> = i
+        .attachments
+        .into_iter()
+        .map(|a| (a.sha256, a.name))
+        .collect();
     let input = IssueInput {
+        attachments: attachments::describe(&s.core.blobs, &named)?,
         title: i.title,
         brief: i.brief,
         deadline: parse_time(&i.deadline)
@@ -286,7 +332,13 @@ async fn inbox(State(s): State<AppState>, auth: Auth) -> Result<Json<Vec<InboxDt
     Ok(Json(
         instructions::inbox(&r.0, &auth.actor)?
             .iter()
-            .map(InboxDto::from)
+            .map(|it| {
+                let mut dto = InboxDto::from(it);
+                for a in &mut dto.instruction.attachments {
+                    a.ready = s.core.blobs.path(&a.sha256).exists();
+                }
+                dto
+            })
             .collect(),
     ))
 }

@@ -2,6 +2,7 @@
 
 pub mod articles;
 pub mod assets;
+pub mod attachments;
 pub mod audit;
 pub mod chains;
 pub mod comments;

@@ -171,6 +171,17 @@ export interface InstructionTarget {
 }
 
 /** A reporting instruction (重大报道指令) as issued by the hub. */
+/** A file sent with an instruction (`…/attachments/{n}` downloads it). */
+export interface InstructionAttachment {
+  sha256: string
+  name: string
+  mime: string
+  kind: 'image' | 'audio' | 'video' | 'document'
+  size: number
+  /** At a county: the file has arrived from the hub. */
+  ready: boolean
+}
+
 export interface Instruction {
   id: number
   title: string
@@ -179,6 +190,7 @@ export interface Instruction {
   target: InstructionTarget
   issued_at: string
   issued_by: string
+  attachments: InstructionAttachment[]
 }
 
 export interface InstructionAnswer {

@@ -138,6 +138,7 @@ const en: typeof zh = {
     regionHint: 'e.g. 3301', delivered: 'Delivered', acknowledged: 'Acknowledged', answered: 'Answered', answers: 'Articles in answer', issuedAt: 'Issued',
     county: 'County', acknowledgedBy: 'Acknowledged by {who}', unacknowledged: 'Not acknowledged', overdue: 'Overdue', from: 'From {who}',
     receivedAt: 'received', acknowledge: 'Acknowledge', pickArticle: 'Pick a published article to answer with', answer: 'Answer',
+    attachments: 'Attachments', addAttachment: 'Add file', attachmentHint: 'Images, audio, video or documents; up to 10', arriving: 'On its way', remove: 'Remove',
   },
   replica: {
     readOnly: 'Read-only DR replica', primary: 'Primary', lag: '{n} entries behind', lagLabel: 'Entries behind', lastContact: 'Last contact', never: 'never', secondsAgo: '{n} s ago',
@@ -224,6 +225,7 @@ const en: typeof zh = {
     peer_not_found: 'Peer not found',
     peer_exists: 'This node is enrolled already; a new token cannot enroll it again',
     wrong_role: 'Not possible in this instance\'s role: {message}',
+    attachment_pending: 'The file is still on its way from the hub; try again shortly',
     county_quarantined: 'The hub stopped taking this county\'s data (quarantined): {message}',
     peer_revoked: 'This node\'s certificate was revoked there',
     origin_mismatch: 'The entries are not from the county the certificate names; refused',

@@ -136,6 +136,7 @@ export default {
     regionHint: '如 3301', delivered: '已送达', acknowledged: '已签收', answered: '已反馈', answers: '反馈稿件', issuedAt: '下达时间',
     county: '县级中心', acknowledgedBy: '{who} 已签收', unacknowledged: '未签收', overdue: '已超期', from: '{who} 下达',
     receivedAt: '收到于', acknowledge: '签收', pickArticle: '选择已签发的稿件作为反馈', answer: '反馈稿件',
+    attachments: '附件', addAttachment: '添加附件', attachmentHint: '图片、音视频或文档，最多 10 个', arriving: '接收中', remove: '移除',
   },
   replica: {
     readOnly: '只读灾备副本', primary: '主站', lag: '落后 {n} 条', lagLabel: '落后条数', lastContact: '最后联系', never: '从未', secondsAgo: '{n} 秒前',
@@ -222,6 +223,7 @@ export default {
     peer_not_found: '节点不存在',
     peer_exists: '该节点已登记过，不能用新令牌重复登记',
     wrong_role: '当前实例的角色不支持此操作：{message}',
+    attachment_pending: '附件正在从省级平台接收，请稍后再试',
     county_quarantined: '省级平台已暂停接收本县数据（隔离）：{message}',
     peer_revoked: '本节点的证书已被对方吊销',
     origin_mismatch: '数据来源与证书不符，已拒收',

@@ -1,0 +1,158 @@
+//! Files sent with reporting instructions.
+//!
+//! At the hub an administrator uploads each file before issuing: it is streamed into the media
+//! directory (content-addressed, type sniffed from the bytes, as an asset upload is) and
+//! described back. The instruction then names the files by hash; the hub describes them again
+//! from the bytes it holds, so a client cannot claim another type or size. A file nobody
+//! attaches stays in the media directory, unreferenced (`rongmei check` does not count it).
+//!
+//! A target county fetches each file of an instruction in its inbox from its hub over the
+//! federation connection (`fed::inbox`), and only those: the hub hands a county the files of
+//! instructions sent to it, nothing else. Until a file has arrived the county's users get
+//! `attachment_pending`. A county's DR replica follows the files like asset files.
+
+use bytes::Bytes;
+use futures_util::Stream;
+
+use crate::domain::asset::{check_declared, classify, validate_file_name};
+use crate::domain::instruction::{Attachment, MAX_ATTACHMENTS};
+use crate::error::{Error, Resource, Result};
+use crate::media::BlobStore;
+use crate::store::access::Access;
+use crate::store::federation;
+
+use super::{Actor, Core, hub_admin, require_role};
+
+/// Receive one file for an instruction about to be issued (hub administrators).
+pub async fn upload<S, E>(
+    core: &Core,
+    actor: &Actor,
+    name: &str,
+    declared_type: Option<&str>,
+    body: S,
+) -> Result<Attachment>
+where
+    S: Stream<Item = std::result::Result<Bytes, E>> + Unpin,
+    E: std::fmt::Display,
+{
+    hub_admin(&core.reader()?.0, actor)?;
+    if !actor.writes() {
+        return Err(Error::Forbidden);
+    }
+    let name = validate_file_name(name)?;
+    let staged = core
+        .blobs
+        .stage(body, core.config.assets.max_upload_bytes)
+        .await?;
+    let checked = classify(&staged.head).and_then(|(mime, kind)| {
+        check_declared(declared_type, &name, &mime)?;
+        Ok((mime, kind))
+    });
+    let (mime, kind) = match checked {
+        Ok(v) => v,
+        Err(e) => {
+            staged.discard().await;
+            return Err(e);
+        }
+    };
+    let (sha256, size) = (staged.sha256.clone(), staged.size);
+    core.blobs.keep(staged).await?;
+    Ok(Attachment {
+        sha256,
+        name,
+        mime,
+        kind,
+        size,
+    })
+}
+
+/// The files an instruction names, `(sha256, file name)`, described from the bytes the hub
+/// holds. Each must have been uploaded here.
+pub fn describe(blobs: &BlobStore, named: &[(String, String)]) -> Result<Vec<Attachment>> {
+    if named.len() > MAX_ATTACHMENTS {
+        return Err(Error::invalid(
+            "attachments",
+            format!("at most {MAX_ATTACHMENTS} files"),
+        ));
+    }
+    let mut out: Vec<Attachment> = Vec::with_capacity(named.len());
+    for (sha, name) in named {
+        let sha = sha.to_ascii_lowercase();
+        if sha.len() != 64 || !sha.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(Error::invalid("attachments.sha256", "64 hex digits"));
+        }
+        if out.iter().any(|a| a.sha256 == sha) {
+            continue;
+        }
+        let name = validate_file_name(name)?;
+        let (head, size) = blobs.head(&sha)?.ok_or_else(|| {
+            Error::invalid("attachments.sha256", format!("{sha} was not uploaded here"))
+        })?;
+        let (mime, kind) = classify(&head)?;
+        out.push(Attachment {
+            sha256: sha,
+            name,
+            mime,
+            kind,
+            size,
+        });
+    }
+    Ok(out)
+}
+
+/// Hub: may this county fetch this file (is it attached to an instruction sent to it)?
+pub fn county_may_fetch(a: &impl Access, county: &str, sha256: &str) -> Result<bool> {
+    Ok(federation::instructions(a)?.iter().any(|i| {
+        i.counties.iter().any(|c| c == county) && i.attachments.iter().any(|x| x.sha256 == sha256)
+    }))
+}
+
+/// Is a media file an instruction attachment here (issued at a hub, or in a county's inbox)?
+/// Such a file stays when an asset with the same bytes is deleted.
+pub fn in_use(a: &impl Access, sha256: &str) -> Result<bool> {
+    let attached = |v: &[Attachment]| v.iter().any(|x| x.sha256 == sha256);
+    Ok(federation::instructions(a)?
+        .iter()
+        .any(|i| attached(&i.attachments))
+        || federation::inbox(a)?
+            .iter()
+            .any(|i| attached(&i.instruction.attachments)))
+}
+
+/// County: the attachments of its inbox that have not arrived yet (hashes, oldest instruction
+/// first).
+pub fn missing(a: &impl Access, blobs: &BlobStore) -> Result<Vec<String>> {
+    let mut items = federation::inbox(a)?;
+    items.sort_by_key(|i| i.seq);
+    let mut out: Vec<String> = Vec::new();
+    for x in items.iter().flat_map(|i| &i.instruction.attachments) {
+        if !out.contains(&x.sha256) && !blobs.path(&x.sha256).exists() {
+            out.push(x.sha256.clone());
+        }
+    }
+    Ok(out)
+}
+
+fn nth(v: &[Attachment], n: usize) -> Result<Attachment> {
+    v.get(n).cloned().ok_or(Error::NotFound(Resource::Asset))
+}
+
+/// County: file `n` of an inbox instruction, for anyone signed in (they all read the inbox);
+/// `attachment_pending` until it has arrived.
+pub fn of_inbox(a: &impl Access, blobs: &BlobStore, id: u64, n: usize) -> Result<Attachment> {
+    require_role(a, "county")?;
+    let it = federation::inbox_item(a, id)?.ok_or(Error::NotFound(Resource::Instruction))?;
+    let x = nth(&it.instruction.attachments, n)?;
+    if blobs.path(&x.sha256).exists() {
+        Ok(x)
+    } else {
+        Err(Error::AttachmentPending)
+    }
+}
+
+/// Hub: file `n` of an issued instruction, for its administrators.
+pub fn of_issued(a: &impl Access, actor: &Actor, id: u64, n: usize) -> Result<Attachment> {
+    hub_admin(a, actor)?;
+    let i = federation::instruction(a, id)?.ok_or(Error::NotFound(Resource::Instruction))?;
+    nth(&i.attachments, n)
+}
