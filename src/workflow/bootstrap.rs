@@ -12,6 +12,7 @@ use crate::domain::fact::{EpochReason, Fact};
 use crate::domain::{Epoch, InstanceId};
 use crate::error::{Error, Result};
 use crate::log::Appender;
+use crate::store::access::Access;
 use crate::store::tables::META;
 use crate::store::{self, InstanceMeta, access, apply, codec};
 
@@ -60,7 +61,13 @@ pub fn init_replica(data_dir: &Path, instance: &str, now: Millis) -> Result<()> 
 /// The role the instance whose log this is was created with (its first entry): what a
 /// replica of it becomes when promoted or restored — a hub's copy stays a hub.
 pub fn origin_role(db: &redb::Database) -> Result<String> {
-    let first = crate::log::raw_at(db, crate::domain::Lsn(1))?
+    origin_role_in(&db.begin_read()?)
+}
+
+/// `origin_role` within a transaction.
+pub fn origin_role_in(a: &impl Access) -> Result<String> {
+    let first = a
+        .bytes(crate::store::tables::LOG, 1u64)?
         .map(|s| crate::log::entry::decode_stored(&s))
         .transpose()?;
     Ok(match first.map(|e| e.fact) {

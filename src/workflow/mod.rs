@@ -65,9 +65,12 @@ pub struct Core {
 }
 
 /// This instance is a `county` or a `hub` (`wrong_role` otherwise).
+/// A replica reads as what its primary is (a county's replica shows the county's inbox, a
+/// hub's replica the hub's pages); its writes are refused before any use case runs.
 pub(crate) fn require_role(a: &impl crate::store::access::Access, role: &str) -> Result<()> {
     match crate::store::access::instance(a)? {
         Some(m) if m.role == role => Ok(()),
+        Some(m) if m.role == "replica" && bootstrap::origin_role_in(a)? == role => Ok(()),
         _ => Err(crate::error::Error::WrongRole(role.into())),
     }
 }

@@ -2,15 +2,16 @@
 //! (type sniffed from the bytes, a lying type refused), an instruction names them, each target
 //! county fetches them from its hub over mTLS and serves them to its users byte for byte, a
 //! county the instruction was not for cannot fetch them, and a file that went missing at a
-//! county is `attachment_pending` until it is fetched again.
+//! county is `attachment_pending` until it is fetched again. The county's DR replica follows
+//! them.
 
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-use crate::crash::{setup_token_with, spawn, stop};
+use crate::crash::{setup_token_with, spawn, spawn_env, stop};
 use crate::harness::checked_digest;
 use crate::hub::{county_client, enroll_in, start_hub, until};
-use crate::replica::api;
+use crate::replica::{FED_ENV, api, pair};
 
 async fn upload(base: &str, token: &str, name: &str, ctype: &str, bytes: &[u8]) -> (u16, Value) {
     let r = reqwest::Client::new()
@@ -67,7 +68,8 @@ async fn instruction_files_reach_their_counties_and_only_them() {
         .await;
         let id = enroll_in(&h, &hub.base, dir, name, region).await;
         stop(&mut p);
-        started.push((spawn(dir), token, id));
+        // With a federation listener, for a DR replica.
+        started.push((spawn_env(dir, &FED_ENV), token, id));
     }
     let (mut bproc, btoken, _b_id) = started.pop().unwrap();
     let (mut aproc, atoken, _a_id) = started.pop().unwrap();
@@ -183,6 +185,26 @@ async fn instruction_files_reach_their_counties_and_only_them() {
         .await
         .unwrap();
     assert_eq!(r.status().as_u16(), 403);
+
+    // The county's DR replica follows the files with the rest.
+    let rdir = tempfile::tempdir().unwrap();
+    pair(&a, rdir.path()).await;
+    let mut rproc = spawn(rdir.path());
+    let r = api(&rproc.base, &atoken);
+    until(&r, "/api/v1/inbox", "the files at the replica", |l| {
+        l[0]["attachments"]
+            .as_array()
+            .is_some_and(|v| v.len() == 2 && v.iter().all(|x| x["ready"] == true))
+    })
+    .await;
+    let (s, got) = download(
+        &r.base_url(),
+        &atoken,
+        &format!("/api/v1/inbox/{cid}/attachments/1"),
+    )
+    .await;
+    assert_eq!((s, got), (200, notice.clone()));
+    stop(&mut rproc);
 
     // A file lost at the county is pending, and fetched again (here: at the next start).
     let blob = adir
