@@ -11,6 +11,14 @@ use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct CountyLabels {
+    /// The county's instance id.
+    pub county: String,
+}
+
+type FloatGauge = Gauge<f64, std::sync::atomic::AtomicU64>;
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct RouteLabels {
     pub method: String,
     pub route: String,
@@ -31,6 +39,17 @@ pub struct Metrics {
     pub replica_last_contact_seconds: Gauge<f64, std::sync::atomic::AtomicU64>,
     pub replica_received_bytes: Gauge,
     pub replica_connected: Gauge,
+    /// Hub only, per county: entries it lacks, seconds since its last request (-1: not since
+    /// start), 1 while quarantined, seconds until its certificate expires.
+    pub county_lag_entries: Family<CountyLabels, Gauge>,
+    pub county_silent_seconds: Family<CountyLabels, FloatGauge>,
+    pub county_quarantined: Family<CountyLabels, Gauge>,
+    pub county_cert_expiry_seconds: Family<CountyLabels, FloatGauge>,
+    /// County only: entries its hub lacks, instruction files not fetched yet, 1 while the
+    /// hub refuses it (quarantined or revoked).
+    pub hub_lag_entries: Gauge,
+    pub hub_files_pending: Gauge,
+    pub hub_refused: Gauge,
 }
 
 impl Metrics {
@@ -99,7 +118,55 @@ impl Metrics {
             "1 while the replica is connected and following",
             replica_connected.clone(),
         );
+        let county_lag_entries = Family::<CountyLabels, Gauge>::default();
+        let county_silent_seconds = Family::<CountyLabels, FloatGauge>::default();
+        let county_quarantined = Family::<CountyLabels, Gauge>::default();
+        let county_cert_expiry_seconds = Family::<CountyLabels, FloatGauge>::default();
+        r.register(
+            "hub_county_lag_entries",
+            "Entries of a county's log this hub lacks (its reported head less the hub's cursor)",
+            county_lag_entries.clone(),
+        );
+        r.register(
+            "hub_county_silent_seconds",
+            "Seconds since a county's last request (-1: none since this hub started)",
+            county_silent_seconds.clone(),
+        );
+        r.register(
+            "hub_county_quarantined",
+            "1 while a county is quarantined (its entries stopped fitting its history)",
+            county_quarantined.clone(),
+        );
+        r.register(
+            "hub_county_cert_expiry_seconds",
+            "Seconds until a county's certificate expires",
+            county_cert_expiry_seconds.clone(),
+        );
+        let (hub_lag_entries, hub_files_pending, hub_refused) =
+            (Gauge::default(), Gauge::default(), Gauge::default());
+        r.register(
+            "hub_lag_entries",
+            "Entries of this county's log its hub does not have yet",
+            hub_lag_entries.clone(),
+        );
+        r.register(
+            "hub_files_pending",
+            "Instruction files not fetched from the hub yet",
+            hub_files_pending.clone(),
+        );
+        r.register(
+            "hub_refused",
+            "1 while the hub refuses this county (quarantined or revoked)",
+            hub_refused.clone(),
+        );
         Self {
+            county_lag_entries,
+            county_silent_seconds,
+            county_quarantined,
+            county_cert_expiry_seconds,
+            hub_lag_entries,
+            hub_files_pending,
+            hub_refused,
             replica_lag_entries,
             replica_last_contact_seconds,
             replica_received_bytes,

@@ -279,6 +279,13 @@ async fn a_county_ships_what_it_publishes_exactly_once_and_a_revoked_one_is_refu
         why.starts_with("peer_revoked") && why.contains("证书泄露"),
         "{refused}"
     );
+    let metrics = reqwest::get(format!("{}/metrics", cproc.base))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(metrics.contains("rongmei_hub_refused 1"), "{metrics}");
     let listed = county(&h, &id).await;
     assert_eq!(listed["articles"], 3);
     assert_eq!(listed["revoke_reason"], "证书泄露");
@@ -691,6 +698,17 @@ async fn the_hub_checks_origin_order_and_history_of_every_entry() {
         "{v}"
     );
     assert_eq!(county(&h, &id).await["lsn"], 1);
+    // Monitoring sees it: the hub's metrics flag the county.
+    let metrics = reqwest::get(format!("{}/metrics", hub.base))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains(&format!("rongmei_hub_county_quarantined{{county=\"{id}\"}} 1")),
+        "{metrics}"
+    );
 
     // Another enrollment token cannot take over an enrolled county's id.
     let (_, p) = h

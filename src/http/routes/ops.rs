@@ -76,6 +76,24 @@ async fn metrics(State(s): State<AppState>) -> impl IntoResponse {
                 .set((s.core.clock.now() - t).max(0) as f64 / 1000.0);
         }
     }
+    if let Some(st) = s
+        .fed
+        .ship
+        .as_ref()
+        .and_then(|x| x.lock().ok().map(|x| x.clone()))
+    {
+        let m = &s.metrics;
+        m.hub_lag_entries
+            .set(i64::try_from(st.local_lsn.saturating_sub(st.hub_lsn)).unwrap_or(i64::MAX));
+        m.hub_files_pending
+            .set(i64::try_from(st.files_pending).unwrap_or(i64::MAX));
+        m.hub_refused.set(i64::from(
+            st.state == "quarantined" || st.state == "revoked",
+        ));
+    }
+    if let Err(e) = county_gauges(&s) {
+        tracing::warn!("hub metrics: {e}");
+    }
     (
         [(
             header::CONTENT_TYPE,
@@ -83,4 +101,42 @@ async fn metrics(State(s): State<AppState>) -> impl IntoResponse {
         )],
         s.metrics.render(),
     )
+}
+
+/// At a hub: each enrolled county's lag, silence, quarantine and certificate expiry.
+fn county_gauges(s: &AppState) -> crate::error::Result<()> {
+    use crate::http::metrics::CountyLabels;
+    use crate::store::federation;
+    let r = s.core.reader()?;
+    if crate::store::access::instance(&r.0)?.is_none_or(|m| m.role != "hub") {
+        return Ok(());
+    }
+    let now = s.core.clock.now();
+    let m = &s.metrics;
+    for peer in federation::peers(&r.0)?
+        .into_iter()
+        .filter(|p| p.role == "county" && p.revoked.is_none())
+    {
+        let l = CountyLabels {
+            county: peer.id.clone(),
+        };
+        let cursor = federation::county_cursor(&r.0, &peer.id)?.unwrap_or_default();
+        let contact = s.core.contacts.last(&peer.id);
+        let lag = contact
+            .and_then(|c| c.head)
+            .map_or(0, |h| h.saturating_sub(cursor.through));
+        m.county_lag_entries
+            .get_or_create(&l)
+            .set(i64::try_from(lag).unwrap_or(i64::MAX));
+        m.county_silent_seconds
+            .get_or_create(&l)
+            .set(contact.map_or(-1.0, |c| (now - c.at).max(0) as f64 / 1000.0));
+        m.county_quarantined
+            .get_or_create(&l)
+            .set(i64::from(cursor.quarantined.is_some()));
+        m.county_cert_expiry_seconds
+            .get_or_create(&l)
+            .set((peer.not_after - now) as f64 / 1000.0);
+    }
+    Ok(())
 }
