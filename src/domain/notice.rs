@@ -3,8 +3,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::UserId;
 use super::comment::Subject;
+use super::{ArticleId, TopicId, UserId};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -27,6 +27,38 @@ pub enum NoticeKind {
     Retracted,
     /// Someone took over your edit lock.
     LockTaken,
+    /// (County) the province sent a reporting instruction.
+    Instruction,
+    /// (Hub) a county sent an article up for provincial review.
+    ProvincialReview,
+    /// (Hub) a county's entries stopped fitting its history: nothing more is applied from it.
+    CountyQuarantined,
+}
+
+/// What a notice is about, and where clicking it leads.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(tag = "kind", content = "id", rename_all = "snake_case")]
+pub enum NoticeOn {
+    Article(ArticleId),
+    Topic(TopicId),
+    /// An instruction in this county's inbox (the hub's id).
+    Instruction(u64),
+    /// A county's request in the hub's provincial review queue.
+    ProvincialReview {
+        county: String,
+        article: u64,
+    },
+    /// A county enrolled at this hub (its instance id).
+    County(String),
+}
+
+impl From<Subject> for NoticeOn {
+    fn from(s: Subject) -> Self {
+        match s {
+            Subject::Article(a) => NoticeOn::Article(a),
+            Subject::Topic(t) => NoticeOn::Topic(t),
+        }
+    }
 }
 
 /// Priority when one entry concerns a user in several ways (a mention beats a plain comment).
@@ -46,7 +78,7 @@ pub struct Notice {
     pub actor: Option<UserId>,
     /// When it happened (the log entry's time).
     pub at: crate::clock::Millis,
-    pub on: Subject,
+    pub on: NoticeOn,
     /// Title of the article or topic when it happened.
     pub title: String,
     /// Comment text, reason, or the new state.

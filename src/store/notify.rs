@@ -14,8 +14,10 @@ use crate::clock::Millis;
 use crate::domain::UserId;
 use crate::domain::comment::Subject;
 use crate::domain::fact::Fact;
-use crate::domain::notice::{Notice, NoticeKind, excerpt};
+use crate::domain::instruction::Down;
+use crate::domain::notice::{Notice, NoticeKind, NoticeOn, excerpt};
 use crate::domain::topic::{Topic, TopicState};
+use crate::domain::user::Permission;
 use crate::error::Result;
 
 /// Collects one notice per user, keeping the most specific kind.
@@ -41,12 +43,18 @@ impl Out {
     }
 }
 
-fn notice(kind: NoticeKind, actor: Option<UserId>, on: Subject, title: &str, text: &str) -> Notice {
+fn notice(
+    kind: NoticeKind,
+    actor: Option<UserId>,
+    on: impl Into<NoticeOn>,
+    title: &str,
+    text: &str,
+) -> Notice {
     Notice {
         kind,
         actor,
         at: 0,
-        on,
+        on: on.into(),
         title: excerpt(title),
         excerpt: excerpt(text),
         state: None,
@@ -196,9 +204,75 @@ pub fn derive(
                 ),
             );
         }
+        // Federation: what the province sends a county, and what reaches the province's staff.
+        Fact::HubMessageReceived {
+            message: Down::Instruction { instruction },
+            ..
+        } => {
+            let n = notice(
+                NoticeKind::Instruction,
+                actor,
+                NoticeOn::Instruction(instruction.id),
+                &instruction.title,
+                &instruction.brief,
+            );
+            for u in center_voices(txn)? {
+                out.add(u, &n);
+            }
+        }
+        Fact::CountyEntry { county, fact, .. } => {
+            if let Fact::ProvincialReviewRequested { request } = fact.as_ref() {
+                let n = notice(
+                    NoticeKind::ProvincialReview,
+                    actor,
+                    NoticeOn::ProvincialReview {
+                        county: county.clone(),
+                        article: request.article.id.0,
+                    },
+                    &request.article.title,
+                    &county_name(txn, county)?,
+                );
+                for u in center_voices(txn)? {
+                    out.add(u, &n);
+                }
+            }
+        }
+        Fact::CountyQuarantined { county, reason } => {
+            let n = notice(
+                NoticeKind::CountyQuarantined,
+                actor,
+                NoticeOn::County(county.clone()),
+                &county_name(txn, county)?,
+                reason,
+            );
+            for u in access::users(txn)?
+                .iter()
+                .filter(|u| u.instance_admin && !u.disabled)
+            {
+                out.add(u.id, &n);
+            }
+        }
         _ => {}
     }
     Ok(out.by_user.into_iter().collect())
+}
+
+/// Who speaks for the center toward the province (see `Actor::speaks_for_the_center`):
+/// instance administrators and whoever may publish in some outlet.
+fn center_voices(txn: &WriteTransaction) -> Result<Vec<UserId>> {
+    Ok(access::users(txn)?
+        .into_iter()
+        .filter(|u| {
+            !u.disabled
+                && u.outlets_with(Permission::ArticlePublish)
+                    .is_none_or(|o| !o.is_empty())
+        })
+        .map(|u| u.id)
+        .collect())
+}
+
+fn county_name(txn: &WriteTransaction, county: &str) -> Result<String> {
+    Ok(super::federation::peer(txn, county)?.map_or_else(|| county.to_string(), |p| p.name))
 }
 
 /// Store what `derive` found under the entry's lsn.

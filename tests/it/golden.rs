@@ -164,7 +164,7 @@ fn notice() -> Notice {
         kind: NoticeKind::Mention,
         actor: Some(UserId(8)),
         at: 1_700_000_000_000,
-        on: Subject::Topic(TopicId(11)),
+        on: Subject::Topic(TopicId(11)).into(),
         title: "春运首日客流".into(),
         excerpt: "@zhangsan 看一下".into(),
         state: None,

@@ -415,6 +415,23 @@ async fn an_instruction_reaches_its_counties_and_their_answers_reach_the_hub() {
     );
     assert_eq!(inbox_a[1]["title"], "防汛防台专题报道");
     assert_eq!(inbox_a[1]["brief"], "各县做好防汛报道。");
+    // Those who speak for the county are notified, with a link to the inbox item.
+    let notes = a.get("/api/v1/notifications").await;
+    let about: Vec<(&Value, &Value)> = notes["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|n| n["kind"] == "instruction")
+        .map(|n| (&n["on"]["id"], &n["title"]))
+        .collect();
+    assert_eq!(
+        about,
+        vec![
+            (&json!(second), &json!("全省统一宣传口径")),
+            (&json!(first), &json!("防汛防台专题报道"))
+        ],
+        "{notes}"
+    );
     assert!(inbox_a[1]["acknowledged_at"].is_null());
     let inbox_b = until(&b, "/api/v1/inbox", "B receiving one", |v| {
         v.as_array().is_some_and(|l| !l.is_empty())
@@ -698,7 +715,16 @@ async fn the_hub_checks_origin_order_and_history_of_every_entry() {
         "{v}"
     );
     assert_eq!(county(&h, &id).await["lsn"], 1);
-    // Monitoring sees it: the hub's metrics flag the county.
+    // The hub's administrators are told, and monitoring sees it.
+    let notes = h.get("/api/v1/notifications").await;
+    assert_eq!(notes["items"][0]["kind"], "county_quarantined", "{notes}");
+    assert_eq!(notes["items"][0]["on"]["id"], id.as_str());
+    assert!(
+        notes["items"][0]["excerpt"]
+            .as_str()
+            .unwrap()
+            .contains("hash")
+    );
     let metrics = reqwest::get(format!("{}/metrics", hub.base))
         .await
         .unwrap()
@@ -706,7 +732,9 @@ async fn the_hub_checks_origin_order_and_history_of_every_entry() {
         .await
         .unwrap();
     assert!(
-        metrics.contains(&format!("rongmei_hub_county_quarantined{{county=\"{id}\"}} 1")),
+        metrics.contains(&format!(
+            "rongmei_hub_county_quarantined{{county=\"{id}\"}} 1"
+        )),
         "{metrics}"
     );
 
@@ -836,6 +864,23 @@ async fn the_province_reviews_what_a_county_sends_up_and_its_decision_moves_the_
     assert_eq!(queue[0]["level_name"], "省级审核");
     assert_eq!(queue[0]["round"], 1);
     assert_eq!(county(&h, &county_id).await["pending_reviews"], 1);
+    let notes = h.get("/api/v1/notifications").await;
+    let n = &notes["items"][0];
+    assert_eq!(
+        (
+            &n["kind"],
+            &n["on"]["kind"],
+            &n["on"]["id"]["article"],
+            &n["excerpt"]
+        ),
+        (
+            &json!("provincial_review"),
+            &json!("provincial_review"),
+            &json!(first),
+            &json!("安吉县融媒体中心")
+        ),
+        "{notes}"
+    );
     let path = format!("/api/v1/provincial/reviews/{county_id}/{first}");
     let one = h.get(&path).await;
     assert_eq!(one["title"], "县里送省级审核的稿件");

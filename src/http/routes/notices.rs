@@ -14,7 +14,6 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::ts;
-use crate::domain::comment::Subject;
 use crate::domain::notice::{Notice, NoticeKind};
 use crate::domain::topic::TopicState;
 use crate::domain::{Lsn, UserId};
@@ -41,7 +40,7 @@ pub struct NoticeDto {
     pub at: String,
     pub actor: Option<u64>,
     pub actor_name: String,
-    pub on: Subject,
+    pub on: crate::domain::notice::NoticeOn,
     pub title: String,
     pub excerpt: String,
     pub state: Option<TopicState>,

@@ -529,6 +529,14 @@ export interface Comment {
 export type NoticeKind =
   | 'mention' | 'reply' | 'comment' | 'assigned' | 'topic_moved'
   | 'returned' | 'approved' | 'published' | 'retracted' | 'lock_taken'
+  | 'instruction' | 'provincial_review' | 'county_quarantined'
+
+/** What a notice is about (where clicking it leads). */
+export type NoticeOn =
+  | Subject
+  | { kind: 'instruction'; id: number }
+  | { kind: 'provincial_review'; id: { county: string; article: number } }
+  | { kind: 'county'; id: string }
 
 export interface Notice {
   lsn: number
@@ -536,7 +544,7 @@ export interface Notice {
   at: string
   actor: number | null
   actor_name: string
-  on: Subject
+  on: NoticeOn
   title: string
   excerpt: string
   state: TopicState | null

@@ -199,6 +199,7 @@ const en: typeof zh = {
       mention: '{who} mentioned you', reply: '{who} replied to your comment', comment: '{who} commented', assigned: '{who} assigned you to a topic',
       topic_moved: '{who} moved the topic to “{state}”', returned: '{who} sent your article back', approved: 'Your article passed review', published: '{who} published your article',
       retracted: '{who} retracted your article', lock_taken: '{who} took over the article you were editing',
+      instruction: 'The province sent a reporting instruction', provincial_review: 'A county sent an article for provincial review', county_quarantined: 'A county\'s data stopped fitting its history: quarantined',
     },
   },
   lock: {

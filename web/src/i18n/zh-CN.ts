@@ -197,6 +197,7 @@ export default {
       mention: '{who} 在评论中提到了你', reply: '{who} 回复了你的评论', comment: '{who} 发表了评论', assigned: '{who} 给你分派了选题任务',
       topic_moved: '{who} 将选题改为“{state}”', returned: '{who} 退回了你的稿件', approved: '你的稿件已通过审核', published: '{who} 签发了你的稿件',
       retracted: '{who} 撤下了你的稿件', lock_taken: '{who} 接手了你正在编辑的稿件',
+      instruction: '省级平台下达了报道指令', provincial_review: '县级中心送来稿件待省级审核', county_quarantined: '县级中心数据异常，已暂停接收（隔离）',
     },
   },
   lock: {
