@@ -247,6 +247,13 @@ pub enum Fact {
         counties: Vec<String>,
         seq: u64,
     },
+    /// A hub took a shared item back; `counties` get the news as message `seq`.
+    SharedWithdrawn {
+        item: u64,
+        withdrawal: super::shared::Withdrawal,
+        counties: Vec<String>,
+        seq: u64,
+    },
     /// A county offered one of its published articles to its hub's shared pool (shipped).
     ArticleOffered {
         article: Article,
@@ -349,6 +356,7 @@ impl Fact {
             Fact::ProvincialReviewRequested { .. } => "ProvincialReviewRequested",
             Fact::ProvincialReviewDecided { .. } => "ProvincialReviewDecided",
             Fact::ContentShared { .. } => "ContentShared",
+            Fact::SharedWithdrawn { .. } => "SharedWithdrawn",
             Fact::LexiconPushed { .. } => "LexiconPushed",
             Fact::PeerRenewed { .. } => "PeerRenewed",
             Fact::ArticleOffered { .. } => "ArticleOffered",

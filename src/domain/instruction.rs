@@ -176,6 +176,11 @@ pub enum Down {
     Shared {
         item: super::shared::SharedItem,
     },
+    /// The hub took a pool item back.
+    SharedWithdrawn {
+        item: u64,
+        withdrawal: super::shared::Withdrawal,
+    },
     /// A provincial word list (the hub's id) changed: the county fetches it as it now is.
     Lexicon {
         id: u64,

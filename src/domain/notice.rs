@@ -33,6 +33,8 @@ pub enum NoticeKind {
     ProvincialReview,
     /// (Hub) a county's entries stopped fitting its history: nothing more is applied from it.
     CountyQuarantined,
+    /// (County) the province withdrew the shared article your draft was adopted from.
+    SharedWithdrawn,
 }
 
 /// What a notice is about, and where clicking it leads.

@@ -29,6 +29,19 @@ pub struct SharedItem {
     pub note: String,
     pub shared_at: Millis,
     pub shared_by: String,
+    /// Set when the hub took it back (by hand, or because its origin retracted the article):
+    /// it can no longer be adopted; drafts already adopted stay, their authors are told.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub withdrawn: Option<Withdrawal>,
+}
+
+/// Why and when a shared item was taken back.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Withdrawal {
+    pub at: Millis,
+    /// Display name of the hub user, or the origin county's name for a retraction.
+    pub by: String,
+    pub reason: String,
 }
 
 /// A county's adoption of a shared item: the draft it became there.

@@ -324,6 +324,12 @@ pub fn apply(txn: &WriteTransaction, fact: &Fact) -> Result<()> {
                 Down::ReviewDecision { .. }
                 | Down::Lexicon { .. }
                 | Down::LexiconSnapshot { .. } => {}
+                Down::SharedWithdrawn { item, withdrawal } => {
+                    if let Some(mut p) = federation::pool_item(txn, *item)? {
+                        p.item.withdrawn = Some(withdrawal.clone());
+                        txn.open_table(POOL)?.insert(*item, encode(&p).as_slice())?;
+                    }
+                }
                 Down::Shared { item } => {
                     if federation::pool_item(txn, item.id)?.is_none() {
                         let p = crate::domain::shared::PoolItem {
@@ -364,6 +370,27 @@ pub fn apply(txn: &WriteTransaction, fact: &Fact) -> Result<()> {
             bump(txn, "shared", item.id)?;
             bump(txn, "down", *seq)?;
             let down = encode(&crate::domain::instruction::Down::Shared { item: item.clone() });
+            let mut outbox = txn.open_table(COUNTY_OUTBOX)?;
+            for c in counties {
+                outbox.insert((c.as_str(), *seq), down.as_slice())?;
+            }
+        }
+        Fact::SharedWithdrawn {
+            item,
+            withdrawal,
+            counties,
+            seq,
+        } => {
+            bump(txn, "down", *seq)?;
+            if let Some(mut it) = federation::shared_item(txn, *item)? {
+                it.withdrawn = Some(withdrawal.clone());
+                txn.open_table(SHARED)?
+                    .insert(*item, encode(&it).as_slice())?;
+            }
+            let down = encode(&crate::domain::instruction::Down::SharedWithdrawn {
+                item: *item,
+                withdrawal: withdrawal.clone(),
+            });
             let mut outbox = txn.open_table(COUNTY_OUTBOX)?;
             for c in counties {
                 outbox.insert((c.as_str(), *seq), down.as_slice())?;

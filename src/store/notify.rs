@@ -220,6 +220,28 @@ pub fn derive(
                 out.add(u, &n);
             }
         }
+        Fact::HubMessageReceived {
+            message: Down::SharedWithdrawn { item, withdrawal },
+            ..
+        } => {
+            for adoption in super::federation::pool_item(txn, *item)?
+                .map(|p| p.adoptions)
+                .unwrap_or_default()
+            {
+                if let Some(a) = access::article(txn, crate::domain::ArticleId(adoption.article))? {
+                    let n = notice(
+                        NoticeKind::SharedWithdrawn,
+                        actor,
+                        Subject::Article(a.id),
+                        &a.title,
+                        &withdrawal.reason,
+                    );
+                    for u in a.authors.iter().chain(std::iter::once(&a.created_by)) {
+                        out.add(*u, &n);
+                    }
+                }
+            }
+        }
         Fact::CountyEntry { county, fact, .. } => {
             if let Fact::ProvincialReviewRequested { request } = fact.as_ref() {
                 let n = notice(

@@ -256,6 +256,10 @@ pub fn receive(w: &mut Writer<'_>, county: &Peer, batch: &Batch) -> Result<Recei
                     Fact::ArticleOffered { article, note } => Some((article.clone(), note.clone())),
                     _ => None,
                 };
+                let retracted = match &e.fact {
+                    Fact::ArticleRetracted(step) => Some(step.article.clone()),
+                    _ => None,
+                };
                 let fact = Fact::CountyEntry {
                     county: county.id.clone(),
                     epoch: e.epoch.0,
@@ -268,6 +272,10 @@ pub fn receive(w: &mut Writer<'_>, county: &Peer, batch: &Batch) -> Result<Recei
                 // What a county offers is shared as it arrives, in the same transaction.
                 if let Some((article, note)) = offered {
                     super::shared::share_offered(w, county, &article, &note)?;
+                }
+                // What it retracts leaves the shared pool at once.
+                if let Some(article) = retracted {
+                    super::shared::withdraw_retracted(w, county, &article)?;
                 }
                 r.applied += 1;
                 cur = cursor(w.tx(), &county.id)?;

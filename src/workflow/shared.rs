@@ -13,7 +13,7 @@ use crate::domain::article::{Article, ArticleFields, ArticleStatus};
 use crate::domain::fact::Fact;
 use crate::domain::html;
 use crate::domain::peer::Peer;
-use crate::domain::shared::{self, Adoption, PoolItem, SharedItem};
+use crate::domain::shared::{self, Adoption, PoolItem, SharedItem, Withdrawal};
 use crate::domain::user::Permission;
 use crate::error::{Error, Resource, Result};
 use crate::store::access::Access;
@@ -54,6 +54,7 @@ fn item_of(id: u64, origin: &Peer, a: &Article, note: String, at: i64, by: Strin
         note,
         shared_at: at,
         shared_by: by,
+        withdrawn: None,
     }
 }
 
@@ -129,6 +130,72 @@ pub fn share_offered(
     emit_shared(w, None, item)
 }
 
+fn emit_withdrawn(
+    w: &mut Writer<'_>,
+    actor: Option<&Actor>,
+    item: &SharedItem,
+    withdrawal: Withdrawal,
+) -> Result<()> {
+    let counties: Vec<String> = active_counties_but(w.tx(), &item.origin)?
+        .into_iter()
+        .map(|p| p.id)
+        .collect();
+    let seq = w.next_id("down")?;
+    w.emit(
+        actor.map(Actor::id),
+        Fact::SharedWithdrawn {
+            item: item.id,
+            withdrawal,
+            counties,
+            seq,
+        },
+    )?;
+    Ok(())
+}
+
+/// Take a shared item back (hub administrators): counties can no longer adopt it; the authors
+/// of drafts already adopted from it are told.
+pub fn withdraw(w: &mut Writer<'_>, actor: &Actor, id: u64, reason: &str) -> Result<SharedItem> {
+    hub_admin(w.tx(), actor)?;
+    if !actor.writes() {
+        return Err(Error::Forbidden);
+    }
+    let reason = comment(reason, true)?;
+    let item = federation::shared_item(w.tx(), id)?.ok_or(Error::NotFound(Resource::Shared))?;
+    if item.withdrawn.is_some() {
+        return Err(Error::InvalidTransition("already withdrawn".into()));
+    }
+    let withdrawal = Withdrawal {
+        at: w.now(),
+        by: actor.user.display_name.clone(),
+        reason,
+    };
+    emit_withdrawn(w, Some(actor), &item, withdrawal)?;
+    federation::shared_item(w.tx(), id)?.ok_or(Error::NotFound(Resource::Shared))
+}
+
+/// At the hub, while applying a county's batch: the county retracted `article`, so whatever of
+/// it is in the pool is withdrawn in the same transaction.
+pub fn withdraw_retracted(w: &mut Writer<'_>, county: &Peer, article: &Article) -> Result<()> {
+    let reason = match &article.retraction {
+        Some(r) => format!("原稿已撤稿：{}", r.reason),
+        None => "原稿已撤稿".to_string(),
+    };
+    for item in federation::shared_items(w.tx())?
+        .into_iter()
+        .filter(|i| i.origin == county.id && i.source_article == article.id.0)
+        .filter(|i| i.withdrawn.is_none())
+    {
+        let withdrawal = Withdrawal {
+            at: w.now(),
+            by: county.name.clone(),
+            reason: reason.clone(),
+        };
+        emit_withdrawn(w, None, &item, withdrawal)?;
+    }
+    Ok(())
+}
+
 /// A shared item at the hub with its adoptions: (county name, the draft it became there).
 pub type Reprints = (SharedItem, Vec<(String, Adoption)>);
 
@@ -190,6 +257,12 @@ pub fn adopt(w: &mut Writer<'_>, actor: &Actor, id: u64, outlet: OutletId) -> Re
     require_role(w.tx(), "county")?;
     let p = federation::pool_item(w.tx(), id)?.ok_or(Error::NotFound(Resource::Shared))?;
     let it = &p.item;
+    if let Some(x) = &it.withdrawn {
+        return Err(Error::InvalidTransition(format!(
+            "the province withdrew it: {}",
+            x.reason
+        )));
+    }
     let fields = ArticleFields {
         title: it.title.clone(),
         subtitle: it.subtitle.clone(),

@@ -1386,6 +1386,66 @@ async fn shared_articles_reach_the_other_counties_and_adoptions_count_as_reprint
     assert_eq!(item["adoptions"][0]["county"], "安吉县融媒体中心");
     assert_eq!(item["adoptions"][0]["article"].as_u64(), Some(adopted));
     assert_eq!(list.as_array().unwrap().len(), 2, "{list}");
+
+    // A retracts X: the pool item is withdrawn with it, B can no longer adopt it, and the
+    // author of B's adopted draft is told.
+    let (s, v) = a
+        .post(
+            &format!("/api/v1/articles/{x}/retract"),
+            json!({"comment": "数据有误"}),
+        )
+        .await;
+    assert_eq!(s, 200, "{v}");
+    let pool_b = until(&b, "/api/v1/pool", "the withdrawal at B", |v| {
+        v[0]["withdraw_reason"].is_string()
+    })
+    .await;
+    assert_eq!(pool_b[0]["withdraw_reason"], "原稿已撤稿：数据有误");
+    assert_eq!(pool_b[0]["withdrawn_by"], "西湖区融媒体中心");
+    let (s, v) = b
+        .post(
+            &format!("/api/v1/pool/{shared_x}/adopt"),
+            json!({"outlet": "tv"}),
+        )
+        .await;
+    assert_eq!(
+        (s, v["code"].as_str()),
+        (409, Some("invalid_transition")),
+        "{v}"
+    );
+    let notes = b.get("/api/v1/notifications").await;
+    let n = &notes["items"][0];
+    assert_eq!(
+        (&n["kind"], &n["on"]["id"], &n["excerpt"]),
+        (
+            &json!("shared_withdrawn"),
+            &json!(adopted),
+            &json!("原稿已撤稿：数据有误")
+        ),
+        "{notes}"
+    );
+
+    // The hub takes B's offered article back by hand, with a reason, once.
+    let y_item = h.get("/api/v1/shared").await[0]["id"].as_u64().unwrap();
+    let path = format!("/api/v1/shared/{y_item}/withdraw");
+    let (s, v) = h.post(&path, json!({"reason": " "})).await;
+    assert_eq!((s, v["code"].as_str()), (400, Some("invalid_input")), "{v}");
+    let (s, v) = h.post(&path, json!({"reason": "版权待确认"})).await;
+    assert_eq!(
+        (s, v["withdraw_reason"].as_str()),
+        (200, Some("版权待确认")),
+        "{v}"
+    );
+    let (s, v) = h.post(&path, json!({"reason": "again"})).await;
+    assert_eq!(
+        (s, v["code"].as_str()),
+        (409, Some("invalid_transition")),
+        "{v}"
+    );
+    until(&a, "/api/v1/pool", "the withdrawal at A", |v| {
+        v[0]["withdraw_reason"] == "版权待确认"
+    })
+    .await;
     for p in [&mut aproc, &mut bproc, &mut hub] {
         stop(p);
     }

@@ -584,6 +584,14 @@ async fn outlet_a_cannot_touch_outlet_b() {
         ),
         (
             "POST",
+            "/api/v1/shared/{id}/withdraw",
+            "/api/v1/shared/1/withdraw".into(),
+            Some(json!({"reason": "x"})),
+            403,
+            "forbidden",
+        ),
+        (
+            "POST",
             "/api/v1/pool/{id}/adopt",
             "/api/v1/pool/1/adopt".into(),
             Some(json!({"outlet": "county-app"})),

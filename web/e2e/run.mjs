@@ -712,6 +712,12 @@ async function main() {
         await h.page.getByTestId('shared-table').locator('tr', { hasText: '安吉县全力做好防汛工作' }).waitFor()
         await h.page.screenshot({ path: join(artifacts, '27-hub-shared-pool.png') })
         await cspClean(h.page, 'hub shared pool')
+        // Shared by mistake: the hub takes it back with a reason.
+        await h.page.getByTestId('shared-table').locator('tr', { hasText: '安吉县全力做好防汛工作' }).click()
+        await h.page.getByTestId('shared-withdraw').click()
+        await h.page.locator('.el-message-box__input input').fill('与省台稿件重复')
+        await h.page.locator('.el-message-box__btns .el-button--primary').click()
+        await h.page.getByTestId('shared-table').locator('[data-testid^="withdrawn-"]').waitFor()
 
         // The hub's search over its counties: the county's published article, with its county.
         await h.page.getByTestId('nav-search').click()

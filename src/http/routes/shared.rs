@@ -21,6 +21,7 @@ use crate::workflow::shared;
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(share, list))
+        .routes(routes!(withdraw))
         .routes(routes!(pool))
         .routes(routes!(adopt))
         .routes(routes!(offer))
@@ -62,6 +63,11 @@ pub struct SharedDto {
     pub shared_by: String,
     /// Adoptions (reprints).
     pub adoptions: Vec<AdoptionDto>,
+    /// Set when the hub took it back: when, by whom (or the origin county, for a retraction),
+    /// and why. It can no longer be adopted.
+    pub withdrawn_at: Option<String>,
+    pub withdrawn_by: Option<String>,
+    pub withdraw_reason: Option<String>,
     /// At a county: when it arrived.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub received_at: Option<String>,
@@ -82,8 +88,36 @@ fn dto(i: &SharedItem, adoptions: Vec<AdoptionDto>, received_at: Option<String>)
         shared_at: ts(i.shared_at),
         shared_by: i.shared_by.clone(),
         adoptions,
+        withdrawn_at: i.withdrawn.as_ref().map(|x| ts(x.at)),
+        withdrawn_by: i.withdrawn.as_ref().map(|x| x.by.clone()),
+        withdraw_reason: i.withdrawn.as_ref().map(|x| x.reason.clone()),
         received_at,
     }
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WithdrawInput {
+    /// Why (the counties see it).
+    pub reason: String,
+}
+
+/// Take a shared item back (hub administrators): counties can no longer adopt it, and the
+/// authors of drafts adopted from it are told.
+#[utoipa::path(post, path = "/api/v1/shared/{id}/withdraw", tag = "federation", params(("id" = u64, Path)), request_body = WithdrawInput, responses((status = 200, body = SharedDto)))]
+async fn withdraw(
+    State(s): State<AppState>,
+    auth: Auth,
+    Path(raw): Path<String>,
+    Json(i): Json<WithdrawInput>,
+) -> Result<Json<SharedDto>> {
+    let id = parse_id(&raw, Resource::Shared)?;
+    let item = s
+        .core
+        .committer
+        .write(move |w| shared::withdraw(w, &auth.actor, id, &i.reason))
+        .await?;
+    Ok(Json(dto(&item, Vec::new(), None)))
 }
 
 #[derive(Deserialize, ToSchema)]

@@ -529,7 +529,7 @@ export interface Comment {
 export type NoticeKind =
   | 'mention' | 'reply' | 'comment' | 'assigned' | 'topic_moved'
   | 'returned' | 'approved' | 'published' | 'retracted' | 'lock_taken'
-  | 'instruction' | 'provincial_review' | 'county_quarantined'
+  | 'instruction' | 'provincial_review' | 'county_quarantined' | 'shared_withdrawn'
 
 /** What a notice is about (where clicking it leads). */
 export type NoticeOn =
@@ -695,6 +695,10 @@ export interface SharedArticle {
   shared_at: string
   shared_by: string
   adoptions: { county: string; article: number; by: string; at: string }[]
+  /** Set when the hub took it back (it can no longer be adopted). */
+  withdrawn_at: string | null
+  withdrawn_by: string | null
+  withdraw_reason: string | null
   received_at?: string
 }
 

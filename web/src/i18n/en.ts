@@ -129,6 +129,8 @@ const en: typeof zh = {
     title: 'Shared pool', share: 'Share a county article', shareButton: 'Share with counties', note: 'Note', offer: 'Offer an article to the provincial pool', offerButton: 'Offer',
     pool: 'Shared articles', adoptInto: 'Adopt into', empty: 'Nothing shared yet', origin: 'From', sharedAt: 'Shared', reprints: 'Reprints', adopted: 'Adopted here',
     adopt: 'Adopt as draft',
+    withdraw: 'Withdraw', withdrawn: 'Withdrawn', withdrawReason: 'Why (the counties see it)', withdrawnBy: 'Withdrawn by {who}: {reason}',
+    withdrawnAdopted: 'Check the drafts this center adopted from it',
   },
   instructions: {
     inbox: 'Reporting instructions', outbox: 'Issue reporting instructions', issue: 'New instruction', send: 'Issue', sent: 'Issued instructions', noneSent: 'No instructions issued yet',
@@ -199,7 +201,7 @@ const en: typeof zh = {
       mention: '{who} mentioned you', reply: '{who} replied to your comment', comment: '{who} commented', assigned: '{who} assigned you to a topic',
       topic_moved: '{who} moved the topic to “{state}”', returned: '{who} sent your article back', approved: 'Your article passed review', published: '{who} published your article',
       retracted: '{who} retracted your article', lock_taken: '{who} took over the article you were editing',
-      instruction: 'The province sent a reporting instruction', provincial_review: 'A county sent an article for provincial review', county_quarantined: 'A county\'s data stopped fitting its history: quarantined',
+      instruction: 'The province sent a reporting instruction', provincial_review: 'A county sent an article for provincial review', county_quarantined: 'A county\'s data stopped fitting its history: quarantined', shared_withdrawn: 'The province withdrew a shared article you adopted',
     },
   },
   lock: {

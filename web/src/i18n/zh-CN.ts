@@ -126,7 +126,8 @@ export default {
   shared: {
     title: '共享稿库', share: '共享县级稿件', shareButton: '共享给各县', note: '说明', offer: '推荐本中心稿件到省级共享库', offerButton: '推荐',
     pool: '共享稿件', adoptInto: '采用到渠道', empty: '共享库暂无稿件', origin: '来源', sharedAt: '共享时间', reprints: '转载次数', adopted: '本中心已采用',
-    adopt: '采用为草稿',
+    adopt: '采用为草稿', withdraw: '撤回', withdrawn: '已撤回', withdrawReason: '撤回原因（各县可见）', withdrawnBy: '{who} 撤回：{reason}',
+    withdrawnAdopted: '本中心已采用的稿件请自行核查处理',
   },
   instructions: {
     inbox: '报道指令', outbox: '报道指令下达', issue: '下达指令', send: '下达', sent: '已下达的指令', noneSent: '尚未下达指令',
@@ -197,7 +198,7 @@ export default {
       mention: '{who} 在评论中提到了你', reply: '{who} 回复了你的评论', comment: '{who} 发表了评论', assigned: '{who} 给你分派了选题任务',
       topic_moved: '{who} 将选题改为“{state}”', returned: '{who} 退回了你的稿件', approved: '你的稿件已通过审核', published: '{who} 签发了你的稿件',
       retracted: '{who} 撤下了你的稿件', lock_taken: '{who} 接手了你正在编辑的稿件',
-      instruction: '省级平台下达了报道指令', provincial_review: '县级中心送来稿件待省级审核', county_quarantined: '县级中心数据异常，已暂停接收（隔离）',
+      instruction: '省级平台下达了报道指令', provincial_review: '县级中心送来稿件待省级审核', county_quarantined: '县级中心数据异常，已暂停接收（隔离）', shared_withdrawn: '你采用的共享稿件已被省级平台撤回',
     },
   },
   lock: {
