@@ -210,6 +210,15 @@ pub enum Fact {
         instruction: Instruction,
         seq: u64,
     },
+    /// A hub moved an instruction's deadline or called it off; `counties` get the news as
+    /// message `seq`.
+    InstructionChanged {
+        id: u64,
+        deadline: Millis,
+        cancelled: Option<super::instruction::Cancellation>,
+        counties: Vec<String>,
+        seq: u64,
+    },
     /// A county applied a message from its hub (shipped back up: the hub sees it delivered).
     HubMessageReceived {
         seq: u64,
@@ -350,6 +359,7 @@ impl Fact {
             Fact::CountyQuarantined { .. } => "CountyQuarantined",
             Fact::CountyThrough { .. } => "CountyThrough",
             Fact::InstructionIssued { .. } => "InstructionIssued",
+            Fact::InstructionChanged { .. } => "InstructionChanged",
             Fact::HubMessageReceived { .. } => "HubMessageReceived",
             Fact::InstructionAcknowledged { .. } => "InstructionAcknowledged",
             Fact::InstructionAnswered { .. } => "InstructionAnswered",

@@ -96,6 +96,18 @@ pub struct Instruction {
     pub issued_by: String,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub attachments: Vec<Attachment>,
+    /// Set when the hub called it off: counties can no longer acknowledge or answer it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cancelled: Option<Cancellation>,
+}
+
+/// Why and when an instruction was called off.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Cancellation {
+    pub at: Millis,
+    /// Display name of the hub user.
+    pub by: String,
+    pub reason: String,
 }
 
 /// Check an instruction's text fields; returns them trimmed.
@@ -175,6 +187,12 @@ pub enum Down {
     /// An article shared in the provincial pool.
     Shared {
         item: super::shared::SharedItem,
+    },
+    /// The hub moved an instruction's deadline, or called it off.
+    InstructionChanged {
+        id: u64,
+        deadline: Millis,
+        cancelled: Option<Cancellation>,
     },
     /// The hub took a pool item back.
     SharedWithdrawn {

@@ -29,6 +29,9 @@ pub enum NoticeKind {
     LockTaken,
     /// (County) the province sent a reporting instruction.
     Instruction,
+    /// (County) the province moved an instruction's deadline, or called it off (the excerpt
+    /// says why).
+    InstructionChanged,
     /// (Hub) a county sent an article up for provincial review.
     ProvincialReview,
     /// (Hub) a county's entries stopped fitting its history: nothing more is applied from it.

@@ -296,6 +296,31 @@ pub fn apply(txn: &WriteTransaction, fact: &Fact) -> Result<()> {
                 outbox.insert((c.as_str(), *seq), down.as_slice())?;
             }
         }
+        Fact::InstructionChanged {
+            id,
+            deadline,
+            cancelled,
+            counties,
+            seq,
+        } => {
+            use crate::domain::instruction::Down;
+            bump(txn, "down", *seq)?;
+            if let Some(mut ins) = federation::instruction(txn, *id)? {
+                ins.deadline = *deadline;
+                ins.cancelled.clone_from(cancelled);
+                txn.open_table(INSTRUCTIONS)?
+                    .insert(*id, encode(&ins).as_slice())?;
+            }
+            let down = encode(&Down::InstructionChanged {
+                id: *id,
+                deadline: *deadline,
+                cancelled: cancelled.clone(),
+            });
+            let mut outbox = txn.open_table(COUNTY_OUTBOX)?;
+            for c in counties {
+                outbox.insert((c.as_str(), *seq), down.as_slice())?;
+            }
+        }
         Fact::HubMessageReceived {
             seq,
             message,
@@ -324,6 +349,17 @@ pub fn apply(txn: &WriteTransaction, fact: &Fact) -> Result<()> {
                 Down::ReviewDecision { .. }
                 | Down::Lexicon { .. }
                 | Down::LexiconSnapshot { .. } => {}
+                Down::InstructionChanged {
+                    id,
+                    deadline,
+                    cancelled,
+                } => {
+                    if let Some(mut it) = federation::inbox_item(txn, *id)? {
+                        it.instruction.deadline = *deadline;
+                        it.instruction.cancelled.clone_from(cancelled);
+                        txn.open_table(INBOX)?.insert(*id, encode(&it).as_slice())?;
+                    }
+                }
                 Down::SharedWithdrawn { item, withdrawal } => {
                     if let Some(mut p) = federation::pool_item(txn, *item)? {
                         p.item.withdrawn = Some(withdrawal.clone());

@@ -221,6 +221,23 @@ pub fn derive(
             }
         }
         Fact::HubMessageReceived {
+            message: Down::InstructionChanged { id, cancelled, .. },
+            ..
+        } => {
+            if let Some(it) = super::federation::inbox_item(txn, *id)? {
+                let n = notice(
+                    NoticeKind::InstructionChanged,
+                    actor,
+                    NoticeOn::Instruction(*id),
+                    &it.instruction.title,
+                    cancelled.as_ref().map_or("", |c| c.reason.as_str()),
+                );
+                for u in center_voices(txn)? {
+                    out.add(u, &n);
+                }
+            }
+        }
+        Fact::HubMessageReceived {
             message: Down::SharedWithdrawn { item, withdrawal },
             ..
         } => {

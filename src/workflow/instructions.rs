@@ -71,6 +71,7 @@ pub fn issue(w: &mut Writer<'_>, actor: &Actor, i: &IssueInput) -> Result<Instru
         issued_at: now,
         issued_by: actor.user.display_name.clone(),
         attachments: i.attachments.clone(),
+        cancelled: None,
     };
     let seq = w.next_id("down")?;
     w.emit(
@@ -81,6 +82,54 @@ pub fn issue(w: &mut Writer<'_>, actor: &Actor, i: &IssueInput) -> Result<Instru
         },
     )?;
     Ok(ins)
+}
+
+/// What a hub administrator changes in an issued instruction.
+#[derive(Debug, Clone)]
+pub enum Change {
+    Deadline(Millis),
+    Cancel { reason: String },
+}
+
+/// Move an instruction's deadline or call it off; its counties get the change as a message.
+pub fn change(w: &mut Writer<'_>, actor: &Actor, id: u64, c: &Change) -> Result<Instruction> {
+    hub_admin(w.tx(), actor)?;
+    if !actor.writes() {
+        return Err(Error::Forbidden);
+    }
+    let ins = federation::instruction(w.tx(), id)?.ok_or(Error::NotFound(Resource::Instruction))?;
+    if ins.cancelled.is_some() {
+        return Err(Error::InvalidTransition(
+            "the instruction was called off".into(),
+        ));
+    }
+    let now = w.now();
+    let (deadline, cancelled) = match c {
+        Change::Deadline(d) if *d <= now => {
+            return Err(Error::invalid("deadline", "in the future"));
+        }
+        Change::Deadline(d) => (*d, None),
+        Change::Cancel { reason } => (
+            ins.deadline,
+            Some(instruction::Cancellation {
+                at: now,
+                by: actor.user.display_name.clone(),
+                reason: super::comment(reason, true)?,
+            }),
+        ),
+    };
+    let seq = w.next_id("down")?;
+    w.emit(
+        Some(actor.id()),
+        Fact::InstructionChanged {
+            id,
+            deadline,
+            cancelled,
+            counties: ins.counties.clone(),
+            seq,
+        },
+    )?;
+    federation::instruction(w.tx(), id)?.ok_or(Error::NotFound(Resource::Instruction))
 }
 
 /// How far the target counties have got with an instruction.
@@ -173,9 +222,21 @@ fn item(a: &impl Access, id: u64) -> Result<InboxItem> {
     federation::inbox_item(a, id)?.ok_or(Error::NotFound(Resource::Instruction))
 }
 
+/// An inbox item that can still be acted on.
+fn open_item(a: &impl Access, id: u64) -> Result<InboxItem> {
+    let it = item(a, id)?;
+    match &it.instruction.cancelled {
+        Some(c) => Err(Error::InvalidTransition(format!(
+            "the province called it off: {}",
+            c.reason
+        ))),
+        None => Ok(it),
+    }
+}
+
 /// Acknowledge an instruction (签收). Acknowledging again changes nothing.
 pub fn acknowledge(w: &mut Writer<'_>, actor: &Actor, id: u64) -> Result<InboxItem> {
-    let it = item(w.tx(), id)?;
+    let it = open_item(w.tx(), id)?;
     responder(actor)?;
     if it.progress.acknowledged_at.is_none() {
         let at = w.now();
@@ -194,7 +255,7 @@ pub fn acknowledge(w: &mut Writer<'_>, actor: &Actor, id: u64) -> Result<InboxIt
 
 /// Answer an instruction with a published article (acknowledging it too if nobody had).
 pub fn answer(w: &mut Writer<'_>, actor: &Actor, id: u64, article: ArticleId) -> Result<InboxItem> {
-    let it = item(w.tx(), id)?;
+    let it = open_item(w.tx(), id)?;
     responder(actor)?;
     let a = access::article(w.tx(), article)?
         .filter(|a| actor.can(a.outlet, Permission::ArticleRead))

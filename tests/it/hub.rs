@@ -557,6 +557,77 @@ async fn an_instruction_reaches_its_counties_and_their_answers_reach_the_hub() {
     )
     .await;
     assert_eq!(a.get("/api/v1/inbox").await.as_array().unwrap().len(), 3);
+
+    // The hub moves the first instruction's deadline and calls the second off; both counties
+    // follow, and a called-off instruction cannot be acknowledged or answered any more.
+    let (s, v) = h
+        .send(
+            reqwest::Method::PATCH,
+            &format!("/api/v1/instructions/{first}"),
+            Some(json!({"deadline": "2000-01-01"})),
+        )
+        .await;
+    assert_eq!((s, v["code"].as_str()), (400, Some("invalid_input")), "{v}");
+    let (s, v) = h
+        .send(
+            reqwest::Method::PATCH,
+            &format!("/api/v1/instructions/{first}"),
+            Some(json!({"deadline": "2099-12-31"})),
+        )
+        .await;
+    assert_eq!(
+        (s, v["deadline"].as_str()),
+        (200, Some("2099-12-31T00:00:00Z")),
+        "{v}"
+    );
+    let cancel = format!("/api/v1/instructions/{second}/cancel");
+    let (s, v) = h.post(&cancel, json!({"reason": ""})).await;
+    assert_eq!((s, v["code"].as_str()), (400, Some("invalid_input")), "{v}");
+    let (s, v) = h
+        .post(&cancel, json!({"reason": "口径已更新，另行下达"}))
+        .await;
+    assert_eq!(
+        (s, v["cancel_reason"].as_str()),
+        (200, Some("口径已更新，另行下达")),
+        "{v}"
+    );
+    let (s, v) = h.post(&cancel, json!({"reason": "again"})).await;
+    assert_eq!(
+        (s, v["code"].as_str()),
+        (409, Some("invalid_transition")),
+        "{v}"
+    );
+    let inbox_a = until(&a, "/api/v1/inbox", "the changes at A", |l| {
+        l.as_array().is_some_and(|l| {
+            l.iter()
+                .any(|i| i["id"] == second && i["cancel_reason"].is_string())
+                && l.iter()
+                    .any(|i| i["id"] == first && i["deadline"] == "2099-12-31T00:00:00Z")
+        })
+    })
+    .await;
+    assert_eq!(inbox_a.as_array().unwrap().len(), 3);
+    until(&b, "/api/v1/inbox", "the cancellation at B", |l| {
+        l[0]["cancel_reason"] == "口径已更新，另行下达"
+    })
+    .await;
+    let (s, v) = b
+        .post(&format!("/api/v1/inbox/{second}/acknowledge"), json!({}))
+        .await;
+    assert_eq!(
+        (s, v["code"].as_str()),
+        (409, Some("invalid_transition")),
+        "{v}"
+    );
+    let notes = b.get("/api/v1/notifications").await;
+    assert_eq!(
+        (&notes["items"][0]["kind"], &notes["items"][0]["excerpt"]),
+        (
+            &json!("instruction_changed"),
+            &json!("口径已更新，另行下达")
+        ),
+        "{notes}"
+    );
     // B never acknowledged the instruction to everyone; A acknowledged all but the second.
     assert_eq!(county(&h, &b_id).await["unacknowledged"], 1);
     assert_eq!(county(&h, &a_id).await["unacknowledged"], 1);

@@ -543,6 +543,22 @@ async fn outlet_a_cannot_touch_outlet_b() {
             "forbidden",
         ),
         (
+            "PATCH",
+            "/api/v1/instructions/{id}",
+            "/api/v1/instructions/1".into(),
+            Some(json!({"deadline": "2099-01-01"})),
+            403,
+            "forbidden",
+        ),
+        (
+            "POST",
+            "/api/v1/instructions/{id}/cancel",
+            "/api/v1/instructions/1/cancel".into(),
+            Some(json!({"reason": "x"})),
+            403,
+            "forbidden",
+        ),
+        (
             "GET",
             "/api/v1/provincial/reviews",
             "/api/v1/provincial/reviews".into(),

@@ -675,6 +675,11 @@ async function main() {
         await h.page.waitForTimeout(400) // the drawer's slide-in
         await h.page.screenshot({ path: join(artifacts, '24-hub-instruction-progress.png') })
         await cspClean(h.page, 'hub instructions')
+        // Done with it: the hub calls it off, with a reason the counties see.
+        await h.page.getByTestId('ins-cancel').click()
+        await h.page.locator('.el-message-box__input input').fill('专题报道已结束')
+        await h.page.locator('.el-message-box__btns .el-button--primary').click()
+        await h.page.getByText('已撤销：专题报道已结束').first().waitFor()
         await h.page.keyboard.press('Escape')
 
         // A provincial review round trip: the county's chain sends an article up after its own

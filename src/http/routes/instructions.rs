@@ -22,7 +22,8 @@ use crate::workflow::instructions::{self, IssueInput, Summary};
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(issue, issued))
-        .routes(routes!(detail))
+        .routes(routes!(detail, amend))
+        .routes(routes!(cancel))
         .routes(routes!(inbox))
         .routes(routes!(acknowledge))
         .routes(routes!(answer))
@@ -138,6 +139,10 @@ pub struct InstructionDto {
     pub issued_by: String,
     /// Download each with `…/attachments/{n}` (n from 0).
     pub attachments: Vec<AttachmentDto>,
+    /// Set when the hub called it off: when, by whom, why.
+    pub cancelled_at: Option<String>,
+    pub cancelled_by: Option<String>,
+    pub cancel_reason: Option<String>,
 }
 
 impl From<&Instruction> for InstructionDto {
@@ -151,6 +156,9 @@ impl From<&Instruction> for InstructionDto {
             issued_at: ts(i.issued_at),
             issued_by: i.issued_by.clone(),
             attachments: i.attachments.iter().map(AttachmentDto::from).collect(),
+            cancelled_at: i.cancelled.as_ref().map(|c| ts(c.at)),
+            cancelled_by: i.cancelled.as_ref().map(|c| c.by.clone()),
+            cancel_reason: i.cancelled.as_ref().map(|c| c.reason.clone()),
         }
     }
 }
@@ -304,6 +312,59 @@ async fn detail(
             })
             .collect(),
     }))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AmendDto {
+    /// The new deadline: RFC 3339 or YYYY-MM-DD.
+    pub deadline: String,
+}
+
+/// Move an instruction's deadline (hub administrators); its counties see the new one.
+#[utoipa::path(patch, path = "/api/v1/instructions/{id}", tag = "federation", params(("id" = u64, Path)), request_body = AmendDto, responses((status = 200, body = InstructionDto)))]
+async fn amend(
+    State(s): State<AppState>,
+    auth: Auth,
+    Path(raw): Path<String>,
+    Json(i): Json<AmendDto>,
+) -> Result<Json<InstructionDto>> {
+    let id = parse_id(&raw, Resource::Instruction)?;
+    let deadline = parse_time(&i.deadline)
+        .ok_or_else(|| Error::invalid("deadline", "use RFC 3339 or YYYY-MM-DD"))?;
+    let change = instructions::Change::Deadline(deadline);
+    let ins = s
+        .core
+        .committer
+        .write(move |w| instructions::change(w, &auth.actor, id, &change))
+        .await?;
+    Ok(Json((&ins).into()))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CancelDto {
+    /// Why (the counties see it).
+    pub reason: String,
+}
+
+/// Call an instruction off (hub administrators): its counties can no longer acknowledge or
+/// answer it.
+#[utoipa::path(post, path = "/api/v1/instructions/{id}/cancel", tag = "federation", params(("id" = u64, Path)), request_body = CancelDto, responses((status = 200, body = InstructionDto)))]
+async fn cancel(
+    State(s): State<AppState>,
+    auth: Auth,
+    Path(raw): Path<String>,
+    Json(i): Json<CancelDto>,
+) -> Result<Json<InstructionDto>> {
+    let id = parse_id(&raw, Resource::Instruction)?;
+    let change = instructions::Change::Cancel { reason: i.reason };
+    let ins = s
+        .core
+        .committer
+        .write(move |w| instructions::change(w, &auth.actor, id, &change))
+        .await?;
+    Ok(Json((&ins).into()))
 }
 
 #[derive(Serialize, ToSchema)]

@@ -191,6 +191,10 @@ export interface Instruction {
   issued_at: string
   issued_by: string
   attachments: InstructionAttachment[]
+  /** Set when the hub called it off. */
+  cancelled_at: string | null
+  cancelled_by: string | null
+  cancel_reason: string | null
 }
 
 export interface InstructionAnswer {
@@ -529,7 +533,7 @@ export interface Comment {
 export type NoticeKind =
   | 'mention' | 'reply' | 'comment' | 'assigned' | 'topic_moved'
   | 'returned' | 'approved' | 'published' | 'retracted' | 'lock_taken'
-  | 'instruction' | 'provincial_review' | 'county_quarantined' | 'shared_withdrawn'
+  | 'instruction' | 'instruction_changed' | 'provincial_review' | 'county_quarantined' | 'shared_withdrawn'
 
 /** What a notice is about (where clicking it leads). */
 export type NoticeOn =

@@ -140,6 +140,7 @@ const en: typeof zh = {
     regionHint: 'e.g. 3301', delivered: 'Delivered', acknowledged: 'Acknowledged', answered: 'Answered', answers: 'Articles in answer', issuedAt: 'Issued',
     county: 'County', acknowledgedBy: 'Acknowledged by {who}', unacknowledged: 'Not acknowledged', overdue: 'Overdue', from: 'From {who}',
     receivedAt: 'received', acknowledge: 'Acknowledge', pickArticle: 'Pick a published article to answer with', answer: 'Answer',
+    cancel: 'Call off', cancelled: 'Called off', cancelReason: 'Why (the counties see it)', cancelledBy: 'Called off by {who}: {reason}', newDeadline: 'Move deadline', saveDeadline: 'Save deadline',
     attachments: 'Attachments', addAttachment: 'Add file', attachmentHint: 'Images, audio, video or documents; up to 10', arriving: 'On its way', remove: 'Remove',
   },
   replica: {
@@ -201,7 +202,7 @@ const en: typeof zh = {
       mention: '{who} mentioned you', reply: '{who} replied to your comment', comment: '{who} commented', assigned: '{who} assigned you to a topic',
       topic_moved: '{who} moved the topic to “{state}”', returned: '{who} sent your article back', approved: 'Your article passed review', published: '{who} published your article',
       retracted: '{who} retracted your article', lock_taken: '{who} took over the article you were editing',
-      instruction: 'The province sent a reporting instruction', provincial_review: 'A county sent an article for provincial review', county_quarantined: 'A county\'s data stopped fitting its history: quarantined', shared_withdrawn: 'The province withdrew a shared article you adopted',
+      instruction: 'The province sent a reporting instruction', instruction_changed: 'The province changed or called off an instruction', provincial_review: 'A county sent an article for provincial review', county_quarantined: 'A county\'s data stopped fitting its history: quarantined', shared_withdrawn: 'The province withdrew a shared article you adopted',
     },
   },
   lock: {

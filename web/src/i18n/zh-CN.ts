@@ -137,6 +137,7 @@ export default {
     regionHint: '如 3301', delivered: '已送达', acknowledged: '已签收', answered: '已反馈', answers: '反馈稿件', issuedAt: '下达时间',
     county: '县级中心', acknowledgedBy: '{who} 已签收', unacknowledged: '未签收', overdue: '已超期', from: '{who} 下达',
     receivedAt: '收到于', acknowledge: '签收', pickArticle: '选择已签发的稿件作为反馈', answer: '反馈稿件',
+    cancel: '撤销指令', cancelled: '已撤销', cancelReason: '撤销原因（各县可见）', cancelledBy: '{who} 已撤销：{reason}', newDeadline: '调整时限', saveDeadline: '保存时限',
     attachments: '附件', addAttachment: '添加附件', attachmentHint: '图片、音视频或文档，最多 10 个', arriving: '接收中', remove: '移除',
   },
   replica: {
@@ -198,7 +199,7 @@ export default {
       mention: '{who} 在评论中提到了你', reply: '{who} 回复了你的评论', comment: '{who} 发表了评论', assigned: '{who} 给你分派了选题任务',
       topic_moved: '{who} 将选题改为“{state}”', returned: '{who} 退回了你的稿件', approved: '你的稿件已通过审核', published: '{who} 签发了你的稿件',
       retracted: '{who} 撤下了你的稿件', lock_taken: '{who} 接手了你正在编辑的稿件',
-      instruction: '省级平台下达了报道指令', provincial_review: '县级中心送来稿件待省级审核', county_quarantined: '县级中心数据异常，已暂停接收（隔离）', shared_withdrawn: '你采用的共享稿件已被省级平台撤回',
+      instruction: '省级平台下达了报道指令', instruction_changed: '省级平台调整或撤销了报道指令', provincial_review: '县级中心送来稿件待省级审核', county_quarantined: '县级中心数据异常，已暂停接收（隔离）', shared_withdrawn: '你采用的共享稿件已被省级平台撤回',
     },
   },
   lock: {
