@@ -10,7 +10,7 @@ use sha2::{Digest, Sha256};
 
 use crate::crash::{setup_token_with, spawn, spawn_env, stop};
 use crate::harness::checked_digest;
-use crate::hub::{county_client, enroll_in, start_hub, until};
+use crate::hub_support::{county_client, enroll_in, start_hub, until};
 use crate::replica::{FED_ENV, api, pair};
 
 async fn upload(base: &str, token: &str, name: &str, ctype: &str, bytes: &[u8]) -> (u16, Value) {

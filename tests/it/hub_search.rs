@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 
 use crate::crash::{setup_token_with, spawn, stop};
 use crate::harness::{corpus, run_index_check};
-use crate::hub::{enroll_in, hub_has, publish_with, start_hub, until};
+use crate::hub_support::{enroll_in, hub_has, publish_with, start_hub, until};
 use crate::replica::api;
 
 /// (title, body as HTML paragraphs, body as plain text) of corpus articles with a title.

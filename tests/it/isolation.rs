@@ -32,7 +32,7 @@ const NOT_OUTLET_SCOPED: &[(&str, &str)] = &[
 ];
 
 /// (method, route template, concrete path, body, expected status, expected code)
-type Case<'a> = (&'a str, &'a str, String, Option<Value>, u16, &'a str);
+pub(crate) type Case<'a> = (&'a str, &'a str, String, Option<Value>, u16, &'a str);
 /// (route template, concrete path, what the list must satisfy)
 type ListCase<'a> = (&'a str, &'a str, Box<dyn Fn(&Value) -> bool>);
 
@@ -63,7 +63,7 @@ async fn outlet_a_cannot_touch_outlet_b() {
 
     let edit = json!({"base_revision": 1, "title": "被A改了"});
     // (method, route template, concrete path, body, expected status, expected code)
-    let cases: Vec<Case> = vec![
+    let mut cases: Vec<Case> = vec![
         (
             "POST",
             "/api/v1/search/rebuild",
@@ -243,9 +243,9 @@ async fn outlet_a_cannot_touch_outlet_b() {
             "forbidden",
         ),
     ];
+    cases.extend(crate::isolation_federation::cases(art));
     let (_, b_chains) = b.get("/api/v1/outlets/county-app/chains").await;
     let chain = b_chains[0]["id"].as_u64().unwrap();
-    let mut cases = cases;
     for action in [
         "submit",
         "approve",
@@ -469,198 +469,6 @@ async fn outlet_a_cannot_touch_outlet_b() {
             None,
             404,
             "article_not_found",
-        ),
-        (
-            "POST",
-            "/api/v1/federation/pairings",
-            "/api/v1/federation/pairings".into(),
-            Some(json!({"role": "replica", "name": "x"})),
-            403,
-            "forbidden",
-        ),
-        (
-            "GET",
-            "/api/v1/federation/peers",
-            "/api/v1/federation/peers".into(),
-            None,
-            403,
-            "forbidden",
-        ),
-        (
-            "DELETE",
-            "/api/v1/federation/peers/{id}",
-            "/api/v1/federation/peers/x?reason=x".into(),
-            None,
-            403,
-            "forbidden",
-        ),
-        (
-            "GET",
-            "/api/v1/federation/counties",
-            "/api/v1/federation/counties".into(),
-            None,
-            403,
-            "forbidden",
-        ),
-        (
-            "GET",
-            "/api/v1/federation/counties/{id}/articles",
-            "/api/v1/federation/counties/x/articles".into(),
-            None,
-            403,
-            "forbidden",
-        ),
-        (
-            "GET",
-            "/api/v1/federation/counties/{id}/articles/{article}",
-            "/api/v1/federation/counties/x/articles/1".into(),
-            None,
-            409,
-            "wrong_role",
-        ),
-        (
-            "POST",
-            "/api/v1/instructions",
-            "/api/v1/instructions".into(),
-            Some(json!({"title": "x", "deadline": "2099-01-01", "target": {"kind": "all"}})),
-            403,
-            "forbidden",
-        ),
-        (
-            "GET",
-            "/api/v1/instructions",
-            "/api/v1/instructions".into(),
-            None,
-            403,
-            "forbidden",
-        ),
-        (
-            "GET",
-            "/api/v1/instructions/{id}",
-            "/api/v1/instructions/1".into(),
-            None,
-            403,
-            "forbidden",
-        ),
-        (
-            "PATCH",
-            "/api/v1/instructions/{id}",
-            "/api/v1/instructions/1".into(),
-            Some(json!({"deadline": "2099-01-01"})),
-            403,
-            "forbidden",
-        ),
-        (
-            "POST",
-            "/api/v1/instructions/{id}/cancel",
-            "/api/v1/instructions/1/cancel".into(),
-            Some(json!({"reason": "x"})),
-            403,
-            "forbidden",
-        ),
-        (
-            "GET",
-            "/api/v1/provincial/reviews",
-            "/api/v1/provincial/reviews".into(),
-            None,
-            409,
-            "wrong_role",
-        ),
-        (
-            "GET",
-            "/api/v1/provincial/reviews/{county}/{article}",
-            format!("/api/v1/provincial/reviews/x/{art}"),
-            None,
-            409,
-            "wrong_role",
-        ),
-        (
-            "POST",
-            "/api/v1/provincial/reviews/{county}/{article}/decision",
-            format!("/api/v1/provincial/reviews/x/{art}/decision"),
-            Some(json!({"round": 1, "approve": true})),
-            409,
-            "wrong_role",
-        ),
-        (
-            "POST",
-            "/api/v1/shared",
-            "/api/v1/shared".into(),
-            Some(json!({"county": "x", "article": art})),
-            403,
-            "forbidden",
-        ),
-        (
-            "GET",
-            "/api/v1/shared",
-            "/api/v1/shared".into(),
-            None,
-            403,
-            "forbidden",
-        ),
-        (
-            "POST",
-            "/api/v1/shared/{id}/withdraw",
-            "/api/v1/shared/1/withdraw".into(),
-            Some(json!({"reason": "x"})),
-            403,
-            "forbidden",
-        ),
-        (
-            "POST",
-            "/api/v1/pool/{id}/adopt",
-            "/api/v1/pool/1/adopt".into(),
-            Some(json!({"outlet": "county-app"})),
-            404,
-            "outlet_not_found",
-        ),
-        (
-            "POST",
-            "/api/v1/articles/{id}/offer",
-            format!("/api/v1/articles/{art}/offer"),
-            Some(json!({})),
-            404,
-            "article_not_found",
-        ),
-        (
-            "POST",
-            "/api/v1/inbox/{id}/acknowledge",
-            "/api/v1/inbox/1/acknowledge".into(),
-            Some(json!({})),
-            404,
-            "instruction_not_found",
-        ),
-        (
-            "POST",
-            "/api/v1/instructions/attachments",
-            "/api/v1/instructions/attachments?name=a.png".into(),
-            Some(json!({})),
-            403,
-            "forbidden",
-        ),
-        (
-            "GET",
-            "/api/v1/instructions/{id}/attachments/{n}",
-            "/api/v1/instructions/1/attachments/0".into(),
-            None,
-            403,
-            "forbidden",
-        ),
-        (
-            "GET",
-            "/api/v1/inbox/{id}/attachments/{n}",
-            "/api/v1/inbox/1/attachments/0".into(),
-            None,
-            404,
-            "instruction_not_found",
-        ),
-        (
-            "POST",
-            "/api/v1/inbox/{id}/answers",
-            "/api/v1/inbox/1/answers".into(),
-            Some(json!({"article": art})),
-            404,
-            "instruction_not_found",
         ),
         (
             "POST",

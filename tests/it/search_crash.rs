@@ -45,13 +45,20 @@ async fn get(client: &reqwest::Client, base: &str, token: &str, path: &str) -> V
 async fn caught_up(client: &reqwest::Client, p: &Proc, token: &str) -> Value {
     let st = get(client, &p.base, token, "/api/v1/search/status").await;
     let head = st["log_lsn"].as_u64().unwrap();
-    let st = get(
-        client,
-        &p.base,
-        token,
-        &format!("/api/v1/search/status?wait_for_lsn={head}&timeout_ms=30000"),
-    )
-    .await;
+    // Each wait stays within the client's timeout; a slow (debug, loaded) machine gets several.
+    let mut st = st;
+    for _ in 0..6 {
+        st = get(
+            client,
+            &p.base,
+            token,
+            &format!("/api/v1/search/status?wait_for_lsn={head}&timeout_ms=10000"),
+        )
+        .await;
+        if st["indexed_lsn"].as_u64().unwrap() >= head {
+            break;
+        }
+    }
     assert!(
         st["indexed_lsn"].as_u64().unwrap() >= head,
         "the index did not catch up: {st}"
