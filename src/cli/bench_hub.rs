@@ -120,6 +120,7 @@ impl County {
             after: self.hub_through,
             through: self.lsn,
             head: self.lsn,
+            media: Vec::new(),
             items: items
                 .iter()
                 .map(|(prev, stored)| ItemDto {

@@ -37,6 +37,49 @@ pub struct CountyArticle {
     pub received_at: Millis,
 }
 
+/// A media file of an article a county sends up (its cover, its images and video), named by the
+/// county's asset id and the hash of its bytes. The county uploads the bytes before the entry
+/// that names them, so the hub can show the article whole.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CarriedMedia {
+    /// The asset's id at the county (what the article's HTML refers to).
+    pub asset: u64,
+    pub sha256: String,
+    pub mime: String,
+    pub name: String,
+    pub size: u64,
+}
+
+impl CarriedMedia {
+    pub fn of(a: &super::asset::Asset) -> Self {
+        Self {
+            asset: a.id.0,
+            sha256: a.sha256.clone(),
+            mime: a.mime.clone(),
+            name: a.name.clone(),
+            size: a.size,
+        }
+    }
+}
+
+/// The article's HTML with its county asset URLs (`/api/v1/assets/{id}/content` or
+/// `/thumbnail`) pointing at `url(media)` for the media the hub holds.
+pub fn rewrite_media(
+    html: &str,
+    media: &[CarriedMedia],
+    url: impl Fn(&CarriedMedia) -> String,
+) -> String {
+    let mut out = html.to_string();
+    for m in media {
+        let to = url(m);
+        for tail in ["content", "thumbnail"] {
+            let from = format!("{}{}/{tail}", super::html::ASSET_URL_PREFIX, m.asset);
+            out = out.replace(&from, &to);
+        }
+    }
+    out
+}
+
 /// County facts a hub receives: the log's first entry (which binds it to the county's id),
 /// publication, correction and takedown, the start of a new history line, and what the county
 /// did with the hub's messages (receipt, acknowledgement, answers), and articles sent up for

@@ -20,6 +20,9 @@ pub struct ReviewRequest {
     /// The county's review round: a decision applies only to the round it was asked for.
     pub round: u32,
     pub requested_at: Millis,
+    /// Its cover, images and video, uploaded to the hub ahead of this request.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub media: Vec<super::hub::CarriedMedia>,
 }
 
 /// The hub's reviewer's decision.

@@ -203,6 +203,24 @@ fn router(core: Core, closing: tokio::sync::watch::Receiver<bool>) -> Router {
             )),
         )
         .route(
+            "/fed/v1/county/media/wanted",
+            axum::routing::post(
+                |State(f): State<Fed>, Extension(who): Extension<Peer>, body: axum::body::Bytes| {
+                    super::media::wanted_handler(f.core, who, body)
+                },
+            )
+            .layer(axum::extract::DefaultBodyLimit::max(256 * 1024)),
+        )
+        .route(
+            "/fed/v1/county/media/{sha256}",
+            axum::routing::put(
+                |State(f): State<Fed>,
+                 Extension(who): Extension<Peer>,
+                 axum::extract::Path(sha): axum::extract::Path<String>,
+                 body: Body| { super::media::put_handler(f.core, who, sha, body) },
+            ),
+        )
+        .route(
             "/fed/v1/county/batch",
             axum::routing::post(
                 |State(f): State<Fed>, Extension(who): Extension<Peer>, body: axum::body::Bytes| {

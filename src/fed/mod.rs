@@ -20,6 +20,7 @@ pub mod carry;
 pub mod follow;
 pub mod inbox;
 pub mod listener;
+pub mod media;
 pub mod pki;
 pub mod renew;
 pub mod retry;

@@ -69,6 +69,9 @@ pub struct BatchDto {
     #[serde(default)]
     pub head: u64,
     pub items: Vec<ItemDto>,
+    /// Media its entries name, uploaded before it (not part of the wire form).
+    #[serde(skip)]
+    pub media: Vec<crate::domain::hub::CarriedMedia>,
 }
 
 /// `GET /fed/v1/county/cursor?head=N`: the county's log head as it asks.
@@ -366,6 +369,10 @@ async fn session(core: &Core, hub: &Upstream, status: &SharedShipStatus) -> Resu
             .await
             .map_err(|e| Error::Internal(e.to_string()))??;
         batch.head = head.0.max(batch.through);
+        if !batch.media.is_empty() {
+            let sent = super::media::upload(core, &http, &base, &batch.media).await?;
+            update(status, |s| s.bytes += sent);
+        }
         let n = batch.items.len() as u64;
         let body = encode_batch(&batch)?;
         let len = body.len() as u64;
@@ -430,6 +437,7 @@ pub fn next_batch(db: &redb::Database, instance: &InstanceId, after: Lsn) -> Res
         after: after.0,
         through: after.0,
         head: 0,
+        media: Vec::new(),
         items: Vec::new(),
     };
     let mut raw = 0usize;
@@ -440,6 +448,12 @@ pub fn next_batch(db: &redb::Database, instance: &InstanceId, after: Lsn) -> Res
         let (hash, _) = entry::split_stored(&stored)?;
         let lsn = Lsn(out.through + 1);
         if SHIPPED.iter().any(|k| entry::fact_is(&stored, k)) {
+            if entry::fact_is(&stored, "ProvincialReviewRequested")
+                && let Ok(e) = entry::decode_stored(&stored)
+                && let crate::domain::fact::Fact::ProvincialReviewRequested { request } = e.fact
+            {
+                out.media.extend(request.media);
+            }
             let before = match prev {
                 Some(h) => h,
                 None if lsn.0 <= 1 => entry::genesis(instance),

@@ -160,6 +160,20 @@ pub fn submit(
     Ok(art)
 }
 
+/// The media an article uses, as they go up to the hub with it.
+pub(crate) fn carried_media(
+    a: &impl crate::store::Access,
+    art: &Article,
+) -> Result<Vec<crate::domain::hub::CarriedMedia>> {
+    let mut out = Vec::new();
+    for id in art.asset_refs() {
+        if let Some(x) = crate::store::access::asset(a, id)? {
+            out.push(crate::domain::hub::CarriedMedia::of(&x));
+        }
+    }
+    Ok(out)
+}
+
 /// If the review now waits at a provincial level, send the article up (the request ships to
 /// the hub with the county's log).
 fn up_to_province(w: &mut Writer<'_>, art: &Article, r: &Review, chain: &Chain) -> Result<()> {
@@ -177,6 +191,7 @@ fn up_to_province(w: &mut Writer<'_>, art: &Article, r: &Review, chain: &Chain) 
         chain_name: chain.name.clone(),
         round: r.round,
         requested_at: w.now(),
+        media: carried_media(w.tx(), art)?,
     };
     w.emit(None, Fact::ProvincialReviewRequested { request })?;
     Ok(())

@@ -229,6 +229,63 @@ async fn the_province_reviews_what_a_county_sends_up_and_its_decision_moves_the_
     assert!(again["decision"].is_null(), "{again}");
     let all = h.get("/api/v1/provincial/reviews").await;
     assert_eq!(all.as_array().unwrap().len(), 2, "{all}");
+
+    // An article with a photo (in the text, and as the cover) goes up whole: the county sends
+    // the bytes ahead of the request, and the hub's reviewer sees them.
+    let (photo, sha) = c.upload_png(48).await;
+    let (s, v) = c
+        .post(
+            "/api/v1/articles",
+            json!({"outlet": "tv", "title": "带图片的送审稿", "cover": photo,
+                "body": format!("<p>现场图片如下。</p><figure><img src=\"/api/v1/assets/{photo}/content\"></figure>")}),
+        )
+        .await;
+    assert_eq!(s, 201, "{v}");
+    let third = v["id"].as_u64().unwrap();
+    for (step, body) in [
+        ("submit", json!({"revision": 1, "chain": "prov"})),
+        ("approve", json!({"revision": 1, "level": 0})),
+    ] {
+        let (s, v) = c
+            .post(&format!("/api/v1/articles/{third}/{step}"), body)
+            .await;
+        assert_eq!(s, 200, "{step}: {v}");
+    }
+    let path = format!("/api/v1/provincial/reviews/{county_id}/{third}");
+    let one = until(
+        &h,
+        "/api/v1/provincial/reviews",
+        "the request with media",
+        |v| v.as_array().is_some_and(|l| l.len() == 3),
+    )
+    .await;
+    assert_eq!(one.as_array().unwrap().len(), 3);
+    let one = h.get(&path).await;
+    let url = format!("{path}/media/{sha}");
+    assert!(
+        one["body"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("src=\"{url}\"")),
+        "{one}"
+    );
+    assert_eq!(one["cover"], url.as_str());
+    let at_county = c.content(photo).await;
+    let (s, got) = h.send_raw(&url).await;
+    assert_eq!((s, got), (200, at_county));
+    let (s, _) = h
+        .send_raw(&format!("{path}/media/{}", "0".repeat(64)))
+        .await;
+    assert_eq!(s, 404);
+    // Bytes that do not hash to their name are refused by the hub.
+    let (http, base) = county_client(cdir.path());
+    let r = http
+        .put(format!("{base}/fed/v1/county/media/{}", "ab".repeat(32)))
+        .body(b"not those bytes".to_vec())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 400);
     for p in [&mut cproc, &mut hub] {
         stop(p);
     }

@@ -219,6 +219,7 @@ pub(crate) fn batch_body(instance: &str, after: u64, through: u64, items: &[&Raw
         after,
         through,
         head: through,
+        media: Vec::new(),
         items: items
             .iter()
             .map(|(_, prev, stored)| ItemDto {

@@ -98,6 +98,17 @@ impl Api {
         }
         panic!("asset {id} never arrived at {}", self.base);
     }
+    /// GET a path; (status, body bytes).
+    pub(crate) async fn send_raw(&self, path: &str) -> (u16, Vec<u8>) {
+        let r = self
+            .http
+            .get(format!("{}{path}", self.base))
+            .bearer_auth(&self.token)
+            .send()
+            .await
+            .unwrap();
+        (r.status().as_u16(), r.bytes().await.unwrap().to_vec())
+    }
 }
 
 pub(crate) fn api(base: &str, token: &str) -> Api {

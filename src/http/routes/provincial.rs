@@ -22,6 +22,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(queue))
         .routes(routes!(one))
         .routes(routes!(decide))
+        .routes(routes!(media))
 }
 
 #[derive(Serialize, ToSchema)]
@@ -56,6 +57,9 @@ pub struct ProvincialReviewDto {
     pub byline: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub body: Option<String>,
+    /// Only for one request: the cover image's URL here, if the county sent it up.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cover: Option<String>,
 }
 
 fn dto(r: &ProvincialReview, county_name: String, full: bool) -> ProvincialReviewDto {
@@ -81,9 +85,50 @@ fn dto(r: &ProvincialReview, county_name: String, full: bool) -> ProvincialRevie
         subtitle: full.then(|| a.subtitle.clone()),
         summary: full.then(|| a.summary.clone()),
         byline: full.then(|| a.byline.clone()),
-        // A county's HTML is not trusted here: the same allowlist again.
-        body: full.then(|| html::sanitize(&a.body)),
+        // A county's HTML is not trusted here: the same allowlist again; then its media point
+        // at the copies the county sent up.
+        body: full.then(|| {
+            crate::domain::hub::rewrite_media(&html::sanitize(&a.body), &r.request.media, |m| {
+                media_url(&r.county, a.id.0, &m.sha256)
+            })
+        }),
+        cover: full
+            .then(|| {
+                a.cover.and_then(|c| {
+                    r.request
+                        .media
+                        .iter()
+                        .find(|m| m.asset == c.0)
+                        .map(|m| media_url(&r.county, a.id.0, &m.sha256))
+                })
+            })
+            .flatten(),
     }
+}
+
+fn media_url(county: &str, article: u64, sha256: &str) -> String {
+    format!("/api/v1/provincial/reviews/{county}/{article}/media/{sha256}")
+}
+
+/// A media file of a request (image, video, the cover), as the county sent it up.
+#[utoipa::path(get, path = "/api/v1/provincial/reviews/{county}/{article}/media/{sha256}", tag = "federation", params(("county" = String, Path), ("article" = u64, Path), ("sha256" = String, Path)),
+    responses((status = 200, description = "the bytes"), (status = 206, description = "the requested range")))]
+async fn media(
+    State(s): State<AppState>,
+    auth: Auth,
+    Path((county, raw, sha)): Path<(String, String, String)>,
+    req: axum::extract::Request,
+) -> Result<axum::response::Response> {
+    let article = parse_id(&raw, Resource::Review)?;
+    let x = provincial::get(&s.core.reader()?.0, &auth.actor, &county, article)?;
+    let m = x
+        .request
+        .media
+        .iter()
+        .find(|m| m.sha256 == sha)
+        .filter(|m| s.core.blobs.path(&m.sha256).exists())
+        .ok_or(Error::NotFound(Resource::Asset))?;
+    super::assets::serve_blob(&s, &m.sha256, &m.mime, Some(&m.name), req).await
 }
 
 fn county_name(r: &crate::store::Reader, id: &str) -> Result<String> {

@@ -670,6 +670,8 @@ export interface ProvincialReview {
   summary?: string
   byline?: string
   body?: string
+  /** The cover image's URL at the hub, if the county sent it up. */
+  cover?: string
 }
 
 /** A county's published article as the hub holds it. */
