@@ -267,6 +267,9 @@ pub enum Fact {
     ArticleOffered {
         article: Article,
         note: String,
+        /// Its cover, images and video, uploaded to the hub ahead of this entry.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        media: Vec<super::hub::CarriedMedia>,
     },
     /// A county adopted a shared article as a draft of its own (shipped: a reprint).
     SharedAdopted {

@@ -63,20 +63,35 @@ impl CarriedMedia {
 }
 
 /// The article's HTML with its county asset URLs (`/api/v1/assets/{id}/content` or
-/// `/thumbnail`) pointing at `url(media)` for the media the hub holds.
-pub fn rewrite_media(
-    html: &str,
-    media: &[CarriedMedia],
-    url: impl Fn(&CarriedMedia) -> String,
-) -> String {
-    let mut out = html.to_string();
-    for m in media {
-        let to = url(m);
-        for tail in ["content", "thumbnail"] {
-            let from = format!("{}{}/{tail}", super::html::ASSET_URL_PREFIX, m.asset);
-            out = out.replace(&from, &to);
+/// `/thumbnail`) replaced by `url(id)` where that gives one, in one pass (a new URL is never
+/// rewritten again).
+pub fn rewrite_media(html: &str, url: impl Fn(u64) -> Option<String>) -> String {
+    let prefix = super::html::ASSET_URL_PREFIX;
+    let mut out = String::with_capacity(html.len());
+    let mut rest = html;
+    while let Some(i) = rest.find(prefix) {
+        out.push_str(&rest[..i]);
+        let after = &rest[i + prefix.len()..];
+        let digits = after.bytes().take_while(u8::is_ascii_digit).count();
+        let tail = ["/content", "/thumbnail"]
+            .into_iter()
+            .find(|t| after[digits..].starts_with(t));
+        let to = match (after[..digits].parse::<u64>(), tail) {
+            (Ok(id), Some(t)) => url(id).map(|u| (u, digits + t.len())),
+            _ => None,
+        };
+        match to {
+            Some((u, used)) => {
+                out.push_str(&u);
+                rest = &after[used..];
+            }
+            None => {
+                out.push_str(prefix);
+                rest = after;
+            }
         }
     }
+    out.push_str(rest);
     out
 }
 
@@ -102,4 +117,23 @@ pub const SHIPPED: &[&str] = &[
 /// publish on Beijing time whatever the server's clock zone.
 pub fn day_of(ms: Millis) -> u64 {
     u64::try_from((ms + 8 * 3_600_000).div_euclid(86_400_000)).unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn media_urls_are_rewritten_once_and_others_left_alone() {
+        let html = r#"<img src="/api/v1/assets/12/content"><img src="/api/v1/assets/1/thumbnail"><a href="/api/v1/assets/7/content">x</a><p>/api/v1/assets/12</p>"#;
+        let out = rewrite_media(html, |id| match id {
+            12 => Some("/api/v1/assets/1/content".into()),
+            1 => Some("/m/one".into()),
+            _ => None,
+        });
+        assert_eq!(
+            out,
+            r#"<img src="/api/v1/assets/1/content"><img src="/m/one"><a href="/api/v1/assets/7/content">x</a><p>/api/v1/assets/12</p>"#
+        );
+    }
 }

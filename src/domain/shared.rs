@@ -25,6 +25,9 @@ pub struct SharedItem {
     pub byline: String,
     pub category: String,
     pub tags: Vec<String>,
+    /// Its cover: the origin's asset id (among `media` when the origin sent it up).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cover: Option<u64>,
     /// Why it is shared (the hub's note to counties).
     pub note: String,
     pub shared_at: Millis,
@@ -33,6 +36,10 @@ pub struct SharedItem {
     /// it can no longer be adopted; drafts already adopted stay, their authors are told.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub withdrawn: Option<Withdrawal>,
+    /// Its media as the origin sent them up (an offered article); counties fetch them from the
+    /// hub, and an adopted draft gets its own copies.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub media: Vec<super::hub::CarriedMedia>,
 }
 
 /// Why and when a shared item was taken back.

@@ -169,6 +169,10 @@ pub fn media_of(stored: &[Vec<u8>]) -> Vec<String> {
                 .into_iter()
                 .map(|a| a.sha256)
                 .collect(),
+            Fact::HubMessageReceived {
+                message: Down::Shared { item },
+                ..
+            } => item.media.into_iter().map(|m| m.sha256).collect(),
             _ => Vec::new(),
         })
         .collect()

@@ -448,11 +448,16 @@ pub fn next_batch(db: &redb::Database, instance: &InstanceId, after: Lsn) -> Res
         let (hash, _) = entry::split_stored(&stored)?;
         let lsn = Lsn(out.through + 1);
         if SHIPPED.iter().any(|k| entry::fact_is(&stored, k)) {
-            if entry::fact_is(&stored, "ProvincialReviewRequested")
+            if (entry::fact_is(&stored, "ProvincialReviewRequested")
+                || entry::fact_is(&stored, "ArticleOffered"))
                 && let Ok(e) = entry::decode_stored(&stored)
-                && let crate::domain::fact::Fact::ProvincialReviewRequested { request } = e.fact
             {
-                out.media.extend(request.media);
+                use crate::domain::fact::Fact;
+                match e.fact {
+                    Fact::ProvincialReviewRequested { request } => out.media.extend(request.media),
+                    Fact::ArticleOffered { media, .. } => out.media.extend(media),
+                    _ => {}
+                }
             }
             let before = match prev {
                 Some(h) => h,

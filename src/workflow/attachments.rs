@@ -100,34 +100,56 @@ pub fn describe(blobs: &BlobStore, named: &[(String, String)]) -> Result<Vec<Att
     Ok(out)
 }
 
-/// Hub: may this county fetch this file (is it attached to an instruction sent to it)?
+/// Hub: may this county fetch this file (attached to an instruction sent to it, or a medium of
+/// a shared article from another county)?
 pub fn county_may_fetch(a: &impl Access, county: &str, sha256: &str) -> Result<bool> {
-    Ok(federation::instructions(a)?.iter().any(|i| {
+    let attached = federation::instructions(a)?.iter().any(|i| {
         i.counties.iter().any(|c| c == county) && i.attachments.iter().any(|x| x.sha256 == sha256)
-    }))
+    });
+    Ok(attached
+        || federation::shared_items(a)?.iter().any(|i| {
+            i.origin != county
+                && i.withdrawn.is_none()
+                && i.media.iter().any(|m| m.sha256 == sha256)
+        }))
 }
 
 /// Is a media file an instruction attachment here (issued at a hub, or in a county's inbox)?
 /// Such a file stays when an asset with the same bytes is deleted.
 pub fn in_use(a: &impl Access, sha256: &str) -> Result<bool> {
     let attached = |v: &[Attachment]| v.iter().any(|x| x.sha256 == sha256);
+    let carried = |v: &[crate::domain::hub::CarriedMedia]| v.iter().any(|x| x.sha256 == sha256);
     Ok(federation::instructions(a)?
         .iter()
         .any(|i| attached(&i.attachments))
         || federation::inbox(a)?
             .iter()
-            .any(|i| attached(&i.instruction.attachments)))
+            .any(|i| attached(&i.instruction.attachments))
+        || federation::shared_items(a)?
+            .iter()
+            .any(|i| carried(&i.media))
+        || federation::pool(a)?.iter().any(|p| carried(&p.item.media)))
 }
 
-/// County: the attachments of its inbox that have not arrived yet (hashes, oldest instruction
-/// first).
+/// County: the files of its inbox and the media of its pool that have not arrived yet
+/// (hashes, oldest first).
 pub fn missing(a: &impl Access, blobs: &BlobStore) -> Result<Vec<String>> {
     let mut items = federation::inbox(a)?;
     items.sort_by_key(|i| i.seq);
     let mut out: Vec<String> = Vec::new();
-    for x in items.iter().flat_map(|i| &i.instruction.attachments) {
-        if !out.contains(&x.sha256) && !blobs.path(&x.sha256).exists() {
-            out.push(x.sha256.clone());
+    let mut pool = federation::pool(a)?;
+    pool.sort_by_key(|p| p.seq);
+    let shas = items
+        .iter()
+        .flat_map(|i| i.instruction.attachments.iter().map(|x| &x.sha256))
+        .chain(
+            pool.iter()
+                .filter(|p| p.item.withdrawn.is_none())
+                .flat_map(|p| p.item.media.iter().map(|m| &m.sha256)),
+        );
+    for sha in shas {
+        if !out.contains(sha) && !blobs.path(sha).exists() {
+            out.push(sha.clone());
         }
     }
     Ok(out)

@@ -253,7 +253,11 @@ pub fn receive(w: &mut Writer<'_>, county: &Peer, batch: &Batch) -> Result<Recei
             Ok(None) => r.skipped += 1,
             Ok(Some(e)) => {
                 let offered = match &e.fact {
-                    Fact::ArticleOffered { article, note } => Some((article.clone(), note.clone())),
+                    Fact::ArticleOffered {
+                        article,
+                        note,
+                        media,
+                    } => Some((article.clone(), note.clone(), media.clone())),
                     _ => None,
                 };
                 let retracted = match &e.fact {
@@ -270,8 +274,8 @@ pub fn receive(w: &mut Writer<'_>, county: &Peer, batch: &Batch) -> Result<Recei
                 };
                 w.emit(None, fact)?;
                 // What a county offers is shared as it arrives, in the same transaction.
-                if let Some((article, note)) = offered {
-                    super::shared::share_offered(w, county, &article, &note)?;
+                if let Some((article, note, media)) = offered {
+                    super::shared::share_offered(w, county, &article, &note, media)?;
                 }
                 // What it retracts leaves the shared pool at once.
                 if let Some(article) = retracted {

@@ -23,6 +23,7 @@ pub mod names;
 pub mod notices;
 pub mod outlets;
 pub mod planning;
+pub mod pool_media;
 pub mod provincial;
 pub mod queue;
 pub mod review;

@@ -51,10 +51,12 @@ fn item_of(id: u64, origin: &Peer, a: &Article, note: String, at: i64, by: Strin
         byline: a.byline.clone(),
         category: a.category.clone(),
         tags: a.tags.clone(),
+        cover: a.cover.map(|c| c.0),
         note,
         shared_at: at,
         shared_by: by,
         withdrawn: None,
+        media: Vec::new(),
     }
 }
 
@@ -117,9 +119,10 @@ pub fn share_offered(
     county: &Peer,
     article: &Article,
     note: &str,
+    media: Vec<crate::domain::hub::CarriedMedia>,
 ) -> Result<SharedItem> {
     let id = w.next_id("shared")?;
-    let item = item_of(
+    let mut item = item_of(
         id,
         county,
         article,
@@ -127,6 +130,7 @@ pub fn share_offered(
         w.now(),
         county.name.clone(),
     );
+    item.media = media;
     emit_shared(w, None, item)
 }
 
@@ -239,6 +243,7 @@ pub fn offer(w: &mut Writer<'_>, actor: &Actor, id: ArticleId, note: &str) -> Re
         Fact::ArticleOffered {
             article: a.clone(),
             note,
+            media: super::review::carried_media(w.tx(), &a)?,
         },
     )?;
     Ok(a)
@@ -253,7 +258,13 @@ pub fn pool(a: &impl Access, _actor: &Actor) -> Result<Vec<PoolItem>> {
 }
 
 /// Adopt a pool item as a new draft in `outlet`.
-pub fn adopt(w: &mut Writer<'_>, actor: &Actor, id: u64, outlet: OutletId) -> Result<Article> {
+pub fn adopt(
+    w: &mut Writer<'_>,
+    actor: &Actor,
+    id: u64,
+    outlet: OutletId,
+    ready: &[super::pool_media::Ready],
+) -> Result<Article> {
     require_role(w.tx(), "county")?;
     let p = federation::pool_item(w.tx(), id)?.ok_or(Error::NotFound(Resource::Shared))?;
     let it = &p.item;
@@ -263,16 +274,17 @@ pub fn adopt(w: &mut Writer<'_>, actor: &Actor, id: u64, outlet: OutletId) -> Re
             x.reason
         )));
     }
+    // Its own copies of the origin's media when they are all here; else the text alone.
+    let (body, cover) = super::pool_media::copies(w, actor, outlet, it, ready)?;
     let fields = ArticleFields {
         title: it.title.clone(),
         subtitle: it.subtitle.clone(),
         summary: it.summary.clone(),
-        // Text only: the origin's images and video are not on this server.
-        body: html::paragraphs_to_html(&html::to_text(&it.body)),
+        body,
         byline: shared::attributed_byline(it),
         category: it.category.clone(),
         tags: it.tags.clone(),
-        cover: None,
+        cover,
     }
     .normalized()?;
     let source = Source {

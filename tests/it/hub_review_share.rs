@@ -434,6 +434,43 @@ async fn shared_articles_reach_the_other_counties_and_adoptions_count_as_reprint
     assert_eq!(item["adoptions"][0]["article"].as_u64(), Some(adopted));
     assert_eq!(list.as_array().unwrap().len(), 2, "{list}");
 
+    // An offered article with a photo: the photo travels with it (B → hub → A), and A's
+    // adoption gets its own copy, which the draft's text points at.
+    let (photo, _) = b.upload_png(40).await;
+    let z = publish_with(
+        &b,
+        "安吉竹海航拍",
+        &format!("<p>竹海。</p><figure><img src=\"/api/v1/assets/{photo}/content\"></figure>"),
+    )
+    .await;
+    let (s, v) = b
+        .post(&format!("/api/v1/articles/{z}/offer"), json!({}))
+        .await;
+    assert_eq!(s, 200, "{v}");
+    let pool_a = until(&a, "/api/v1/pool", "the photo article and its photo at A", |v| {
+        v[0]["title"] == "安吉竹海航拍" && v[0]["media"] == 1 && v[0]["media_here"] == 1
+    })
+    .await;
+    let zid = pool_a[0]["id"].as_u64().unwrap();
+    let (s, v) = a
+        .post(&format!("/api/v1/pool/{zid}/adopt"), json!({"outlet": "tv"}))
+        .await;
+    assert_eq!(s, 201, "{v}");
+    let draft = a
+        .get(&format!("/api/v1/articles/{}", v["article"].as_u64().unwrap()))
+        .await;
+    let body = draft["body"].as_str().unwrap();
+    let refs: Vec<u64> = body
+        .split("/api/v1/assets/")
+        .skip(1)
+        .map(|t| t.split('/').next().unwrap().parse().unwrap())
+        .collect();
+    assert_eq!(refs.len(), 1, "{body}");
+    assert_eq!(a.content(refs[0]).await, b.content(photo).await);
+    let copy = a.get(&format!("/api/v1/assets/{}", refs[0])).await;
+    assert_eq!(copy["kind"], "image", "{copy}");
+    assert!(copy["thumbnail_url"].is_string(), "{copy}");
+
     // A retracts X: the pool item is withdrawn with it, B can no longer adopt it, and the
     // author of B's adopted draft is told.
     let (s, v) = a

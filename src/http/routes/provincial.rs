@@ -88,8 +88,12 @@ fn dto(r: &ProvincialReview, county_name: String, full: bool) -> ProvincialRevie
         // A county's HTML is not trusted here: the same allowlist again; then its media point
         // at the copies the county sent up.
         body: full.then(|| {
-            crate::domain::hub::rewrite_media(&html::sanitize(&a.body), &r.request.media, |m| {
-                media_url(&r.county, a.id.0, &m.sha256)
+            crate::domain::hub::rewrite_media(&html::sanitize(&a.body), |id| {
+                r.request
+                    .media
+                    .iter()
+                    .find(|m| m.asset == id)
+                    .map(|m| media_url(&r.county, a.id.0, &m.sha256))
             })
         }),
         cover: full

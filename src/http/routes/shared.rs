@@ -63,6 +63,10 @@ pub struct SharedDto {
     pub shared_by: String,
     /// Adoptions (reprints).
     pub adoptions: Vec<AdoptionDto>,
+    /// Media the origin sent up with it (an offered article), and how many are here (at a
+    /// county: fetched from the hub; an adoption copies them once all have arrived).
+    pub media: u64,
+    pub media_here: u64,
     /// Set when the hub took it back: when, by whom (or the origin county, for a retraction),
     /// and why. It can no longer be adopted.
     pub withdrawn_at: Option<String>,
@@ -73,8 +77,19 @@ pub struct SharedDto {
     pub received_at: Option<String>,
 }
 
-fn dto(i: &SharedItem, adoptions: Vec<AdoptionDto>, received_at: Option<String>) -> SharedDto {
+fn dto(
+    blobs: &crate::media::BlobStore,
+    i: &SharedItem,
+    adoptions: Vec<AdoptionDto>,
+    received_at: Option<String>,
+) -> SharedDto {
     SharedDto {
+        media: i.media.len() as u64,
+        media_here: i
+            .media
+            .iter()
+            .filter(|m| blobs.path(&m.sha256).exists())
+            .count() as u64,
         id: i.id,
         origin: i.origin.clone(),
         origin_name: i.origin_name.clone(),
@@ -117,7 +132,7 @@ async fn withdraw(
         .committer
         .write(move |w| shared::withdraw(w, &auth.actor, id, &i.reason))
         .await?;
-    Ok(Json(dto(&item, Vec::new(), None)))
+    Ok(Json(dto(&s.core.blobs, &item, Vec::new(), None)))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -143,7 +158,10 @@ async fn share(
         .committer
         .write(move |w| shared::share(w, &auth.actor, &i.county, i.article, &i.note))
         .await?;
-    Ok((StatusCode::CREATED, Json(dto(&item, Vec::new(), None))))
+    Ok((
+        StatusCode::CREATED,
+        Json(dto(&s.core.blobs, &item, Vec::new(), None)),
+    ))
 }
 
 /// The hub's shared pool, newest first, with each item's adoptions (reprints).
@@ -155,6 +173,7 @@ async fn list(State(s): State<AppState>, auth: Auth) -> Result<Json<Vec<SharedDt
             .iter()
             .map(|(i, rows)| {
                 dto(
+                    &s.core.blobs,
                     i,
                     rows.iter().map(|(c, a)| adoption(c.clone(), a)).collect(),
                     None,
@@ -173,6 +192,7 @@ async fn pool(State(s): State<AppState>, auth: Auth) -> Result<Json<Vec<SharedDt
             .iter()
             .map(|p| {
                 dto(
+                    &s.core.blobs,
                     &p.item,
                     p.adoptions
                         .iter()
@@ -214,10 +234,11 @@ async fn adopt(
             .ok_or(Error::NotFound(Resource::Outlet))?
             .id
     };
+    let ready = crate::workflow::pool_media::prepare(&s.core, id).await?;
     let a = s
         .core
         .committer
-        .write(move |w| shared::adopt(w, &auth.actor, id, outlet))
+        .write(move |w| shared::adopt(w, &auth.actor, id, outlet, &ready))
         .await?;
     Ok((StatusCode::CREATED, Json(AdoptedDto { article: a.id.0 })))
 }
