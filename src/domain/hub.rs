@@ -95,6 +95,18 @@ pub fn rewrite_media(html: &str, url: impl Fn(u64) -> Option<String>) -> String 
     out
 }
 
+/// What a media URL of another instance becomes when this one does not hold the file: nothing
+/// to load (the same asset id here is another file).
+pub const NO_MEDIA: &str = "data:,";
+
+/// Another instance's HTML for display here: its asset URLs point at `url(id)` where the file is
+/// here, and at nothing otherwise.
+pub fn foreign_html(html: &str, url: impl Fn(u64) -> Option<String>) -> String {
+    rewrite_media(html, |id| {
+        Some(url(id).unwrap_or_else(|| NO_MEDIA.to_string()))
+    })
+}
+
 /// County facts a hub receives: the log's first entry (which binds it to the county's id),
 /// publication, correction and takedown, the start of a new history line, and what the county
 /// did with the hub's messages (receipt, acknowledgement, answers), and articles sent up for
@@ -135,5 +147,14 @@ mod tests {
             out,
             r#"<img src="/api/v1/assets/1/content"><img src="/m/one"><a href="/api/v1/assets/7/content">x</a><p>/api/v1/assets/12</p>"#
         );
+    }
+
+    #[test]
+    fn foreign_media_point_at_nothing_unless_held_here() {
+        let out = foreign_html(
+            r#"<img src="/api/v1/assets/3/content"><img src="/api/v1/assets/4/thumbnail">"#,
+            |id| (id == 4).then(|| "/here/4".to_string()),
+        );
+        assert_eq!(out, r#"<img src="data:,"><img src="/here/4">"#);
     }
 }

@@ -447,17 +447,26 @@ async fn shared_articles_reach_the_other_counties_and_adoptions_count_as_reprint
         .post(&format!("/api/v1/articles/{z}/offer"), json!({}))
         .await;
     assert_eq!(s, 200, "{v}");
-    let pool_a = until(&a, "/api/v1/pool", "the photo article and its photo at A", |v| {
-        v[0]["title"] == "安吉竹海航拍" && v[0]["media"] == 1 && v[0]["media_here"] == 1
-    })
+    let pool_a = until(
+        &a,
+        "/api/v1/pool",
+        "the photo article and its photo at A",
+        |v| v[0]["title"] == "安吉竹海航拍" && v[0]["media"] == 1 && v[0]["media_here"] == 1,
+    )
     .await;
     let zid = pool_a[0]["id"].as_u64().unwrap();
     let (s, v) = a
-        .post(&format!("/api/v1/pool/{zid}/adopt"), json!({"outlet": "tv"}))
+        .post(
+            &format!("/api/v1/pool/{zid}/adopt"),
+            json!({"outlet": "tv"}),
+        )
         .await;
     assert_eq!(s, 201, "{v}");
     let draft = a
-        .get(&format!("/api/v1/articles/{}", v["article"].as_u64().unwrap()))
+        .get(&format!(
+            "/api/v1/articles/{}",
+            v["article"].as_u64().unwrap()
+        ))
         .await;
     let body = draft["body"].as_str().unwrap();
     let refs: Vec<u64> = body

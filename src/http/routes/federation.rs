@@ -425,7 +425,8 @@ async fn county_article(
         category: a.category.clone(),
         tags: a.tags.clone(),
         // A county's HTML is not trusted here: the same allowlist again.
-        body: crate::domain::html::sanitize(&a.body),
+        // Its media stay at the county: its asset URLs must not show this hub's files.
+        body: crate::domain::hub::foreign_html(&crate::domain::html::sanitize(&a.body), |_| None),
         retraction_reason: a.retraction.as_ref().map(|x| x.reason.clone()),
         head: CountyArticleDto {
             county: c.county.clone(),

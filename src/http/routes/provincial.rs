@@ -88,7 +88,7 @@ fn dto(r: &ProvincialReview, county_name: String, full: bool) -> ProvincialRevie
         // A county's HTML is not trusted here: the same allowlist again; then its media point
         // at the copies the county sent up.
         body: full.then(|| {
-            crate::domain::hub::rewrite_media(&html::sanitize(&a.body), |id| {
+            crate::domain::hub::foreign_html(&html::sanitize(&a.body), |id| {
                 r.request
                     .media
                     .iter()

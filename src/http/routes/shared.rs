@@ -97,7 +97,9 @@ fn dto(
         title: i.title.clone(),
         subtitle: i.subtitle.clone(),
         summary: i.summary.clone(),
-        body: i.body.clone(),
+        // The origin's asset URLs must not show this instance's files (an adoption gets its
+        // own copies).
+        body: crate::domain::hub::foreign_html(&i.body, |_| None),
         byline: i.byline.clone(),
         note: i.note.clone(),
         shared_at: ts(i.shared_at),
