@@ -113,6 +113,14 @@ pub(crate) fn cases(art: u64) -> Vec<Case<'static>> {
             "wrong_role",
         ),
         (
+            "GET",
+            "/api/v1/provincial/reviews/{county}/{article}/media/{sha256}",
+            format!("/api/v1/provincial/reviews/x/{art}/media/{}", "a".repeat(64)),
+            None,
+            409,
+            "wrong_role",
+        ),
+        (
             "POST",
             "/api/v1/provincial/reviews/{county}/{article}/decision",
             format!("/api/v1/provincial/reviews/x/{art}/decision"),
