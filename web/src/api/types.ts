@@ -701,6 +701,9 @@ export interface SharedArticle {
   shared_at: string
   shared_by: string
   adoptions: { county: string; article: number; by: string; at: string }[]
+  /** Media the origin sent up with it, and how many are here (an adoption copies them). */
+  media: number
+  media_here: number
   /** Set when the hub took it back (it can no longer be adopted). */
   withdrawn_at: string | null
   withdrawn_by: string | null

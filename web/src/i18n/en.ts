@@ -126,6 +126,7 @@ const en: typeof zh = {
     approve: 'Approve', return: 'Return',
   },
   shared: {
+    media: 'Media {here}/{n}', mediaHint: 'Images and video the origin sent up with it (here / all); adopting copies them',
     title: 'Shared pool', share: 'Share a county article', shareButton: 'Share with counties', note: 'Note', offer: 'Offer an article to the provincial pool', offerButton: 'Offer',
     pool: 'Shared articles', adoptInto: 'Adopt into', empty: 'Nothing shared yet', origin: 'From', sharedAt: 'Shared', reprints: 'Reprints', adopted: 'Adopted here',
     adopt: 'Adopt as draft',

@@ -124,6 +124,7 @@ export default {
     approve: '通过', return: '退回',
   },
   shared: {
+    media: '图片/视频 {here}/{n}', mediaHint: '来源中心随稿件上传的图片和视频（已到本平台/总数）；采用时一并复制',
     title: '共享稿库', share: '共享县级稿件', shareButton: '共享给各县', note: '说明', offer: '推荐本中心稿件到省级共享库', offerButton: '推荐',
     pool: '共享稿件', adoptInto: '采用到渠道', empty: '共享库暂无稿件', origin: '来源', sharedAt: '共享时间', reprints: '转载次数', adopted: '本中心已采用',
     adopt: '采用为草稿', withdraw: '撤回', withdrawn: '已撤回', withdrawReason: '撤回原因（各县可见）', withdrawnBy: '{who} 撤回：{reason}',
