@@ -124,6 +124,11 @@ pub async fn upload(
             .send()
             .await
             .map_err(|e| Error::Io(format!("hub media: {e}")))?;
+        if r.status() == reqwest::StatusCode::NOT_FOUND {
+            // A hub of an older version takes no media: the entries still go up.
+            tracing::warn!("the hub takes no media (an older version); sending entries without");
+            return Ok(sent);
+        }
         if !r.status().is_success() {
             return Err(super::ship::error_of(r).await);
         }

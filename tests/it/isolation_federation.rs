@@ -115,7 +115,10 @@ pub(crate) fn cases(art: u64) -> Vec<Case<'static>> {
         (
             "GET",
             "/api/v1/provincial/reviews/{county}/{article}/media/{sha256}",
-            format!("/api/v1/provincial/reviews/x/{art}/media/{}", "a".repeat(64)),
+            format!(
+                "/api/v1/provincial/reviews/x/{art}/media/{}",
+                "a".repeat(64)
+            ),
             None,
             409,
             "wrong_role",
