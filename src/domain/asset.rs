@@ -80,6 +80,16 @@ const ACCEPTED: &[(&str, AssetKind)] = &[
 ];
 
 /// Classify the sniffed type of the first bytes of a file.
+/// A media file's name in the store: the SHA-256 of its bytes in hex, lowercased; anything
+/// else (a path, a short or odd string) is refused naming `field`.
+pub fn sha256_name(field: &'static str, s: &str) -> Result<String> {
+    if s.len() == 64 && s.bytes().all(|b| b.is_ascii_hexdigit()) {
+        Ok(s.to_ascii_lowercase())
+    } else {
+        Err(Error::invalid(field, "64 hex digits (a SHA-256)"))
+    }
+}
+
 pub fn classify(head: &[u8]) -> Result<(String, AssetKind)> {
     let detected = infer::get(head).map(|t| t.mime_type().to_string());
     match detected {

@@ -194,6 +194,15 @@ impl User {
     }
 
     /// Outlets where the user holds `perm` (`None` = all outlets, for instance admins).
+    /// An instance administrator, or someone who may publish (签发) in some outlet: who acts for
+    /// the center toward the province, and is told what the province sends.
+    pub fn speaks_for_the_center(&self) -> bool {
+        !self.disabled
+            && self
+                .outlets_with(Permission::ArticlePublish)
+                .is_none_or(|o| !o.is_empty())
+    }
+
     pub fn outlets_with(&self, perm: Permission) -> Option<Vec<OutletId>> {
         if self.instance_admin {
             return None;

@@ -381,10 +381,10 @@ async fn blob(
     Extension(who): Extension<Peer>,
     axum::extract::Path(sha256): axum::extract::Path<String>,
 ) -> Response {
-    if sha256.len() != 64 || !sha256.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return Error::invalid("sha256", "64 hex digits").into_response();
-    }
-    let sha256 = sha256.to_ascii_lowercase();
+    let sha256 = match crate::domain::asset::sha256_name("sha256", &sha256) {
+        Ok(s) => s,
+        Err(e) => return e.into_response(),
+    };
     // A replica copies every file; a county only the files of instructions sent to it.
     let allowed = match who.role.as_str() {
         "replica" => Ok(true),

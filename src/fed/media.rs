@@ -12,6 +12,7 @@ use axum::body::Body;
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 
+use crate::domain::asset::sha256_name;
 use crate::domain::hub::CarriedMedia;
 use crate::domain::peer::Peer;
 use crate::error::{Error, Result};
@@ -31,12 +32,6 @@ pub struct Wanted {
     pub wanted: Vec<String>,
 }
 
-fn hex64(s: &str) -> bool {
-    s.len() == 64
-        && s.bytes()
-            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
-}
-
 fn active(core: &Core, who: &Peer) -> Result<()> {
     if who.role != "county" {
         return Err(Error::Forbidden);
@@ -54,17 +49,13 @@ pub async fn wanted_handler(core: Core, who: Peer, body: axum::body::Bytes) -> R
         if ask.sha256.len() > MAX_WANTED {
             return Err(Error::invalid("sha256", format!("at most {MAX_WANTED}")));
         }
-        if let Some(bad) = ask.sha256.iter().find(|s| !hex64(s)) {
-            return Err(Error::invalid(
-                "sha256",
-                format!("{bad:?}: 64 lowercase hex digits"),
-            ));
+        let mut wanted = Vec::new();
+        for s in &ask.sha256 {
+            let sha = sha256_name("sha256", s)?;
+            if !core.blobs.path(&sha).exists() {
+                wanted.push(sha);
+            }
         }
-        let wanted = ask
-            .sha256
-            .into_iter()
-            .filter(|s| !core.blobs.path(s).exists())
-            .collect();
         Ok(Wanted { wanted })
     })();
     match r {
@@ -77,9 +68,7 @@ pub async fn wanted_handler(core: Core, who: Peer, body: axum::body::Bytes) -> R
 pub async fn put_handler(core: Core, who: Peer, sha256: String, body: Body) -> Response {
     let r = async {
         active(&core, &who)?;
-        if !hex64(&sha256) {
-            return Err(Error::invalid("sha256", "64 lowercase hex digits"));
-        }
+        let sha256 = sha256_name("sha256", &sha256)?;
         if core.blobs.path(&sha256).exists() {
             return Ok(());
         }

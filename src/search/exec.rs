@@ -244,7 +244,7 @@ fn facets(r: &Reader, a: &AggregationResults) -> Result<Facets> {
     }
     let mut county = Vec::new();
     for (value, count) in buckets(&v, "county") {
-        let label = federation::peer(&r.0, &value)?.map_or(value.clone(), |p| p.name);
+        let label = federation::peer_name(&r.0, &value)?;
         county.push(Bucket {
             value,
             label,
@@ -283,22 +283,13 @@ fn doc_id(searcher: &tantivy::Searcher, addr: DocAddress) -> Result<u64> {
 
 /// The county a document comes from, if it is a county article.
 fn doc_county(searcher: &tantivy::Searcher, addr: DocAddress) -> Result<Option<String>> {
-    let Some(col) = searcher
+    let col = searcher
         .segment_reader(addr.segment_ord)
         .fast_fields()
         .str("county")
-        .map_err(tantivy_err)?
-    else {
-        return Ok(None);
-    };
-    let Some(ord) = col.term_ords(addr.doc_id).next() else {
-        return Ok(None);
-    };
-    let mut out = String::new();
-    match col.ord_to_str(ord, &mut out) {
-        Ok(true) => Ok(Some(out)),
-        _ => Err(Error::SearchIndex("unreadable county of a document".into())),
-    }
+        .map_err(tantivy_err)?;
+    let mut buf = String::new();
+    Ok(super::schema::county_of(col.as_ref(), addr.doc_id, &mut buf)?.map(str::to_string))
 }
 
 /// The article a hit stands for, read back from the store (the source of truth) with the same

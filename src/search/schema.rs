@@ -126,6 +126,24 @@ pub fn key(origin: Origin<'_>, id: u64) -> String {
     }
 }
 
+/// The county of document `doc` in a segment's `county` column (`None`: a local article). The
+/// name is read into `buf`.
+pub fn county_of<'b>(
+    col: Option<&tantivy::columnar::StrColumn>,
+    doc: tantivy::DocId,
+    buf: &'b mut String,
+) -> crate::error::Result<Option<&'b str>> {
+    let Some(ord) = col.and_then(|c| c.term_ords(doc).next()) else {
+        return Ok(None);
+    };
+    match col.map(|c| c.ord_to_str(ord, buf)) {
+        Some(Ok(true)) => Ok(Some(buf.as_str())),
+        _ => Err(crate::error::Error::SearchIndex(
+            "unreadable county of a document".into(),
+        )),
+    }
+}
+
 pub fn document(f: &Fields, origin: Origin<'_>, a: &Article) -> TantivyDocument {
     let mut d = TantivyDocument::default();
     d.add_text(f.key, key(origin, a.id.0));

@@ -9,7 +9,7 @@ use serde::Serialize;
 use super::analyze::Analyzers;
 use super::index::{self, Options, commit, open_current, tantivy_err};
 use super::indexer::apply;
-use super::schema::{Origin, key};
+use super::schema::{Origin, county_of, key};
 use crate::domain::Lsn;
 use crate::error::{Error, Result};
 use crate::log::read_range;
@@ -86,11 +86,8 @@ pub fn check(
         for doc in seg.doc_ids_alive() {
             let id = ids.first(doc).unwrap_or(0);
             let rev = revs.first(doc).unwrap_or(0);
-            let origin = match counties.as_ref().and_then(|c| {
-                let ord = c.term_ords(doc).next()?;
-                c.ord_to_str(ord, &mut county).ok().filter(|found| *found)
-            }) {
-                Some(_) => Origin::County(&county),
+            let origin = match county_of(counties.as_ref(), doc, &mut county)? {
+                Some(c) => Origin::County(c),
                 None => Origin::Local,
             };
             indexed.entry(key(origin, id)).or_default().push(rev);

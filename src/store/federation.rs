@@ -13,6 +13,10 @@ use crate::error::Result;
 pub fn peer(a: &impl Access, id: &str) -> Result<Option<crate::domain::peer::Peer>> {
     typed(a.bytes(PEERS, id)?)
 }
+/// A peer's display name, or its id when this instance does not know it.
+pub fn peer_name(a: &impl Access, id: &str) -> Result<String> {
+    Ok(peer(a, id)?.map_or_else(|| id.to_string(), |p| p.name))
+}
 pub fn peers(a: &impl Access) -> Result<Vec<crate::domain::peer::Peer>> {
     a.values_by_name(PEERS)?
         .iter()

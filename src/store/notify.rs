@@ -17,7 +17,6 @@ use crate::domain::fact::Fact;
 use crate::domain::instruction::Down;
 use crate::domain::notice::{Notice, NoticeKind, NoticeOn, excerpt};
 use crate::domain::topic::{Topic, TopicState};
-use crate::domain::user::Permission;
 use crate::error::Result;
 
 /// Collects one notice per user, keeping the most specific kind.
@@ -269,7 +268,7 @@ pub fn derive(
                         article: request.article.id.0,
                     },
                     &request.article.title,
-                    &county_name(txn, county)?,
+                    &super::federation::peer_name(txn, county)?,
                 );
                 for u in center_voices(txn)? {
                     out.add(u, &n);
@@ -281,7 +280,7 @@ pub fn derive(
                 NoticeKind::CountyQuarantined,
                 actor,
                 NoticeOn::County(county.clone()),
-                &county_name(txn, county)?,
+                &super::federation::peer_name(txn, county)?,
                 reason,
             );
             for u in access::users(txn)?
@@ -296,22 +295,13 @@ pub fn derive(
     Ok(out.by_user.into_iter().collect())
 }
 
-/// Who speaks for the center toward the province (see `Actor::speaks_for_the_center`):
-/// instance administrators and whoever may publish in some outlet.
+/// Who speaks for the center toward the province (`User::speaks_for_the_center`).
 fn center_voices(txn: &WriteTransaction) -> Result<Vec<UserId>> {
     Ok(access::users(txn)?
         .into_iter()
-        .filter(|u| {
-            !u.disabled
-                && u.outlets_with(Permission::ArticlePublish)
-                    .is_none_or(|o| !o.is_empty())
-        })
+        .filter(crate::domain::user::User::speaks_for_the_center)
         .map(|u| u.id)
         .collect())
-}
-
-fn county_name(txn: &WriteTransaction, county: &str) -> Result<String> {
-    Ok(super::federation::peer(txn, county)?.map_or_else(|| county.to_string(), |p| p.name))
 }
 
 /// Store what `derive` found under the entry's lsn.

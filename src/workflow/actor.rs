@@ -76,10 +76,8 @@ impl Actor {
     /// a hub).
     pub fn speaks_for_the_center(&self) -> bool {
         self.is_instance_admin()
-            || (!self.user.disabled
-                && self
-                    .outlets_with(Permission::ArticlePublish)
-                    .is_none_or(|o| !o.is_empty()))
+            || (self.scoped(scope_for(Permission::ArticlePublish))
+                && self.user.speaks_for_the_center())
     }
 
     pub fn require_instance_admin(&self) -> Result<()> {

@@ -4,7 +4,7 @@
 use bytes::Bytes;
 use futures_util::Stream;
 
-use crate::domain::asset::{Asset, check_declared, classify, validate_file_name};
+use crate::domain::asset::{Asset, AssetKind, check_declared, classify, validate_file_name};
 use crate::domain::fact::Fact;
 use crate::domain::user::Permission;
 use crate::domain::{AssetId, OutletId};
@@ -42,36 +42,15 @@ where
         }
         o.id
     };
-    let name = validate_file_name(u.name)?;
-    let staged = core
-        .blobs
-        .stage(body, core.config.assets.max_upload_bytes)
-        .await?;
-    let checked = classify(&staged.head).and_then(|(mime, kind)| {
-        check_declared(u.declared_type, &name, &mime)?;
-        Ok((mime, kind))
-    });
-    let (mime, kind) = match checked {
-        Ok(v) => v,
-        Err(e) => {
-            staged.discard().await;
-            return Err(e);
-        }
-    };
-    let (sha, size) = (staged.sha256.clone(), staged.size);
-    let path = core.blobs.keep(staged).await?;
-    let (mut width, mut height, mut thumb) = (None, None, None);
-    if kind == crate::domain::asset::AssetKind::Image {
-        let made = tokio::task::spawn_blocking(move || crate::media::thumbnail(&path))
-            .await
-            .ok()
-            .flatten();
-        if let Some((jpeg, w, h)) = made {
-            width = Some(w);
-            height = Some(h);
-            thumb = Some(core.blobs.put_bytes(jpeg).await?);
-        }
-    }
+    let f = receive(core, u.name, u.declared_type, body).await?;
+    let (width, height, thumb) = thumbnail(core, &f).await?;
+    let Received {
+        name,
+        sha256: sha,
+        size,
+        mime,
+        kind,
+    } = f;
     let uid = actor.id();
     core.committer
         .write(move |w| {
@@ -98,6 +77,76 @@ where
             Ok(asset)
         })
         .await
+}
+
+/// A file received into the media store: its checked name, hash, size and sniffed type.
+#[derive(Debug, Clone)]
+pub struct Received {
+    pub name: String,
+    pub sha256: String,
+    pub size: u64,
+    pub mime: String,
+    pub kind: AssetKind,
+}
+
+/// Stream an upload into the media store (at most `assets.max_upload_bytes`), its type sniffed
+/// from the bytes and checked against what the client declared; nothing is kept if it fails.
+/// Asset uploads and instruction files both come in this way.
+pub async fn receive<S, E>(
+    core: &Core,
+    name: &str,
+    declared_type: Option<&str>,
+    body: S,
+) -> Result<Received>
+where
+    S: Stream<Item = std::result::Result<Bytes, E>> + Unpin,
+    E: std::fmt::Display,
+{
+    let name = validate_file_name(name)?;
+    let staged = core
+        .blobs
+        .stage(body, core.config.assets.max_upload_bytes)
+        .await?;
+    let checked = classify(&staged.head).and_then(|(mime, kind)| {
+        check_declared(declared_type, &name, &mime)?;
+        Ok((mime, kind))
+    });
+    let (mime, kind) = match checked {
+        Ok(v) => v,
+        Err(e) => {
+            staged.discard().await;
+            return Err(e);
+        }
+    };
+    let (sha256, size) = (staged.sha256.clone(), staged.size);
+    core.blobs.keep(staged).await?;
+    Ok(Received {
+        name,
+        sha256,
+        size,
+        mime,
+        kind,
+    })
+}
+
+/// Width, height and the thumbnail blob of an image in the media store (nothing for other
+/// kinds, or an image that does not decode).
+pub async fn thumbnail(
+    core: &Core,
+    f: &Received,
+) -> Result<(Option<u32>, Option<u32>, Option<String>)> {
+    if f.kind != AssetKind::Image {
+        return Ok((None, None, None));
+    }
+    let path = core.blobs.path(&f.sha256);
+    let made = tokio::task::spawn_blocking(move || crate::media::thumbnail(&path))
+        .await
+        .ok()
+        .flatten();
+    match made {
+        Some((jpeg, w, h)) => Ok((Some(w), Some(h), Some(core.blobs.put_bytes(jpeg).await?))),
+        None => Ok((None, None, None)),
+    }
 }
 
 /// Delete an unused asset; then remove its files if no other record shares them.

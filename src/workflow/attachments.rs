@@ -14,7 +14,7 @@
 use bytes::Bytes;
 use futures_util::Stream;
 
-use crate::domain::asset::{check_declared, classify, validate_file_name};
+use crate::domain::asset::{classify, sha256_name, validate_file_name};
 use crate::domain::instruction::{Attachment, MAX_ATTACHMENTS};
 use crate::error::{Error, Resource, Result};
 use crate::media::BlobStore;
@@ -39,30 +39,13 @@ where
     if !actor.writes() {
         return Err(Error::Forbidden);
     }
-    let name = validate_file_name(name)?;
-    let staged = core
-        .blobs
-        .stage(body, core.config.assets.max_upload_bytes)
-        .await?;
-    let checked = classify(&staged.head).and_then(|(mime, kind)| {
-        check_declared(declared_type, &name, &mime)?;
-        Ok((mime, kind))
-    });
-    let (mime, kind) = match checked {
-        Ok(v) => v,
-        Err(e) => {
-            staged.discard().await;
-            return Err(e);
-        }
-    };
-    let (sha256, size) = (staged.sha256.clone(), staged.size);
-    core.blobs.keep(staged).await?;
+    let f = super::assets::receive(core, name, declared_type, body).await?;
     Ok(Attachment {
-        sha256,
-        name,
-        mime,
-        kind,
-        size,
+        sha256: f.sha256,
+        name: f.name,
+        mime: f.mime,
+        kind: f.kind,
+        size: f.size,
     })
 }
 
@@ -77,10 +60,7 @@ pub fn describe(blobs: &BlobStore, named: &[(String, String)]) -> Result<Vec<Att
     }
     let mut out: Vec<Attachment> = Vec::with_capacity(named.len());
     for (sha, name) in named {
-        let sha = sha.to_ascii_lowercase();
-        if sha.len() != 64 || !sha.bytes().all(|b| b.is_ascii_hexdigit()) {
-            return Err(Error::invalid("attachments.sha256", "64 hex digits"));
-        }
+        let sha = sha256_name("attachments.sha256", sha)?;
         if out.iter().any(|a| a.sha256 == sha) {
             continue;
         }

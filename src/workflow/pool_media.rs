@@ -45,19 +45,14 @@ pub async fn prepare(core: &Core, id: u64) -> Result<Vec<Ready>> {
         let Ok((mime, kind)) = classify(&head) else {
             continue;
         };
-        let (mut width, mut height, mut thumb) = (None, None, None);
-        if kind == AssetKind::Image {
-            let path = core.blobs.path(&m.sha256);
-            let made = tokio::task::spawn_blocking(move || crate::media::thumbnail(&path))
-                .await
-                .ok()
-                .flatten();
-            if let Some((jpeg, w, h)) = made {
-                width = Some(w);
-                height = Some(h);
-                thumb = Some(core.blobs.put_bytes(jpeg).await?);
-            }
-        }
+        let received = super::assets::Received {
+            name: m.name.clone(),
+            sha256: m.sha256.clone(),
+            size,
+            mime: mime.clone(),
+            kind,
+        };
+        let (width, height, thumb) = super::assets::thumbnail(core, &received).await?;
         out.push(Ready {
             media: m,
             mime,

@@ -60,12 +60,18 @@ fn item_of(id: u64, origin: &Peer, a: &Article, note: String, at: i64, by: Strin
     }
 }
 
-fn emit_shared(w: &mut Writer<'_>, actor: Option<&Actor>, item: SharedItem) -> Result<SharedItem> {
-    let counties: Vec<String> = active_counties_but(w.tx(), &item.origin)?
+/// Who hears of a pool item (every enrolled, unrevoked county but its origin), and the number
+/// of the message that tells them.
+fn audience(w: &mut Writer<'_>, item: &SharedItem) -> Result<(Vec<String>, u64)> {
+    let counties = active_counties_but(w.tx(), &item.origin)?
         .into_iter()
         .map(|p| p.id)
         .collect();
-    let seq = w.next_id("down")?;
+    Ok((counties, w.next_id("down")?))
+}
+
+fn emit_shared(w: &mut Writer<'_>, actor: Option<&Actor>, item: SharedItem) -> Result<SharedItem> {
+    let (counties, seq) = audience(w, &item)?;
     w.emit(
         actor.map(Actor::id),
         Fact::ContentShared {
@@ -140,11 +146,7 @@ fn emit_withdrawn(
     item: &SharedItem,
     withdrawal: Withdrawal,
 ) -> Result<()> {
-    let counties: Vec<String> = active_counties_but(w.tx(), &item.origin)?
-        .into_iter()
-        .map(|p| p.id)
-        .collect();
-    let seq = w.next_id("down")?;
+    let (counties, seq) = audience(w, item)?;
     w.emit(
         actor.map(Actor::id),
         Fact::SharedWithdrawn {

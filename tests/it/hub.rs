@@ -12,7 +12,7 @@ use rongmei::fed::pki;
 use rongmei::fed::ship::{HUB_CA_CRT, HUB_CRT, HUB_FILE, HUB_KEY};
 use serde_json::{Value, json};
 
-use crate::crash::{setup_token_with, spawn, spawn_env, stop};
+use crate::crash::{spawn, spawn_env, stop};
 use crate::harness::{checked_digest, run_offline};
 use crate::hub_support::*;
 use crate::replica::{api, kill};
@@ -24,13 +24,7 @@ async fn a_county_ships_what_it_publishes_exactly_once_and_a_revoked_one_is_refu
     let cdir = tempfile::tempdir().unwrap();
     let (mut hub, htoken) = start_hub(hdir.path()).await;
     let h = api(&hub.base, &htoken);
-    let mut cproc = spawn(cdir.path());
-    let ctoken = setup_token_with(
-        &cproc.base,
-        cproc.password.as_deref().unwrap(),
-        &["read", "write", "admin"],
-    )
-    .await;
+    let (mut cproc, ctoken) = first_start(cdir.path()).await;
     let c = api(&cproc.base, &ctoken);
 
     // Only a hub enrolls counties; a region code has six digits.
@@ -304,13 +298,7 @@ async fn the_hub_checks_origin_order_and_history_of_every_entry() {
 async fn duplicated_and_reordered_batches_give_the_same_final_state() {
     rongmei::fed::tls::install_provider();
     let cdir = tempfile::tempdir().unwrap();
-    let mut cproc = spawn(cdir.path());
-    let ctoken = setup_token_with(
-        &cproc.base,
-        cproc.password.as_deref().unwrap(),
-        &["read", "write", "admin"],
-    )
-    .await;
+    let (mut cproc, ctoken) = first_start(cdir.path()).await;
     let c = api(&cproc.base, &ctoken);
     for i in 0..6 {
         publish(&c, &format!("第{i}篇公开稿件")).await;
@@ -481,13 +469,7 @@ async fn a_county_renews_its_certificate_over_its_connection_and_keeps_shipping(
     let (hdir, cdir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
     let (mut hub, htoken) = start_hub(hdir.path()).await;
     let h = api(&hub.base, &htoken);
-    let mut cproc = spawn(cdir.path());
-    let ctoken = setup_token_with(
-        &cproc.base,
-        cproc.password.as_deref().unwrap(),
-        &["read", "write", "admin"],
-    )
-    .await;
+    let (mut cproc, ctoken) = first_start(cdir.path()).await;
     let id = enroll(&h, &hub.base, cdir.path(), "安吉县融媒体中心").await;
     stop(&mut cproc);
     let first = county(&h, &id).await;

@@ -8,9 +8,9 @@
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-use crate::crash::{setup_token_with, spawn, spawn_env, stop};
+use crate::crash::{spawn, stop};
 use crate::harness::checked_digest;
-use crate::hub_support::{county_client, enroll_in, start_hub, until};
+use crate::hub_support::{county_client, enrolled_county, start_hub, until};
 use crate::replica::{FED_ENV, api, pair};
 
 async fn upload(base: &str, token: &str, name: &str, ctype: &str, bytes: &[u8]) -> (u16, Value) {
@@ -54,25 +54,25 @@ async fn instruction_files_reach_their_counties_and_only_them() {
     let bdir = tempfile::tempdir().unwrap();
     let (mut hub, htoken) = start_hub(hdir.path()).await;
     let h = api(&hub.base, &htoken);
-    let mut started = Vec::new();
-    for (dir, name, region) in [
-        (adir.path(), "西湖区融媒体中心", "330106"),
-        (bdir.path(), "安吉县融媒体中心", "330523"),
-    ] {
-        let mut p = spawn(dir);
-        let token = setup_token_with(
-            &p.base,
-            p.password.as_deref().unwrap(),
-            &["read", "write", "admin"],
-        )
-        .await;
-        let id = enroll_in(&h, &hub.base, dir, name, region).await;
-        stop(&mut p);
-        // With a federation listener, for a DR replica.
-        started.push((spawn_env(dir, &FED_ENV), token, id));
-    }
-    let (mut bproc, btoken, _b_id) = started.pop().unwrap();
-    let (mut aproc, atoken, _a_id) = started.pop().unwrap();
+    // With a federation listener, for a DR replica.
+    let (mut aproc, atoken, _a_id) = enrolled_county(
+        &h,
+        &hub.base,
+        adir.path(),
+        "西湖区融媒体中心",
+        "330106",
+        &FED_ENV,
+    )
+    .await;
+    let (mut bproc, btoken, _b_id) = enrolled_county(
+        &h,
+        &hub.base,
+        bdir.path(),
+        "安吉县融媒体中心",
+        "330523",
+        &FED_ENV,
+    )
+    .await;
     let a = api(&aproc.base, &atoken);
 
     // Uploads: the type comes from the bytes; a lying type is refused.

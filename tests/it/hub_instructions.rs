@@ -6,7 +6,7 @@
 
 use serde_json::{Value, json};
 
-use crate::crash::{setup_token_with, spawn, spawn_env, stop};
+use crate::crash::{spawn, spawn_env, stop};
 use crate::harness::checked_digest;
 use crate::hub_support::*;
 use crate::replica::{api, kill};
@@ -30,24 +30,24 @@ async fn an_instruction_reaches_its_counties_and_their_answers_reach_the_hub() {
     let (mut hub, htoken) = start_hub(hdir.path()).await;
     let h = api(&hub.base, &htoken);
     // Each county joins while running and ships (and fetches) from its next start.
-    let mut started = Vec::new();
-    for (dir, name, region) in [
-        (adir.path(), "西湖区融媒体中心", "330106"),
-        (bdir.path(), "瑶海区融媒体中心", "340102"),
-    ] {
-        let mut p = spawn(dir);
-        let token = setup_token_with(
-            &p.base,
-            p.password.as_deref().unwrap(),
-            &["read", "write", "admin"],
-        )
-        .await;
-        let id = enroll_in(&h, &hub.base, dir, name, region).await;
-        stop(&mut p);
-        started.push((spawn(dir), token, id));
-    }
-    let (mut bproc, btoken, b_id) = started.pop().unwrap();
-    let (mut aproc, atoken, a_id) = started.pop().unwrap();
+    let (mut aproc, atoken, a_id) = enrolled_county(
+        &h,
+        &hub.base,
+        adir.path(),
+        "西湖区融媒体中心",
+        "330106",
+        &[],
+    )
+    .await;
+    let (mut bproc, btoken, b_id) = enrolled_county(
+        &h,
+        &hub.base,
+        bdir.path(),
+        "瑶海区融媒体中心",
+        "340102",
+        &[],
+    )
+    .await;
     let a = api(&aproc.base, &atoken);
     let b = api(&bproc.base, &btoken);
 
@@ -366,13 +366,7 @@ async fn provincial_word_lists_take_effect_in_every_county_and_stay_the_province
         .await;
     assert_eq!(s, 200, "{l}");
 
-    let mut cproc = spawn(cdir.path());
-    let ctoken = setup_token_with(
-        &cproc.base,
-        cproc.password.as_deref().unwrap(),
-        &["read", "write", "admin"],
-    )
-    .await;
+    let (mut cproc, ctoken) = first_start(cdir.path()).await;
     // Only a hub pushes lists.
     let c = api(&cproc.base, &ctoken);
     let (s, v) = c

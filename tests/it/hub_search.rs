@@ -5,9 +5,9 @@
 
 use serde_json::{Value, json};
 
-use crate::crash::{setup_token_with, spawn, stop};
+use crate::crash::stop;
 use crate::harness::{corpus, run_index_check};
-use crate::hub_support::{enroll_in, hub_has, publish_with, start_hub, until};
+use crate::hub_support::{enrolled_county, hub_has, publish_with, start_hub, until};
 use crate::replica::api;
 
 /// (title, body as HTML paragraphs, body as plain text) of corpus articles with a title.
@@ -47,24 +47,24 @@ async fn the_hub_searches_every_countys_published_articles_with_a_county_facet()
     let bdir = tempfile::tempdir().unwrap();
     let (mut hub, htoken) = start_hub(hdir.path()).await;
     let h = api(&hub.base, &htoken);
-    let mut started = Vec::new();
-    for (dir, name, region) in [
-        (adir.path(), "西湖区融媒体中心", "330106"),
-        (bdir.path(), "安吉县融媒体中心", "330523"),
-    ] {
-        let mut p = spawn(dir);
-        let token = setup_token_with(
-            &p.base,
-            p.password.as_deref().unwrap(),
-            &["read", "write", "admin"],
-        )
-        .await;
-        let id = enroll_in(&h, &hub.base, dir, name, region).await;
-        stop(&mut p);
-        started.push((spawn(dir), token, id));
-    }
-    let (mut bproc, btoken, b_id) = started.pop().unwrap();
-    let (mut aproc, atoken, a_id) = started.pop().unwrap();
+    let (mut aproc, atoken, a_id) = enrolled_county(
+        &h,
+        &hub.base,
+        adir.path(),
+        "西湖区融媒体中心",
+        "330106",
+        &[],
+    )
+    .await;
+    let (mut bproc, btoken, b_id) = enrolled_county(
+        &h,
+        &hub.base,
+        bdir.path(),
+        "安吉县融媒体中心",
+        "330523",
+        &[],
+    )
+    .await;
     let (a, b) = (api(&aproc.base, &atoken), api(&bproc.base, &btoken));
 
     // Three articles each, from the same corpus; the counties number them alike (1, 2, 3).

@@ -12,7 +12,7 @@ use rongmei::fed::ship::{BatchDto, HUB_CA_CRT, HUB_CRT, HUB_FILE, HUB_KEY, ItemD
 use rongmei::log::entry;
 use serde_json::{Value, json};
 
-use crate::crash::{Proc, setup_token_with, spawn_env};
+use crate::crash::{Proc, setup_token_with, spawn, spawn_env, stop};
 use crate::harness::run_offline;
 use crate::replica::{Api, api};
 
@@ -26,6 +26,34 @@ pub(crate) async fn start_hub(dir: &std::path::Path) -> (Proc, String) {
     let pw = hub.password.clone().unwrap();
     let token = setup_token_with(&hub.base, &pw, &["read", "write", "admin"]).await;
     (hub, token)
+}
+
+/// First start of an instance in `dir`, with an all-scopes token of its admin.
+pub(crate) async fn first_start(dir: &std::path::Path) -> (Proc, String) {
+    let p = spawn(dir);
+    let token = setup_token_with(
+        &p.base,
+        p.password.as_deref().unwrap(),
+        &["read", "write", "admin"],
+    )
+    .await;
+    (p, token)
+}
+
+/// A county in `dir` enrolled at the hub with `region` and started again (with `env`) so it
+/// ships: (its process, an all-scopes token, its id).
+pub(crate) async fn enrolled_county(
+    h: &Api,
+    hub_base: &str,
+    dir: &std::path::Path,
+    name: &str,
+    region: &str,
+    env: &[(&str, &str)],
+) -> (Proc, String, String) {
+    let (mut p, token) = first_start(dir).await;
+    let id = enroll_in(h, hub_base, dir, name, region).await;
+    stop(&mut p);
+    (spawn_env(dir, env), token, id)
 }
 
 /// Enroll `dir` (a county, running or stopped) at the hub; returns the county's id.

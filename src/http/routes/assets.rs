@@ -86,17 +86,7 @@ async fn upload(
     headers: HeaderMap,
     body: Body,
 ) -> Result<(StatusCode, Json<AssetDto>)> {
-    let limit = s.core.config.assets.max_upload_bytes;
-    let declared_len = headers
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
-    if declared_len.is_some_and(|n| n > limit) {
-        return Err(Error::AssetTooLarge { limit });
-    }
-    let declared = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok());
+    let declared = declared_type(&s, &headers)?;
     let u = assets::Upload {
         outlet: &q.outlet,
         name: &q.name,
@@ -184,6 +174,22 @@ async fn delete(
     let id = AssetId(parse_id(&id, Resource::Asset)?);
     assets::delete(&s.core, &auth.actor, id).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// An upload's declared Content-Type, after refusing at once one whose declared length is over
+/// the limit (the stream is limited too, for those that do not say).
+pub(super) fn declared_type<'h>(s: &AppState, headers: &'h HeaderMap) -> Result<Option<&'h str>> {
+    let limit = s.core.config.assets.max_upload_bytes;
+    let declared_len = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared_len.is_some_and(|n| n > limit) {
+        return Err(Error::AssetTooLarge { limit });
+    }
+    Ok(headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok()))
 }
 
 /// Serve a blob file with Range/conditional support, the recorded type and a safe disposition.

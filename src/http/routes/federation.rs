@@ -413,9 +413,7 @@ async fn county_article(
     let id = crate::http::error::parse_id(&raw, crate::error::Resource::Article)?;
     let r = s.core.reader()?;
     let c = crate::workflow::hub::county_article(&r.0, &auth.actor, &county, id)?;
-    let county_name = crate::store::federation::peer(&r.0, &county)?
-        .map(|p| p.name)
-        .unwrap_or_default();
+    let county_name = crate::store::federation::peer_name(&r.0, &county)?;
     let a = &c.article;
     Ok(Json(CountyArticleFullDto {
         county_name,

@@ -135,12 +135,6 @@ async fn media(
     super::assets::serve_blob(&s, &m.sha256, &m.mime, Some(&m.name), req).await
 }
 
-fn county_name(r: &crate::store::Reader, id: &str) -> Result<String> {
-    Ok(federation::peer(&r.0, id)?
-        .map(|p| p.name)
-        .unwrap_or_default())
-}
-
 #[derive(Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 pub struct QueueQuery {
@@ -160,7 +154,7 @@ async fn queue(
     let list = provincial::queue(&r.0, &auth.actor, q.pending)?;
     let mut out = Vec::with_capacity(list.len());
     for x in &list {
-        out.push(dto(x, county_name(&r, &x.county)?, false));
+        out.push(dto(x, federation::peer_name(&r.0, &x.county)?, false));
     }
     Ok(Json(out))
 }
@@ -175,7 +169,7 @@ async fn one(
     let article = parse_id(&raw, Resource::Review)?;
     let r = s.core.reader()?;
     let x = provincial::get(&r.0, &auth.actor, &county, article)?;
-    Ok(Json(dto(&x, county_name(&r, &county)?, true)))
+    Ok(Json(dto(&x, federation::peer_name(&r.0, &county)?, true)))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -207,7 +201,7 @@ async fn decide(
         })
         .await?;
     let r = s.core.reader()?;
-    let name = county_name(&r, &county)?;
+    let name = federation::peer_name(&r.0, &county)?;
     if x.decision.is_none() {
         return Err(Error::Internal("the decision was not recorded".into()));
     }

@@ -184,9 +184,7 @@ async fn search(
     let r = s.core.reader()?;
     let county_ref = |id: Option<String>| -> Result<Option<CountyRef>> {
         id.map(|id| {
-            let name = crate::store::federation::peer(&r.0, &id)?
-                .map(|p| p.name)
-                .unwrap_or_default();
+            let name = crate::store::federation::peer_name(&r.0, &id)?;
             Ok(CountyRef { id, name })
         })
         .transpose()

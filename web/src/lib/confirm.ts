@@ -27,3 +27,20 @@ export async function promptBox(message: string, title: string, value: string): 
     return null
   }
 }
+
+/** A required reason (revoking, withdrawing, calling off): the trimmed text, or null when
+ *  cancelled. */
+export async function reasonBox(message: string, title: string, placeholder = ''): Promise<string | null> {
+  try {
+    const r = await ElMessageBox.prompt(message, title, {
+      inputPlaceholder: placeholder,
+      inputValidator: (v: string) => !!v?.trim(),
+      inputErrorMessage: i18n.global.t('common.required'),
+      type: 'warning',
+      ...buttons(),
+    })
+    return r.value.trim()
+  } catch {
+    return null
+  }
+}
