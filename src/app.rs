@@ -87,9 +87,8 @@ pub fn search_options(config: &Config) -> crate::search::Options {
 
 /// How busy the writer has been (microseconds of work so far): the indexer yields to it.
 fn writer_load(stats: &Arc<crate::workflow::commit::CommitStats>) -> indexer::WriterLoad {
-    use std::sync::atomic::Ordering::Relaxed;
     let stats = stats.clone();
-    Arc::new(move || stats.apply_us.load(Relaxed) + stats.commit_us.load(Relaxed))
+    Arc::new(move || stats.worked_us())
 }
 
 /// Load the analyzers (jieba's dictionary, once) and start the search indexer thread.

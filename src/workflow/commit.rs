@@ -58,7 +58,7 @@ impl<T: Send, F: FnMut(&mut Writer<'_>) -> Result<T> + Send> Job for TypedJob<T,
 }
 
 /// Statistics for metrics and benchmarks.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct CommitStats {
     pub commits: std::sync::atomic::AtomicU64,
     pub jobs: std::sync::atomic::AtomicU64,
@@ -66,6 +66,59 @@ pub struct CommitStats {
     pub apply_us: std::sync::atomic::AtomicU64,
     /// Microseconds spent in durable commits (fsync).
     pub commit_us: std::sync::atomic::AtomicU64,
+    /// Time the writer thread has spent on batches (opening the transaction, applying,
+    /// committing, answering): finished batches, and the start of the one in progress.
+    work: std::sync::Mutex<Work>,
+    origin: crate::clock::Stopwatch,
+}
+
+/// The writer's working time (µs after `CommitStats::origin`).
+#[derive(Debug, Default)]
+struct Work {
+    done_us: u64,
+    since_us: Option<u64>,
+}
+
+impl Default for CommitStats {
+    fn default() -> Self {
+        Self {
+            commits: Default::default(),
+            jobs: Default::default(),
+            apply_us: Default::default(),
+            commit_us: Default::default(),
+            work: Default::default(),
+            origin: crate::clock::Stopwatch::start(),
+        }
+    }
+}
+
+impl CommitStats {
+    /// Microseconds the writer has worked so far, the batch in progress included (a replica
+    /// catching up applies batches that take a few hundred milliseconds each: counted only
+    /// when done, its work would come in lumps and look like idle time in between). Never
+    /// decreases.
+    pub fn worked_us(&self) -> u64 {
+        let now = self.origin.elapsed_us();
+        self.work.lock().map_or(0, |w| {
+            w.done_us + w.since_us.map_or(0, |s| now.saturating_sub(s))
+        })
+    }
+
+    fn start_working(&self) {
+        let now = self.origin.elapsed_us();
+        if let Ok(mut w) = self.work.lock() {
+            w.since_us = Some(now);
+        }
+    }
+
+    fn stop_working(&self) {
+        let now = self.origin.elapsed_us();
+        if let Ok(mut w) = self.work.lock()
+            && let Some(s) = w.since_us.take()
+        {
+            w.done_us += now.saturating_sub(s);
+        }
+    }
 }
 
 /// Handle for submitting write jobs. Cheap to clone.
@@ -171,7 +224,9 @@ fn writer_loop(
         stats
             .commits
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        stats.start_working();
         run_batch(db, &mut log, batch, env);
+        stats.stop_working();
     }
 }
 
@@ -378,5 +433,49 @@ mod tests {
             None,
             "a closed writer ends the watch"
         );
+    }
+
+    #[tokio::test]
+    async fn a_long_batch_counts_as_work_while_it_runs() {
+        let dir = tempfile::tempdir().unwrap();
+        let opened = super::super::bootstrap::open_or_init(dir.path(), "county", 0).unwrap();
+        let clock: SharedClock = ManualClock::new(5);
+        let (c, handle) =
+            Committer::start(opened.db.clone(), opened.appender.clone(), clock, false).unwrap();
+        let stats = c.stats.clone();
+        let idle = stats.worked_us();
+        // A job that takes 50 ms: while it runs, the time it has taken so far is work.
+        let (started_tx, started_rx) = std::sync::mpsc::channel();
+        let (go_tx, go_rx) = std::sync::mpsc::channel::<()>();
+        let job = c.write(move |_w| {
+            let _ = started_tx.send(());
+            let _ = go_rx.recv_timeout(std::time::Duration::from_secs(5));
+            Ok(())
+        });
+        let watcher = tokio::task::spawn_blocking(move || {
+            started_rx.recv().unwrap();
+            let sw = crate::clock::Stopwatch::start();
+            let mut readings = vec![stats.worked_us()];
+            while sw.elapsed() < std::time::Duration::from_millis(50) {
+                readings.push(stats.worked_us());
+            }
+            go_tx.send(()).unwrap();
+            (readings, stats)
+        });
+        job.await.unwrap();
+        let (readings, stats) = watcher.await.unwrap();
+        let during = *readings.last().unwrap() - idle;
+        assert!(
+            during >= 40_000,
+            "only {during} us of a running batch counted"
+        );
+        assert!(readings.windows(2).all(|w| w[0] <= w[1]), "work went down");
+        let after = stats.worked_us();
+        assert!(
+            after >= *readings.last().unwrap(),
+            "a finished batch counts less"
+        );
+        drop(c);
+        handle.join().unwrap();
     }
 }
