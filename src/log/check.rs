@@ -55,6 +55,8 @@ pub fn check(db: &redb::Database, progress: &dyn Fn(u64, u64)) -> Result<Report>
         );
         match problem {
             Ok(e) => {
+                // Article tables point into the log: the copy needs the entry too.
+                w.open_table(LOG)?.insert(lsn, v.value())?;
                 apply::entry(&w, e.at, e.actor, &e.fact, || Ok(lsn))?;
             }
             Err(p) => {

@@ -22,7 +22,7 @@ use crate::domain::user::User;
 use crate::domain::{
     ArticleId, AssetId, ChainId, CommentId, LexiconId, OutletId, TokenId, TopicId, UserId,
 };
-use crate::error::Result;
+use crate::error::{Error, Result};
 
 pub trait Access {
     fn bytes<'a, K: Key + 'static>(
@@ -281,10 +281,45 @@ pub fn token(a: &impl Access, id: TokenId) -> Result<Option<ApiToken>> {
     typed(a.bytes(TOKENS, id.0)?)
 }
 pub fn article(a: &impl Access, id: ArticleId) -> Result<Option<Article>> {
-    typed(a.bytes(ARTICLES, id.0)?)
+    match a.number(ARTICLE_HEADS, id.0)? {
+        Some(lsn) => article_at(a, lsn).map(Some),
+        None => Ok(None),
+    }
 }
 pub fn version(a: &impl Access, id: ArticleId, rev: u32) -> Result<Option<Article>> {
-    typed(a.bytes(ARTICLE_VERSIONS, (id.0, rev))?)
+    match a.number(ARTICLE_REVISIONS, (id.0, rev))? {
+        Some(lsn) => article_at(a, lsn).map(Some),
+        None => Ok(None),
+    }
+}
+
+/// The article the fact of LOG entry `lsn` carries (ARTICLE_HEADS and ARTICLE_REVISIONS point
+/// at such entries).
+pub fn article_at(a: &impl Access, lsn: u64) -> Result<Article> {
+    let stored = a.bytes(LOG, lsn)?.ok_or_else(|| {
+        Error::Store(format!(
+            "an article points at log entry {lsn}, which is missing"
+        ))
+    })?;
+    article_in(&stored, lsn)
+}
+
+/// The article carried by a stored LOG value (`lsn` names it in errors).
+pub fn article_in(stored: &[u8], lsn: u64) -> Result<Article> {
+    /// Every fact that saves an article has it under `article` (its other fields are ignored).
+    #[derive(serde::Deserialize)]
+    struct Carried {
+        article: Article,
+    }
+    if stored.get(LOG_FACT_OFFSET - 33) != Some(&LOG_ENTRY_FORMAT) {
+        return Err(Error::Store(format!(
+            "log entry {lsn} has an unknown format"
+        )));
+    }
+    let json = &stored[LOG_FACT_OFFSET.min(stored.len())..];
+    serde_json::from_slice::<Carried>(json)
+        .map(|c| c.article)
+        .map_err(|e| Error::Store(format!("log entry {lsn} carries no article: {e}")))
 }
 pub fn article_by_source(
     a: &impl Access,
@@ -449,23 +484,23 @@ impl Reader {
 
     /// Number of articles (current versions).
     pub fn article_count(&self) -> Result<u64> {
-        Ok(self.0.open_table(ARTICLES)?.len()?)
+        Ok(self.0.open_table(ARTICLE_HEADS)?.len()?)
     }
 
     /// Every article's current version in id order, one at a time (rebuilding an index).
     pub fn for_each_article(&self, mut f: impl FnMut(Article) -> Result<()>) -> Result<()> {
-        let table = self.0.open_table(ARTICLES)?;
+        let table = self.0.open_table(ARTICLE_HEADS)?;
         for row in table.iter()? {
-            f(codec::decode(row?.1.value())?)?;
+            f(article_at(&self.0, row?.1.value())?)?;
         }
         Ok(())
     }
 
     pub fn versions(&self, id: ArticleId) -> Result<Vec<Article>> {
-        let table = self.0.open_table(ARTICLE_VERSIONS)?;
+        let table = self.0.open_table(ARTICLE_REVISIONS)?;
         let mut out = Vec::new();
         for row in table.range((id.0, 0)..=(id.0, u32::MAX))? {
-            out.push(codec::decode(row?.1.value())?);
+            out.push(article_at(&self.0, row?.1.value())?);
         }
         Ok(out)
     }
@@ -521,7 +556,7 @@ impl Reader {
                 }
             }
             ArticleSort::CreatedDesc | ArticleSort::CreatedAsc => {
-                let table = self.0.open_table(ARTICLES)?;
+                let table = self.0.open_table(ARTICLE_HEADS)?;
                 let desc = sort == ArticleSort::CreatedDesc;
                 let range = match (after.map(|k| k.1), desc) {
                     (Some(id), true) => table.range(..id)?,
@@ -534,7 +569,7 @@ impl Reader {
                     Box::new(range)
                 };
                 for row in iter {
-                    let a: Article = codec::decode(row?.1.value())?;
+                    let a = article_at(&self.0, row?.1.value())?;
                     let in_range = f.updated_from.is_none_or(|t| a.updated_at >= t)
                         && f.updated_to.is_none_or(|t| a.updated_at <= t);
                     if in_range && !push(a) {

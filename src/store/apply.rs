@@ -526,6 +526,9 @@ fn index_entry(
     if let Some(id) = fact.article_id() {
         txn.open_table(AUDIT_BY_ARTICLE)?.insert((id.0, lsn), ())?;
     }
+    if let Some(a) = fact.article() {
+        point_at(txn, a, lsn)?;
+    }
     for t in fact.topic_ids() {
         txn.open_table(AUDIT_BY_TOPIC)?.insert((t.0, lsn), ())?;
     }
@@ -620,11 +623,8 @@ fn save_review(
 }
 
 fn save_article(txn: &WriteTransaction, a: &Article) -> Result<()> {
+    // The article itself stays in the log entry; `index_entry` points at it.
     let old = access::article(txn, a.id)?;
-    let bytes = encode(a);
-    txn.open_table(ARTICLES)?.insert(a.id.0, bytes.as_slice())?;
-    txn.open_table(ARTICLE_VERSIONS)?
-        .insert((a.id.0, a.revision), bytes.as_slice())?;
     {
         let mut idx = txn.open_table(ARTICLES_BY_UPDATED)?;
         if let Some(o) = &old {
@@ -648,6 +648,15 @@ fn save_article(txn: &WriteTransaction, a: &Article) -> Result<()> {
         }
     }
     bump(txn, "article", a.id.0)
+}
+
+/// The article `a`, as saved by the fact of entry `lsn`, is its newest state and that of its
+/// revision.
+pub fn point_at(txn: &WriteTransaction, a: &Article, lsn: u64) -> Result<()> {
+    txn.open_table(ARTICLE_HEADS)?.insert(a.id.0, lsn)?;
+    txn.open_table(ARTICLE_REVISIONS)?
+        .insert((a.id.0, a.revision), lsn)?;
+    Ok(())
 }
 
 /// Remove a session row (local table).

@@ -11,6 +11,7 @@ pub mod planning;
 pub mod queue;
 pub mod snapshot;
 pub mod tables;
+pub mod upgrade;
 
 use std::path::Path;
 
@@ -44,7 +45,7 @@ pub struct LogHead {
 }
 
 /// Open (or create) the database with quick-repair commits; a crash-interrupted file is repaired
-/// on open.
+/// on open, and one written by an older binary is upgraded (`upgrade`).
 pub fn open(path: &Path) -> Result<redb::Database> {
     let mut b = redb::Builder::new();
     b.set_repair_callback(|s| {
@@ -53,7 +54,9 @@ pub fn open(path: &Path) -> Result<redb::Database> {
             "repairing database after an unclean shutdown"
         );
     });
-    b.create(path).map_err(store_err)
+    let db = b.create(path).map_err(store_err)?;
+    upgrade::run(&db)?;
+    Ok(db)
 }
 
 /// An empty in-memory database (used by `check` to rebuild tables from the log).

@@ -100,6 +100,14 @@ fn bad(what: impl std::fmt::Display) -> Error {
     Error::BackupInvalid(format!("content: {what}"))
 }
 
+/// Does a stream table named `found` stand where this layout has `expected`? (Backups of
+/// stores that kept article copies, before `store::upgrade`.)
+fn legacy_in_place_of(expected: &str, found: &[u8]) -> bool {
+    (expected == tables::ARTICLE_HEADS.name() && found == tables::LEGACY_ARTICLES.name().as_bytes())
+        || (expected == tables::ARTICLE_REVISIONS.name()
+            && found == tables::LEGACY_ARTICLE_VERSIONS.name().as_bytes())
+}
+
 /// Load a content stream into `db` (whose tables must be empty), committing in batches and
 /// durably at the end. Every record is checked for shape before it is stored.
 pub fn load(db: &redb::Database, input: &mut impl Read) -> Result<Counts> {
@@ -107,6 +115,7 @@ pub fn load(db: &redb::Database, input: &mut impl Read) -> Result<Counts> {
         db: &'a redb::Database,
         input: &'a mut R,
         counts: Counts,
+        legacy: bool,
     }
     impl<R: Read> Load<'_, R> {
         fn byte(&mut self) -> Result<u8> {
@@ -136,6 +145,20 @@ pub fn load(db: &redb::Database, input: &mut impl Read) -> Result<Counts> {
             }
             Ok(n)
         }
+        /// Read the rows of a table without storing them.
+        fn skip_rows(&mut self, table: &str) -> Result<()> {
+            loop {
+                match self.byte()? {
+                    b'E' => return Ok(()),
+                    b'R' => {}
+                    x => return Err(bad(format!("unknown record {x} in table {table}"))),
+                }
+                let kl = self.len32()?;
+                self.bytes(kl)?;
+                let vl = self.len32()?;
+                self.bytes(vl)?;
+            }
+        }
     }
     impl<R: Read> Visit for Load<'_, R> {
         fn table<K: Key + 'static, V: Value + 'static>(
@@ -147,6 +170,12 @@ pub fn load(db: &redb::Database, input: &mut impl Read) -> Result<Counts> {
             }
             let n = self.bytes(2)?;
             let name = self.bytes(u16::from_be_bytes([n[0], n[1]]) as usize)?;
+            if legacy_in_place_of(t.name(), &name) {
+                // A backup of an older layout: its article copies are not needed (the
+                // pointer tables are rebuilt from the log once it is loaded).
+                self.legacy = true;
+                return self.skip_rows(t.name());
+            }
             if name != t.name().as_bytes() {
                 return Err(bad(format!(
                     "expected table {}, found {}",
@@ -192,11 +221,17 @@ pub fn load(db: &redb::Database, input: &mut impl Read) -> Result<Counts> {
         db,
         input,
         counts: Counts::default(),
+        legacy: false,
     };
     tables::log_and_replicated(&mut l)?;
     let mut extra = [0u8; 1];
     if l.input.read(&mut extra).map_err(io)? != 0 {
         return Err(bad("data after the last table"));
+    }
+    if l.legacy {
+        let w = db.begin_write()?;
+        super::upgrade::point_articles_into_log(&w)?;
+        w.commit()?;
     }
     // One durable commit makes everything loaded above durable.
     let w = db.begin_write()?;

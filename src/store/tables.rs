@@ -15,6 +15,12 @@ pub const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
 /// Invariants: keys dense from 1; an entry is never rewritten or deleted.
 pub const LOG: TableDefinition<u64, &[u8]> = TableDefinition::new("log");
 
+/// Where a LOG value's fact (JSON) starts: after the 32-byte hash and the entry header (format
+/// byte, epoch, lsn, time, actor; `log::entry` asserts this).
+pub const LOG_FACT_OFFSET: usize = 32 + 33;
+/// The entry format byte `LOG_FACT_OFFSET` is valid for.
+pub const LOG_ENTRY_FORMAT: u8 = 1;
+
 /// Replicated. key: id kind (`outlet`, `user`, `article`, `asset`, `token`); value: highest id
 /// used. Invariant: ≥ every id of that kind in its table.
 pub const COUNTERS: TableDefinition<&str, u64> = TableDefinition::new("counters");
@@ -37,12 +43,23 @@ pub const PASSWORDS: TableDefinition<u64, &[u8]> = TableDefinition::new("passwor
 /// Replicated. key: TokenId; value: enc<ApiToken> (the secret is stored only as SHA-256).
 pub const TOKENS: TableDefinition<u64, &[u8]> = TableDefinition::new("tokens");
 
-/// Replicated. key: ArticleId; value: enc<Article>, the newest version.
-pub const ARTICLES: TableDefinition<u64, &[u8]> = TableDefinition::new("articles");
+/// Replicated. key: ArticleId; value: lsn of the LOG entry whose fact carries the article's
+/// newest state. Every fact that saves an article carries all of it, so each version is stored
+/// once, in the log, and the tables only point at it (a create writes the body once, not three
+/// times). Invariant: the entry's fact is one for which `Fact::article` is this article.
+pub const ARTICLE_HEADS: TableDefinition<u64, u64> = TableDefinition::new("article_heads");
 
-/// Replicated. key: (ArticleId, revision); value: enc<Article>. Invariant: revisions 1..=current
-/// all present; the row for the current revision equals the ARTICLES row.
-pub const ARTICLE_VERSIONS: TableDefinition<(u64, u32), &[u8]> =
+/// Replicated. key: (ArticleId, revision); value: lsn of the LOG entry carrying that revision's
+/// last state. Invariants: revisions 1..=current all present; the current revision's row equals
+/// the ARTICLE_HEADS row.
+pub const ARTICLE_REVISIONS: TableDefinition<(u64, u32), u64> =
+    TableDefinition::new("article_revisions");
+
+/// Stores written before ARTICLE_HEADS / ARTICLE_REVISIONS held each version's encoded article
+/// here. Only `store::upgrade` (and the backup loader) know these names: on open they are
+/// replaced by the pointer tables, rebuilt from the log.
+pub const LEGACY_ARTICLES: TableDefinition<u64, &[u8]> = TableDefinition::new("articles");
+pub const LEGACY_ARTICLE_VERSIONS: TableDefinition<(u64, u32), &[u8]> =
     TableDefinition::new("article_versions");
 
 /// Replicated. key: (updated_at ms, ArticleId); value: OutletId. Invariant: exactly one entry per
@@ -216,8 +233,8 @@ pub fn replicated(v: &mut impl Visit) -> Result<()> {
     v.table(USERNAMES)?;
     v.table(PASSWORDS)?;
     v.table(TOKENS)?;
-    v.table(ARTICLES)?;
-    v.table(ARTICLE_VERSIONS)?;
+    v.table(ARTICLE_HEADS)?;
+    v.table(ARTICLE_REVISIONS)?;
     v.table(ARTICLES_BY_UPDATED)?;
     v.table(ARTICLE_SOURCES)?;
     v.table(ASSETS)?;

@@ -36,4 +36,5 @@ mod search;
 mod search_crash;
 mod search_recall;
 mod ui;
+mod upgrade;
 mod web;

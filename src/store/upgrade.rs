@@ -1,0 +1,54 @@
+//! Changes of the store's table layout, made when a store written by an older binary is opened.
+//! Replicated tables are a function of the log, so an upgrade derives the new tables from the
+//! log alone, in one durable transaction: a crash before its commit leaves the old layout, and
+//! the next open upgrades again. Nothing is appended to the log (the facts did not change).
+
+use redb::{ReadableDatabase, ReadableTable, TableHandle, WriteTransaction};
+
+use super::apply;
+use super::tables::*;
+use crate::domain::fact::Fact;
+use crate::error::{Error, Result};
+
+/// Bring `db` to the current layout.
+pub fn run(db: &redb::Database) -> Result<()> {
+    let legacy = db
+        .begin_read()?
+        .list_tables()?
+        .any(|t| t.name() == LEGACY_ARTICLES.name());
+    if !legacy {
+        return Ok(());
+    }
+    tracing::info!("upgrading the store: article versions now point into the log");
+    let mut w = db.begin_write()?;
+    w.set_quick_repair(true);
+    let n = point_articles_into_log(&w)?;
+    w.delete_table(LEGACY_ARTICLES)?;
+    w.delete_table(LEGACY_ARTICLE_VERSIONS)?;
+    w.commit()?;
+    tracing::info!(saves = n, "store upgraded");
+    Ok(())
+}
+
+/// Fill ARTICLE_HEADS and ARTICLE_REVISIONS from the log (what `apply` does entry by entry);
+/// returns how many entries save an article.
+pub fn point_articles_into_log(w: &WriteTransaction) -> Result<u64> {
+    let log = w.open_table(LOG)?;
+    let mut n = 0;
+    for row in log.iter()? {
+        let (k, v) = row?;
+        let (lsn, stored) = (k.value(), v.value());
+        if stored.get(LOG_FACT_OFFSET - 33) != Some(&LOG_ENTRY_FORMAT) {
+            return Err(Error::Store(format!(
+                "log entry {lsn} has an unknown format"
+            )));
+        }
+        let fact: Fact = serde_json::from_slice(&stored[LOG_FACT_OFFSET.min(stored.len())..])
+            .map_err(|e| Error::Store(format!("log entry {lsn}: {e}")))?;
+        if let Some(a) = fact.article() {
+            apply::point_at(w, a, lsn)?;
+            n += 1;
+        }
+    }
+    Ok(n)
+}
