@@ -4,6 +4,7 @@
 
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::atomic::Ordering::Relaxed;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -15,7 +16,7 @@ use crate::domain::Lsn;
 #[derive(clap::Args)]
 pub struct ReplicateArgs {
     /// Articles written while the replica is offline (then it catches up).
-    #[arg(long, default_value_t = 20_000)]
+    #[arg(long, default_value_t = 60_000)]
     backlog: usize,
     /// Steady write rate during the lag phase (articles per second).
     #[arg(long, default_value_t = 1_000)]
@@ -57,6 +58,7 @@ struct ReplicaNode {
     addr: std::net::SocketAddr,
     log: crate::log::LogWatch,
     search: crate::search::SearchIndex,
+    writer: Arc<crate::workflow::commit::CommitStats>,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
@@ -80,7 +82,12 @@ impl ReplicaNode {
             rt.block_on(async move {
                 match crate::app::start(cfg, crate::clock::system()).await {
                     Ok(r) => {
-                        let info = (r.addr, r.core.committer.log_watch(), r.search.clone());
+                        let info = (
+                            r.addr,
+                            r.core.committer.log_watch(),
+                            r.search.clone(),
+                            r.core.committer.stats.clone(),
+                        );
                         let _ = tx.send(Ok(info));
                         let _ = stopped.await;
                         let _ = r.shutdown().await;
@@ -91,11 +98,12 @@ impl ReplicaNode {
                 }
             });
         });
-        let (addr, log, search) = rx.recv()??;
+        let (addr, log, search, writer) = rx.recv()??;
         Ok(Self {
             addr,
             log,
             search,
+            writer,
             stop: Some(stop),
             thread: Some(thread),
         })
@@ -187,8 +195,10 @@ pub async fn replicate(args: ReplicateArgs) -> anyhow::Result<ExitCode> {
     while primary.running.search.status().indexed_lsn < head.0 {
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
-    // …and its index merges.
+    // …and its index merges, and the kernel write its files back (on one disk, the primary's
+    // writeback would otherwise queue ahead of the replica's commits).
     settle().await;
+    let _ = tokio::task::spawn_blocking(|| std::process::Command::new("sync").status()).await;
     let mut rc = rcfg.clone();
     rc.http.listen = "127.0.0.1:0".into();
     println!("starting the replica");
@@ -205,6 +215,15 @@ pub async fn replicate(args: ReplicateArgs) -> anyhow::Result<ExitCode> {
         "catch-up: {} entries in {secs:.2} s = {:.0} entries/s",
         head.0,
         head.0 as f64 / secs
+    );
+    let ws = &replica.writer;
+    let commits = ws.commits.load(Relaxed).max(1) as f64;
+    println!(
+        "  replica writer: {commits:.0} transactions ({:.0} entries each), {:.1} ms applying + {:.1} ms committing each ({:.0}% busy)",
+        head.0 as f64 / commits,
+        ws.apply_us.load(Relaxed) as f64 / commits / 1e3,
+        ws.commit_us.load(Relaxed) as f64 / commits / 1e3,
+        (ws.apply_us.load(Relaxed) + ws.commit_us.load(Relaxed)) as f64 / secs / 1e4
     );
 
     // The replica's search index follows its log on its own; the steady phase starts once it

@@ -148,31 +148,41 @@ pub fn write_new(path: &Path, bytes: &[u8]) -> Result<()> {
 /// Media hashes that stored entries add: asset files and thumbnails, and the files of
 /// instructions a county received from its hub.
 pub fn media_of(stored: &[Vec<u8>]) -> Vec<String> {
-    use crate::domain::fact::Fact;
-    use crate::domain::instruction::Down;
-    stored
+    let facts: Vec<_> = stored
         .iter()
         .filter(|s| {
             crate::log::entry::fact_is(s, "AssetAdded")
                 || crate::log::entry::fact_is(s, "HubMessageReceived")
         })
         .filter_map(|s| crate::log::entry::decode_stored(s).ok())
-        .flat_map(|e| match e.fact {
-            Fact::AssetAdded { asset } => std::iter::once(asset.sha256)
-                .chain(asset.thumb_sha256)
+        .map(|e| e.fact)
+        .collect();
+    media_of_facts(facts.iter())
+}
+
+/// The media files (content hashes) the given facts name.
+pub fn media_of_facts<'a>(
+    facts: impl Iterator<Item = &'a crate::domain::fact::Fact>,
+) -> Vec<String> {
+    use crate::domain::fact::Fact;
+    use crate::domain::instruction::Down;
+    facts
+        .flat_map(|f| match f {
+            Fact::AssetAdded { asset } => std::iter::once(asset.sha256.clone())
+                .chain(asset.thumb_sha256.clone())
                 .collect::<Vec<_>>(),
             Fact::HubMessageReceived {
                 message: Down::Instruction { instruction },
                 ..
             } => instruction
                 .attachments
-                .into_iter()
-                .map(|a| a.sha256)
+                .iter()
+                .map(|a| a.sha256.clone())
                 .collect(),
             Fact::HubMessageReceived {
                 message: Down::Shared { item },
                 ..
-            } => item.media.into_iter().map(|m| m.sha256).collect(),
+            } => item.media.iter().map(|m| m.sha256.clone()).collect(),
             _ => Vec::new(),
         })
         .collect()
@@ -400,10 +410,11 @@ pub fn import(
             ));
             continue;
         }
-        let mut todo: Vec<Vec<u8>> = Vec::new();
+        let mut todo = Vec::new();
         let mut stop = false;
         for s in entries.into_iter().skip((head + 1 - h.first) as usize) {
-            let e = decode_stored(&s)?;
+            let r = crate::log::entry::Received::decode(s)?;
+            let e = r.entry();
             let past = match until {
                 Until::End => false,
                 Until::Lsn(n) => e.lsn.0 > n,
@@ -413,7 +424,7 @@ pub fn import(
                 stop = true;
                 break;
             }
-            todo.push(s);
+            todo.push(r);
         }
         let total = todo.len() as u64;
         let mut done = 0;

@@ -17,6 +17,7 @@ use super::retry::{Backoff, closed, pause};
 use super::{pki, tls, wire};
 use crate::clock::Millis;
 use crate::error::{Error, Result};
+use crate::log::entry;
 use crate::store::access;
 use crate::workflow::Core;
 
@@ -335,9 +336,16 @@ async fn session(
     // the applier takes everything that has arrived into one transaction, so while a commit
     // waits for the disk the next frames queue up and the lag stays near one commit however
     // fast the primary writes.
-    let (tx, mut rx) = tokio::sync::mpsc::channel::<Result<wire::Frame>>(QUEUED_FRAMES);
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<Result<Received>>(QUEUED_FRAMES);
     let reader = {
         let status = status.clone();
+        // The hash the stream's first entry must extend: this log's last, or its genesis.
+        let mut prev = entry::genesis(&crate::domain::InstanceId(up.instance.clone()));
+        if let Ok(h) = hex::decode(&hash)
+            && let Ok(h) = <[u8; 32]>::try_from(h.as_slice())
+        {
+            prev = h;
+        }
         tokio::spawn(async move {
             let mut stream = resp.bytes_stream();
             let mut dec = wire::Decoder::default();
@@ -356,16 +364,28 @@ async fn session(
                     }
                     Ok(out)
                 });
-                match frames {
-                    Ok(frames) => {
-                        for f in frames {
-                            if tx.send(Ok(f)).await.is_err() {
-                                return;
-                            }
-                        }
-                    }
+                let frames = match frames {
+                    Ok(frames) => frames,
                     Err(e) => {
                         let _ = tx.send(Err(e)).await;
+                        return;
+                    }
+                };
+                for f in frames {
+                    // Decoding the facts and checking the hash chain is the reader's work,
+                    // not the writer's.
+                    let r = tokio::task::spawn_blocking(move || {
+                        let r = Received::decode(f, &mut prev);
+                        (r, prev)
+                    })
+                    .await
+                    .map_err(|e| Error::Internal(e.to_string()))
+                    .and_then(|(r, p)| {
+                        prev = p;
+                        r
+                    });
+                    let failed = r.is_err();
+                    if tx.send(r).await.is_err() || failed {
                         return;
                     }
                 }
@@ -387,12 +407,12 @@ async fn session(
             }
         }
         let head = frames.last().map(|f| f.head);
-        let entries: Vec<Vec<u8>> = frames.into_iter().flat_map(|f| f.entries).collect();
+        let entries: Vec<entry::Received> = frames.into_iter().flat_map(|f| f.entries).collect();
         let now = core.clock.now();
         let mut applied = None;
         if !entries.is_empty() {
             let n = entries.len() as u64;
-            let wanted = super::carry::media_of(&entries);
+            let wanted = super::carry::media_of_facts(entries.iter().map(|r| &r.entry().fact));
             let last = core.committer.write(move |w| w.replicate(&entries)).await?;
             applied = Some((last.0, n));
             for h in wanted {
@@ -410,6 +430,26 @@ async fn session(
         });
     }
     Ok(())
+}
+
+/// A frame of the log stream with its entries decoded.
+struct Received {
+    head: u64,
+    entries: Vec<entry::Received>,
+}
+
+impl Received {
+    /// `prev`: the hash of the entry before the frame's first, moved to its last.
+    fn decode(f: wire::Frame, prev: &mut [u8; 32]) -> Result<Self> {
+        Ok(Self {
+            head: f.head,
+            entries: f
+                .entries
+                .into_iter()
+                .map(|s| entry::Received::decode_after(s, prev))
+                .collect::<Result<_>>()?,
+        })
+    }
 }
 
 /// Aborts a task when dropped (the session's reader ends with the session).

@@ -73,7 +73,14 @@ impl Appender {
 
     /// Append an entry exactly as another instance stored it (a follower copying its primary's
     /// log): it must be the next lsn, not go back in epoch, and extend the hash chain.
-    pub fn append_stored(&mut self, txn: &WriteTransaction, stored: &[u8]) -> Result<Lsn> {
+    /// `linked_from`: the hash the entry was already found to extend (`entry::Received`), which
+    /// spares hashing it again here.
+    pub fn append_stored(
+        &mut self,
+        txn: &WriteTransaction,
+        stored: &[u8],
+        linked_from: Option<&[u8; 32]>,
+    ) -> Result<Lsn> {
         let (hash, bytes) = split_stored(stored)?;
         let (epoch, lsn) = position_of(stored)?;
         let e = Position { epoch, lsn };
@@ -90,7 +97,11 @@ impl Appender {
                 e.lsn.0, self.epoch.0, e.epoch.0
             )));
         }
-        if chain(&self.hash, bytes) != hash {
+        let extends = match linked_from {
+            Some(prev) => *prev == self.hash,
+            None => chain(&self.hash, bytes) == hash,
+        };
+        if !extends {
             return Err(Error::LogIntegrity(format!(
                 "entry {} does not extend the hash chain",
                 e.lsn.0

@@ -10,6 +10,9 @@ use crate::error::{Error, Result};
 
 pub const ENTRY_FORMAT: u8 = 1;
 const HEADER: usize = 33;
+// The store reads the article a stored entry carries without this module: same layout.
+const _: () = assert!(32 + HEADER == crate::store::tables::LOG_FACT_OFFSET);
+const _: () = assert!(ENTRY_FORMAT == crate::store::tables::LOG_ENTRY_FORMAT);
 
 /// A decoded entry.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -106,6 +109,51 @@ pub fn fact_is(stored: &[u8], kind: &str) -> bool {
     };
     let prefix = format!("{{\"type\":\"{kind}\"");
     json.starts_with(prefix.as_bytes())
+}
+
+/// A stored value received from another instance, with its decoding (made once, where it
+/// arrives, so that the writer only applies it).
+#[derive(Debug, Clone)]
+pub struct Received {
+    stored: Vec<u8>,
+    entry: Entry,
+    /// The hash this entry was found to extend (its hash is `chain(linked_from, entry)`), when
+    /// checked on arrival: the writer then only compares it with its head.
+    linked_from: Option<[u8; 32]>,
+}
+
+impl Received {
+    pub fn decode(stored: Vec<u8>) -> Result<Self> {
+        let entry = decode_stored(&stored)?;
+        Ok(Self {
+            stored,
+            entry,
+            linked_from: None,
+        })
+    }
+
+    /// Decode and check that the entry extends `prev` (the hash of the entry before it), which
+    /// becomes the entry's own hash when it does. An entry that does not is still returned,
+    /// unchecked: the writer refuses it with the usual error.
+    pub fn decode_after(stored: Vec<u8>, prev: &mut [u8; 32]) -> Result<Self> {
+        let mut r = Self::decode(stored)?;
+        let (hash, bytes) = split_stored(&r.stored)?;
+        if chain(prev, bytes) == hash {
+            r.linked_from = Some(*prev);
+            *prev = hash;
+        }
+        Ok(r)
+    }
+
+    pub fn stored(&self) -> &[u8] {
+        &self.stored
+    }
+    pub fn entry(&self) -> &Entry {
+        &self.entry
+    }
+    pub fn linked_from(&self) -> Option<&[u8; 32]> {
+        self.linked_from.as_ref()
+    }
 }
 
 /// Decode a stored value (`hash ‖ entry`).

@@ -84,17 +84,18 @@ impl<'t> Writer<'t> {
         Ok(Lsn(lsn))
     }
 
-    /// Copy entries of the primary's log (stored bytes, in order): each is checked against the
-    /// chain, applied to the tables and stored as it was. The log head is the follower's cursor,
-    /// so entries and cursor commit together.
-    pub fn replicate(&mut self, stored: &[Vec<u8>]) -> Result<Lsn> {
+    /// Copy entries of the primary's log (stored bytes, in order, each with its decoding, which
+    /// callers do before the write so that it does not take the writer's time): each is checked
+    /// against the chain, applied to the tables and stored as it was. The log head is the
+    /// follower's cursor, so entries and cursor commit together.
+    pub fn replicate(&mut self, entries: &[crate::log::entry::Received]) -> Result<Lsn> {
         self.dirty = true;
         let (txn, log) = (self.txn, &mut *self.log);
         let mut last = log.head();
-        for s in stored {
-            let e = crate::log::entry::decode_stored(s)?;
+        for r in entries {
+            let e = r.entry();
             last = Lsn(apply::entry(txn, e.at, e.actor, &e.fact, || {
-                Ok(log.append_stored(txn, s)?.0)
+                Ok(log.append_stored(txn, r.stored(), r.linked_from())?.0)
             })?);
         }
         Ok(last)
