@@ -88,7 +88,7 @@ pub fn search_options(config: &Config) -> crate::search::Options {
 /// How busy the writer has been (microseconds of work so far): the indexer yields to it.
 fn writer_load(stats: &Arc<crate::workflow::commit::CommitStats>) -> indexer::WriterLoad {
     let stats = stats.clone();
-    Arc::new(move || stats.worked_us())
+    Arc::new(move || (stats.worked_us(), stats.working()))
 }
 
 /// Load the analyzers (jieba's dictionary, once) and start the search indexer thread.

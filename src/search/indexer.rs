@@ -52,8 +52,9 @@ enum Wake {
 /// Nice value of the indexer thread and of the tantivy threads it starts.
 const INDEXER_NICE: i32 = 10;
 
-/// Cumulative microseconds the store's writer thread has spent applying and committing.
-pub type WriterLoad = Arc<dyn Fn() -> u64 + Send + Sync>;
+/// The store's writer thread: cumulative microseconds of work, and whether it is working on a
+/// batch right now.
+pub type WriterLoad = Arc<dyn Fn() -> (u64, bool) + Send + Sync>;
 
 /// Over this window the writer counts as busy when it worked more than `BUSY_SHARE` of it.
 const BUSY_WINDOW: Duration = Duration::from_millis(100);
@@ -87,7 +88,7 @@ impl Yield {
     }
 
     fn with_limits(load: WriterLoad, window: Duration, max_defer: Duration) -> Self {
-        let now = load();
+        let (now, _) = load();
         Self {
             load,
             window,
@@ -102,9 +103,12 @@ impl Yield {
     fn writer_busy(&mut self) -> bool {
         let elapsed = self.sample.0.elapsed();
         if elapsed >= self.window {
-            let now = (self.load)();
+            let (now, working) = (self.load)();
             let worked = now.saturating_sub(self.sample.1) as f64;
-            self.busy = worked > BUSY_SHARE * elapsed.as_micros() as f64;
+            // A sample spanning an idle stretch (the indexer waited for the log) says little
+            // about now: a batch in progress does (a replica starting to catch up).
+            let stale = elapsed >= 2 * self.window;
+            self.busy = worked > BUSY_SHARE * elapsed.as_micros() as f64 || (stale && working);
             self.sample = (Stopwatch::start(), now);
         }
         self.busy
@@ -467,7 +471,7 @@ mod tests {
     fn holds_back_while_the_writer_is_busy_but_never_longer_than_the_limit() {
         // A writer that is always working: its busy time grows with wall time.
         let started = Stopwatch::start();
-        let busy: WriterLoad = Arc::new(move || started.elapsed_us());
+        let busy: WriterLoad = Arc::new(move || (started.elapsed_us(), true));
         let mut y = Yield::with_limits(busy, Duration::from_millis(2), Duration::from_millis(300));
         spin(Duration::from_millis(3));
         assert!(y.hold_back(), "a busy writer is not yielded to");
@@ -486,7 +490,7 @@ mod tests {
     fn an_idle_writer_is_not_waited_for() {
         let work = Arc::new(AtomicU64::new(0));
         let w = work.clone();
-        let load: WriterLoad = Arc::new(move || w.load(Ordering::Relaxed));
+        let load: WriterLoad = Arc::new(move || (w.load(Ordering::Relaxed), false));
         let mut y = Yield::with_limits(load, Duration::from_millis(2), Duration::from_secs(60));
         for _ in 0..3 {
             spin(Duration::from_millis(3));
@@ -494,5 +498,22 @@ mod tests {
             work.fetch_add(300, Ordering::Relaxed);
             assert!(!y.hold_back());
         }
+    }
+
+    #[test]
+    fn a_batch_in_progress_after_an_idle_stretch_is_yielded_to() {
+        // Idle for a long time, then one long batch starts (its work counts only when done):
+        // the share of the stale sample is tiny, the batch in progress decides.
+        let working = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let w = working.clone();
+        let load: WriterLoad = Arc::new(move || (0, w.load(Ordering::Relaxed)));
+        let mut y = Yield::with_limits(load, Duration::from_millis(2), Duration::from_secs(60));
+        spin(Duration::from_millis(10));
+        working.store(true, Ordering::Relaxed);
+        assert!(y.hold_back(), "a batch in progress is not yielded to");
+        // Not working: a stale sample with no work is idle.
+        working.store(false, Ordering::Relaxed);
+        spin(Duration::from_millis(10));
+        assert!(!y.hold_back(), "an idle writer is waited for");
     }
 }

@@ -104,6 +104,11 @@ impl CommitStats {
         })
     }
 
+    /// Is the writer working on a batch right now?
+    pub fn working(&self) -> bool {
+        self.work.lock().is_ok_and(|w| w.since_us.is_some())
+    }
+
     fn start_working(&self) {
         let now = self.origin.elapsed_us();
         if let Ok(mut w) = self.work.lock() {
