@@ -11,6 +11,7 @@ use crate::error::{Error, Result};
 pub const ENTRY_FORMAT: u8 = 1;
 const HEADER: usize = 33;
 // The store reads the article a stored entry carries without this module: same layout.
+const _: () = assert!(32 == crate::store::tables::LOG_FORMAT_AT);
 const _: () = assert!(32 + HEADER == crate::store::tables::LOG_FACT_OFFSET);
 const _: () = assert!(ENTRY_FORMAT == crate::store::tables::LOG_ENTRY_FORMAT);
 

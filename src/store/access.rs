@@ -304,23 +304,28 @@ pub fn article_at(a: &impl Access, lsn: u64) -> Result<Article> {
     article_in(&stored, lsn)
 }
 
+/// The fact (JSON) of a stored LOG value (`lsn` names it in errors).
+pub fn log_fact_json(stored: &[u8], lsn: u64) -> Result<&[u8]> {
+    match (stored.get(LOG_FORMAT_AT), stored.get(LOG_FACT_OFFSET..)) {
+        (Some(&LOG_ENTRY_FORMAT), Some(json)) => Ok(json),
+        _ => Err(Error::Store(format!(
+            "log entry {lsn} is too short or of an unknown format"
+        ))),
+    }
+}
+
 /// The article carried by a stored LOG value (`lsn` names it in errors).
-pub fn article_in(stored: &[u8], lsn: u64) -> Result<Article> {
+fn article_in(stored: &[u8], lsn: u64) -> Result<Article> {
     /// Every fact that saves an article has it under `article` (its other fields are ignored).
     #[derive(serde::Deserialize)]
     struct Carried {
         article: Article,
     }
-    if stored.get(LOG_FACT_OFFSET - 33) != Some(&LOG_ENTRY_FORMAT) {
-        return Err(Error::Store(format!(
-            "log entry {lsn} has an unknown format"
-        )));
-    }
-    let json = &stored[LOG_FACT_OFFSET.min(stored.len())..];
-    serde_json::from_slice::<Carried>(json)
+    serde_json::from_slice::<Carried>(log_fact_json(stored, lsn)?)
         .map(|c| c.article)
         .map_err(|e| Error::Store(format!("log entry {lsn} carries no article: {e}")))
 }
+
 pub fn article_by_source(
     a: &impl Access,
     outlet: OutletId,

@@ -15,9 +15,11 @@ pub const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
 /// Invariants: keys dense from 1; an entry is never rewritten or deleted.
 pub const LOG: TableDefinition<u64, &[u8]> = TableDefinition::new("log");
 
-/// Where a LOG value's fact (JSON) starts: after the 32-byte hash and the entry header (format
-/// byte, epoch, lsn, time, actor; `log::entry` asserts this).
-pub const LOG_FACT_OFFSET: usize = 32 + 33;
+/// Where a LOG value's entry format byte is (after the 32-byte hash), and where its fact (JSON)
+/// starts: after the entry header (format byte, epoch, lsn, time, actor). `log::entry` asserts
+/// both.
+pub const LOG_FORMAT_AT: usize = 32;
+pub const LOG_FACT_OFFSET: usize = LOG_FORMAT_AT + 33;
 /// The entry format byte `LOG_FACT_OFFSET` is valid for.
 pub const LOG_ENTRY_FORMAT: u8 = 1;
 

@@ -38,12 +38,7 @@ pub fn point_articles_into_log(w: &WriteTransaction) -> Result<u64> {
     for row in log.iter()? {
         let (k, v) = row?;
         let (lsn, stored) = (k.value(), v.value());
-        if stored.get(LOG_FACT_OFFSET - 33) != Some(&LOG_ENTRY_FORMAT) {
-            return Err(Error::Store(format!(
-                "log entry {lsn} has an unknown format"
-            )));
-        }
-        let fact: Fact = serde_json::from_slice(&stored[LOG_FACT_OFFSET.min(stored.len())..])
+        let fact: Fact = serde_json::from_slice(super::access::log_fact_json(stored, lsn)?)
             .map_err(|e| Error::Store(format!("log entry {lsn}: {e}")))?;
         if let Some(a) = fact.article() {
             apply::point_at(w, a, lsn)?;
