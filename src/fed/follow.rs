@@ -336,7 +336,7 @@ async fn session(
     // the applier takes everything that has arrived into one transaction, so while a commit
     // waits for the disk the next frames queue up and the lag stays near one commit however
     // fast the primary writes.
-    let (tx, mut rx) = tokio::sync::mpsc::channel::<Result<Received>>(QUEUED_FRAMES);
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<Result<DecodedFrame>>(QUEUED_FRAMES);
     let reader = {
         let status = status.clone();
         // The hash the stream's first entry must extend: this log's last, or its genesis.
@@ -375,7 +375,7 @@ async fn session(
                     // Decoding the facts and checking the hash chain is the reader's work,
                     // not the writer's.
                     let r = tokio::task::spawn_blocking(move || {
-                        let r = Received::decode(f, &mut prev);
+                        let r = DecodedFrame::decode(f, &mut prev);
                         (r, prev)
                     })
                     .await
@@ -433,12 +433,12 @@ async fn session(
 }
 
 /// A frame of the log stream with its entries decoded.
-struct Received {
+struct DecodedFrame {
     head: u64,
     entries: Vec<entry::Received>,
 }
 
-impl Received {
+impl DecodedFrame {
     /// `prev`: the hash of the entry before the frame's first, moved to its last.
     fn decode(f: wire::Frame, prev: &mut [u8; 32]) -> Result<Self> {
         Ok(Self {

@@ -420,13 +420,19 @@ async fn renew_if_due(
     let d = pki::dir(&core.config.data_dir);
     let (key, crt) = (d.join(HUB_KEY), d.join(HUB_CRT));
     let before = core.config.federation.renew_before_days;
-    if super::renew::due(&crt, core.clock.now(), before) {
+    let renewed = if super::renew::due(&crt, core.clock.now(), before) {
         let not_after = super::renew::renew_at(http, base, &key, &crt).await?;
         tracing::info!(not_after, "certificate renewed at the hub");
-        update(status, |s| s.renewals += 1);
-    }
+        1
+    } else {
+        0
+    };
+    // One update: a reader never sees a renewal without the new certificate's expiry.
     let exp = super::renew::expiry(&crt);
-    update(status, |s| s.cert_not_after = exp);
+    update(status, |s| {
+        s.renewals += renewed;
+        s.cert_not_after = exp;
+    });
     Ok(())
 }
 
