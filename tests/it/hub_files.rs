@@ -10,7 +10,7 @@ use sha2::{Digest, Sha256};
 
 use crate::crash::{spawn, stop};
 use crate::harness::checked_digest;
-use crate::hub_support::{county_client, enrolled_county, start_hub, until};
+use crate::hub_support::{Province, county_client, province, until};
 use crate::replica::{FED_ENV, api, pair};
 
 async fn upload(base: &str, token: &str, name: &str, ctype: &str, bytes: &[u8]) -> (u16, Value) {
@@ -48,29 +48,18 @@ fn pdf() -> Vec<u8> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn instruction_files_reach_their_counties_and_only_them() {
-    rongmei::fed::tls::install_provider();
-    let hdir = tempfile::tempdir().unwrap();
-    let adir = tempfile::tempdir().unwrap();
-    let bdir = tempfile::tempdir().unwrap();
-    let (mut hub, htoken) = start_hub(hdir.path()).await;
-    let h = api(&hub.base, &htoken);
-    // With a federation listener, for a DR replica.
-    let (mut aproc, atoken, _a_id) = enrolled_county(
-        &h,
-        &hub.base,
-        adir.path(),
-        "西湖区融媒体中心",
-        "330106",
-        &FED_ENV,
-    )
-    .await;
-    let (mut bproc, btoken, _b_id) = enrolled_county(
-        &h,
-        &hub.base,
-        bdir.path(),
-        "安吉县融媒体中心",
-        "330523",
-        &FED_ENV,
+    let Province {
+        hdir,
+        adir,
+        bdir,
+        mut hub,
+        htoken,
+        h,
+        a: (mut aproc, atoken, _a_id),
+        b: (mut bproc, btoken, _b_id),
+    } = province(
+        ("西湖区融媒体中心", "330106", &FED_ENV),
+        ("安吉县融媒体中心", "330523", &FED_ENV),
     )
     .await;
     let a = api(&aproc.base, &atoken);

@@ -23,29 +23,18 @@ fn row<'a>(detail: &'a Value, county: &str) -> &'a Value {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_instruction_reaches_its_counties_and_their_answers_reach_the_hub() {
-    rongmei::fed::tls::install_provider();
-    let hdir = tempfile::tempdir().unwrap();
-    let adir = tempfile::tempdir().unwrap();
-    let bdir = tempfile::tempdir().unwrap();
-    let (mut hub, htoken) = start_hub(hdir.path()).await;
-    let h = api(&hub.base, &htoken);
-    // Each county joins while running and ships (and fetches) from its next start.
-    let (mut aproc, atoken, a_id) = enrolled_county(
-        &h,
-        &hub.base,
-        adir.path(),
-        "西湖区融媒体中心",
-        "330106",
-        &[],
-    )
-    .await;
-    let (mut bproc, btoken, b_id) = enrolled_county(
-        &h,
-        &hub.base,
-        bdir.path(),
-        "瑶海区融媒体中心",
-        "340102",
-        &[],
+    let Province {
+        hdir,
+        adir,
+        bdir,
+        mut hub,
+        htoken,
+        h,
+        a: (mut aproc, atoken, a_id),
+        b: (mut bproc, btoken, b_id),
+    } = province(
+        ("西湖区融媒体中心", "330106", &[]),
+        ("瑶海区融媒体中心", "340102", &[]),
     )
     .await;
     let a = api(&aproc.base, &atoken);

@@ -294,28 +294,18 @@ async fn the_province_reviews_what_a_county_sends_up_and_its_decision_moves_the_
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn shared_articles_reach_the_other_counties_and_adoptions_count_as_reprints() {
-    rongmei::fed::tls::install_provider();
-    let hdir = tempfile::tempdir().unwrap();
-    let adir = tempfile::tempdir().unwrap();
-    let bdir = tempfile::tempdir().unwrap();
-    let (mut hub, htoken) = start_hub(hdir.path()).await;
-    let h = api(&hub.base, &htoken);
-    let (mut aproc, atoken, a_id) = enrolled_county(
-        &h,
-        &hub.base,
-        adir.path(),
-        "西湖区融媒体中心",
-        "330523",
-        &[],
-    )
-    .await;
-    let (mut bproc, btoken, b_id) = enrolled_county(
-        &h,
-        &hub.base,
-        bdir.path(),
-        "安吉县融媒体中心",
-        "330523",
-        &[],
+    let Province {
+        hdir,
+        adir,
+        bdir,
+        mut hub,
+        htoken: _,
+        h,
+        a: (mut aproc, atoken, a_id),
+        b: (mut bproc, btoken, b_id),
+    } = province(
+        ("西湖区融媒体中心", "330523", &[]),
+        ("安吉县融媒体中心", "330523", &[]),
     )
     .await;
     let (a, b) = (api(&aproc.base, &atoken), api(&bproc.base, &btoken));

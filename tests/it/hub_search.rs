@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 
 use crate::crash::stop;
 use crate::harness::{corpus, run_index_check};
-use crate::hub_support::{enrolled_county, hub_has, publish_with, start_hub, until};
+use crate::hub_support::{Province, hub_has, province, publish_with, until};
 use crate::replica::api;
 
 /// (title, body as HTML paragraphs, body as plain text) of corpus articles with a title.
@@ -41,28 +41,19 @@ fn bucket(facets: &Value, name: &str, value: &str) -> u64 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_hub_searches_every_countys_published_articles_with_a_county_facet() {
-    rongmei::fed::tls::install_provider();
-    let hdir = tempfile::tempdir().unwrap();
-    let adir = tempfile::tempdir().unwrap();
-    let bdir = tempfile::tempdir().unwrap();
-    let (mut hub, htoken) = start_hub(hdir.path()).await;
-    let h = api(&hub.base, &htoken);
-    let (mut aproc, atoken, a_id) = enrolled_county(
-        &h,
-        &hub.base,
-        adir.path(),
-        "西湖区融媒体中心",
-        "330106",
-        &[],
-    )
-    .await;
-    let (mut bproc, btoken, b_id) = enrolled_county(
-        &h,
-        &hub.base,
-        bdir.path(),
-        "安吉县融媒体中心",
-        "330523",
-        &[],
+    let Province {
+        hdir,
+        // Kept to the end: the counties' data dirs.
+        adir: _adir,
+        bdir: _bdir,
+        mut hub,
+        htoken: _,
+        h,
+        a: (mut aproc, atoken, a_id),
+        b: (mut bproc, btoken, b_id),
+    } = province(
+        ("西湖区融媒体中心", "330106", &[]),
+        ("安吉县融媒体中心", "330523", &[]),
     )
     .await;
     let (a, b) = (api(&aproc.base, &atoken), api(&bproc.base, &btoken));

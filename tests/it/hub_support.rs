@@ -40,6 +40,45 @@ pub(crate) async fn first_start(dir: &std::path::Path) -> (Proc, String) {
     (p, token)
 }
 
+/// A hub and two counties enrolled at it, each in a temp dir of its own.
+pub(crate) struct Province {
+    pub hdir: tempfile::TempDir,
+    pub adir: tempfile::TempDir,
+    pub bdir: tempfile::TempDir,
+    pub hub: Proc,
+    pub htoken: String,
+    pub h: Api,
+    /// County A: (its process, an all-scopes token, its id at the hub).
+    pub a: (Proc, String, String),
+    pub b: (Proc, String, String),
+}
+
+/// A county to enroll: name, region code, environment of its shipping start.
+pub(crate) type CountySpec<'a> = (&'a str, &'a str, &'a [(&'a str, &'a str)]);
+
+/// Start a hub and enroll two counties (`enrolled_county`: each joins while running and ships
+/// from its next start).
+pub(crate) async fn province(a: CountySpec<'_>, b: CountySpec<'_>) -> Province {
+    rongmei::fed::tls::install_provider();
+    let hdir = tempfile::tempdir().unwrap();
+    let adir = tempfile::tempdir().unwrap();
+    let bdir = tempfile::tempdir().unwrap();
+    let (hub, htoken) = start_hub(hdir.path()).await;
+    let h = api(&hub.base, &htoken);
+    let a = enrolled_county(&h, &hub.base, adir.path(), a.0, a.1, a.2).await;
+    let b = enrolled_county(&h, &hub.base, bdir.path(), b.0, b.1, b.2).await;
+    Province {
+        hdir,
+        adir,
+        bdir,
+        hub,
+        htoken,
+        h,
+        a,
+        b,
+    }
+}
+
 /// A county in `dir` enrolled at the hub with `region` and started again (with `env`) so it
 /// ships: (its process, an all-scopes token, its id).
 pub(crate) async fn enrolled_county(

@@ -332,13 +332,7 @@ async fn amend(
     let id = parse_id(&raw, Resource::Instruction)?;
     let deadline = parse_time(&i.deadline)
         .ok_or_else(|| Error::invalid("deadline", "use RFC 3339 or YYYY-MM-DD"))?;
-    let change = instructions::Change::Deadline(deadline);
-    let ins = s
-        .core
-        .committer
-        .write(move |w| instructions::change(w, &auth.actor, id, &change))
-        .await?;
-    Ok(Json((&ins).into()))
+    change(&s, auth, id, instructions::Change::Deadline(deadline)).await
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -358,7 +352,22 @@ async fn cancel(
     Json(i): Json<CancelDto>,
 ) -> Result<Json<InstructionDto>> {
     let id = parse_id(&raw, Resource::Instruction)?;
-    let change = instructions::Change::Cancel { reason: i.reason };
+    change(
+        &s,
+        auth,
+        id,
+        instructions::Change::Cancel { reason: i.reason },
+    )
+    .await
+}
+
+/// Make a change to an issued instruction and answer with it.
+async fn change(
+    s: &AppState,
+    auth: Auth,
+    id: u64,
+    change: instructions::Change,
+) -> Result<Json<InstructionDto>> {
     let ins = s
         .core
         .committer
