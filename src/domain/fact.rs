@@ -22,8 +22,12 @@ use super::user::User;
 use super::{ArticleId, AssetId, Epoch, InstanceId, Lsn, TokenId, TopicId, UserId};
 use crate::clock::Millis;
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "type")]
+mod tagged;
+
+// The enum is written once; `tagged::facts!` makes `Fact` (serialized internally tagged:
+// `{"type":"ArticleCreated", ...fields}`) and the deserializer that reads it without buffering.
+tagged::facts! {
+#[derive(Debug, Clone, PartialEq)]
 pub enum Fact {
     InstanceCreated {
         instance_id: InstanceId,
@@ -289,6 +293,7 @@ pub enum Fact {
         level: u8,
         terms: Vec<String>,
     },
+}
 }
 
 /// A lifecycle step: the article and its review cycle as they are after it, and what happened.
