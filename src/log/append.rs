@@ -7,8 +7,8 @@ use crate::clock::Millis;
 use crate::domain::fact::Fact;
 use crate::domain::{Epoch, InstanceId, Lsn, UserId};
 use crate::error::{Error, Result};
-use crate::store::tables::{LOG, META};
-use crate::store::{LogHead, access, codec};
+use crate::store::tables::META;
+use crate::store::{LogHead, Tx, access, codec};
 
 struct Position {
     epoch: Epoch,
@@ -57,7 +57,7 @@ impl Appender {
     /// Append one fact; returns its lsn.
     pub fn append(
         &mut self,
-        txn: &WriteTransaction,
+        txn: &Tx<'_>,
         at: Millis,
         actor: Option<UserId>,
         fact: &Fact,
@@ -65,7 +65,10 @@ impl Appender {
         let lsn = Lsn(self.lsn.0 + 1);
         let entry = encode_entry(self.epoch, lsn, at, actor, fact);
         let (hash, stored) = seal(&self.hash, &entry);
-        txn.open_table(LOG)?.insert(lsn.0, stored.as_slice())?;
+        txn.log(|t| {
+            t.insert(lsn.0, stored.as_slice())?;
+            Ok(())
+        })?;
         self.lsn = lsn;
         self.hash = hash;
         Ok(lsn)
@@ -77,7 +80,7 @@ impl Appender {
     /// spares hashing it again here.
     pub fn append_stored(
         &mut self,
-        txn: &WriteTransaction,
+        txn: &Tx<'_>,
         stored: &[u8],
         linked_from: Option<&[u8; 32]>,
     ) -> Result<Lsn> {
@@ -107,7 +110,10 @@ impl Appender {
                 e.lsn.0
             )));
         }
-        txn.open_table(LOG)?.insert(e.lsn.0, stored)?;
+        txn.log(|t| {
+            t.insert(e.lsn.0, stored)?;
+            Ok(())
+        })?;
         (self.epoch, self.lsn, self.hash) = (e.epoch, e.lsn, hash);
         Ok(e.lsn)
     }

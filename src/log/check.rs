@@ -37,43 +37,55 @@ pub fn check(db: &redb::Database, progress: &dyn Fn(u64, u64)) -> Result<Report>
     let log = txn.open_table(LOG)?;
     let total = log.len()?;
     let mem = crate::store::open_in_memory()?;
-    let mut w = mem.begin_write()?;
+    let w = mem.begin_write()?;
     apply::ensure_tables(&w)?;
+    w.commit()?;
     let mut prev = genesis(&meta.instance_id);
     let mut expected_lsn = 1u64;
     let mut last_epoch = 0u64;
-    for row in log.iter()? {
-        let (k, v) = row?;
-        let lsn = k.value();
-        let problem = verify_entry(
-            lsn,
-            expected_lsn,
-            v.value(),
-            &mut prev,
-            &mut last_epoch,
-            &meta.instance_id.0,
-        );
-        match problem {
-            Ok(e) => {
-                // Article tables point into the log: the copy needs the entry too.
-                w.open_table(LOG)?.insert(lsn, v.value())?;
-                apply::entry(&w, e.at, e.actor, &e.fact, || Ok(lsn))?;
-            }
-            Err(p) => {
-                report.problems.push(p);
-                break; // everything after a broken link is unverifiable
+    let mut rows = log.iter()?;
+    let mut more = true;
+    while more {
+        let w = mem.begin_write()?;
+        {
+            let tx = crate::store::Tx::new(&w);
+            for _ in 0..REPLAY_BATCH {
+                let Some(row) = rows.next() else {
+                    more = false;
+                    break;
+                };
+                let (k, v) = row?;
+                let lsn = k.value();
+                let problem = verify_entry(
+                    lsn,
+                    expected_lsn,
+                    v.value(),
+                    &mut prev,
+                    &mut last_epoch,
+                    &meta.instance_id.0,
+                );
+                match problem {
+                    Ok(e) => {
+                        // Article tables point into the log: the copy needs the entry too.
+                        tx.log(|t| {
+                            t.insert(lsn, v.value())?;
+                            Ok(())
+                        })?;
+                        apply::entry(&tx, e.at, e.actor, &e.fact, || Ok(lsn))?;
+                    }
+                    Err(p) => {
+                        report.problems.push(p);
+                        more = false; // everything after a broken link is unverifiable
+                        break;
+                    }
+                }
+                expected_lsn = lsn + 1;
+                report.entries += 1;
             }
         }
-        expected_lsn = lsn + 1;
-        report.entries += 1;
-        if report.entries % REPLAY_BATCH == 0 {
-            w.commit()?;
-            w = mem.begin_write()?;
-            progress(report.entries, total);
-        }
+        w.commit()?;
+        progress(report.entries, total);
     }
-    w.commit()?;
-    progress(report.entries, total);
     let last = expected_lsn - 1;
     match &head {
         Some(h) if h.lsn.0 != last || h.hash != hex::encode(prev) => {

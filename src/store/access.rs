@@ -87,11 +87,35 @@ pub trait Access {
         name: &str,
         a: u64,
     ) -> Result<u64>;
+
+    // Reads the writer makes for every article fact; a `Tx` answers them from its kept tables.
+
+    /// ARTICLE_HEADS: the lsn of the entry carrying the article's newest state.
+    fn article_head(&self, id: u64) -> Result<Option<u64>> {
+        self.number(ARTICLE_HEADS, id)
+    }
+
+    /// ARTICLE_REVISIONS: the lsn of the entry carrying that revision.
+    fn article_revision(&self, id: u64, revision: u32) -> Result<Option<u64>> {
+        self.number(ARTICLE_REVISIONS, (id, revision))
+    }
+
+    /// A stored LOG value.
+    fn log_value(&self, lsn: u64) -> Result<Option<Vec<u8>>> {
+        self.bytes(LOG, lsn)
+    }
+
+    /// COUNTERS.
+    fn counter_value(&self, kind: &str) -> Result<Option<u64>> {
+        self.number(COUNTERS, kind)
+    }
 }
 
 macro_rules! impl_access {
-    ($t:ty) => {
+    ($t:ty $(, $more:item)*) => {
         impl Access for $t {
+            $($more)*
+
             fn bytes<'a, K: Key + 'static>(
                 &self,
                 t: TableDefinition<K, &'static [u8]>,
@@ -221,6 +245,21 @@ macro_rules! impl_access {
 }
 impl_access!(redb::ReadTransaction);
 impl_access!(redb::WriteTransaction);
+impl_access!(
+    super::Tx<'_>,
+    fn article_head(&self, id: u64) -> Result<Option<u64>> {
+        self.heads(|t| Ok(t.get(id)?.map(|g| g.value())))
+    },
+    fn article_revision(&self, id: u64, revision: u32) -> Result<Option<u64>> {
+        self.revisions(|t| Ok(t.get((id, revision))?.map(|g| g.value())))
+    },
+    fn log_value(&self, lsn: u64) -> Result<Option<Vec<u8>>> {
+        self.log(|t| Ok(t.get(lsn)?.map(|g| g.value().to_vec())))
+    },
+    fn counter_value(&self, kind: &str) -> Result<Option<u64>> {
+        self.counters(|t| Ok(t.get(kind)?.map(|g| g.value())))
+    }
+);
 
 pub(super) fn typed<T: DeserializeOwned>(b: Option<Vec<u8>>) -> Result<Option<T>> {
     b.map(|b| codec::decode(&b)).transpose()
@@ -253,7 +292,7 @@ pub fn log_head(a: &impl Access) -> Result<Option<LogHead>> {
     typed(a.bytes(META, "log_head")?)
 }
 pub fn counter(a: &impl Access, kind: &str) -> Result<u64> {
-    Ok(a.number(COUNTERS, kind)?.unwrap_or(0))
+    Ok(a.counter_value(kind)?.unwrap_or(0))
 }
 pub fn outlet(a: &impl Access, id: OutletId) -> Result<Option<Outlet>> {
     typed(a.bytes(OUTLETS, id.0)?)
@@ -281,13 +320,13 @@ pub fn token(a: &impl Access, id: TokenId) -> Result<Option<ApiToken>> {
     typed(a.bytes(TOKENS, id.0)?)
 }
 pub fn article(a: &impl Access, id: ArticleId) -> Result<Option<Article>> {
-    match a.number(ARTICLE_HEADS, id.0)? {
+    match a.article_head(id.0)? {
         Some(lsn) => article_at(a, lsn).map(Some),
         None => Ok(None),
     }
 }
 pub fn version(a: &impl Access, id: ArticleId, rev: u32) -> Result<Option<Article>> {
-    match a.number(ARTICLE_REVISIONS, (id.0, rev))? {
+    match a.article_revision(id.0, rev)? {
         Some(lsn) => article_at(a, lsn).map(Some),
         None => Ok(None),
     }
@@ -296,7 +335,7 @@ pub fn version(a: &impl Access, id: ArticleId, rev: u32) -> Result<Option<Articl
 /// The article the fact of LOG entry `lsn` carries (ARTICLE_HEADS and ARTICLE_REVISIONS point
 /// at such entries).
 pub fn article_at(a: &impl Access, lsn: u64) -> Result<Article> {
-    let stored = a.bytes(LOG, lsn)?.ok_or_else(|| {
+    let stored = a.log_value(lsn)?.ok_or_else(|| {
         Error::Store(format!(
             "an article points at log entry {lsn}, which is missing"
         ))

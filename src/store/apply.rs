@@ -4,6 +4,8 @@
 
 use redb::{ReadableTable, WriteTransaction};
 
+use super::tx::Tx;
+
 use super::access;
 use super::codec::encode;
 use super::federation;
@@ -27,16 +29,17 @@ pub fn ensure_tables(txn: &WriteTransaction) -> Result<()> {
     crate::store::tables::all(&mut Create(txn))
 }
 
-fn bump(txn: &WriteTransaction, kind: &str, id: u64) -> Result<()> {
-    let mut t = txn.open_table(COUNTERS)?;
-    let cur = t.get(kind)?.map(|g| g.value()).unwrap_or(0);
-    if id > cur {
-        t.insert(kind, id)?;
-    }
-    Ok(())
+fn bump(txn: &Tx<'_>, kind: &str, id: u64) -> Result<()> {
+    txn.counters(|t| {
+        let cur = t.get(kind)?.map(|g| g.value()).unwrap_or(0);
+        if id > cur {
+            t.insert(kind, id)?;
+        }
+        Ok(())
+    })
 }
 
-pub fn apply(txn: &WriteTransaction, fact: &Fact) -> Result<()> {
+pub fn apply(txn: &Tx<'_>, fact: &Fact) -> Result<()> {
     match fact {
         Fact::InstanceCreated { .. } | Fact::EpochBegan { .. } => {}
         Fact::OutletCreated { outlet } | Fact::OutletUpdated { outlet } => {
@@ -501,7 +504,7 @@ pub fn apply(txn: &WriteTransaction, fact: &Fact) -> Result<()> {
 /// (from the state before), apply it, append it (`append` returns its lsn), index it in the
 /// audit trails and store the notifications. The writer and `check` both go through here.
 pub fn entry(
-    txn: &WriteTransaction,
+    txn: &Tx<'_>,
     at: crate::clock::Millis,
     actor: Option<crate::domain::UserId>,
     fact: &Fact,
@@ -518,13 +521,16 @@ pub fn entry(
 /// Record where a log entry belongs in the audit trail (per article, per acting user). Called
 /// with the entry's lsn right after the entry is appended (and by `check` when replaying).
 fn index_entry(
-    txn: &WriteTransaction,
+    txn: &Tx<'_>,
     lsn: u64,
     actor: Option<crate::domain::UserId>,
     fact: &Fact,
 ) -> Result<()> {
     if let Some(id) = fact.article_id() {
-        txn.open_table(AUDIT_BY_ARTICLE)?.insert((id.0, lsn), ())?;
+        txn.by_article(|t| {
+            t.insert((id.0, lsn), ())?;
+            Ok(())
+        })?;
     }
     if let Some(a) = fact.article() {
         point_at(txn, a, lsn)?;
@@ -533,7 +539,10 @@ fn index_entry(
         txn.open_table(AUDIT_BY_TOPIC)?.insert((t.0, lsn), ())?;
     }
     if let Some(u) = actor.filter(|_| fact.is_action()) {
-        txn.open_table(AUDIT_BY_USER)?.insert((u.0, lsn), ())?;
+        txn.by_user(|t| {
+            t.insert((u.0, lsn), ())?;
+            Ok(())
+        })?;
     }
     Ok(())
 }
@@ -541,7 +550,7 @@ fn index_entry(
 /// Change what a county did with an instruction, in its inbox (nothing if it has no such
 /// instruction).
 fn inbox(
-    txn: &WriteTransaction,
+    txn: &Tx<'_>,
     id: u64,
     f: impl FnOnce(&mut crate::domain::instruction::Progress),
 ) -> Result<()> {
@@ -556,7 +565,7 @@ fn inbox(
 /// At a hub: what a county's entry says it did with an instruction sent to it. Only rows the
 /// hub made when it issued the instruction to that county change: a county cannot report on
 /// instructions it was not sent.
-fn county_progress(txn: &WriteTransaction, county: &str, fact: &Fact) -> Result<()> {
+fn county_progress(txn: &Tx<'_>, county: &str, fact: &Fact) -> Result<()> {
     use crate::domain::instruction::Down;
     let id = match fact {
         Fact::HubMessageReceived {
@@ -585,7 +594,7 @@ fn county_progress(txn: &WriteTransaction, county: &str, fact: &Fact) -> Result<
 
 /// Change a county's cursor at a hub (a new one starts empty).
 fn county_cursor(
-    txn: &WriteTransaction,
+    txn: &Tx<'_>,
     county: &str,
     f: impl FnOnce(&mut crate::domain::hub::CountyCursor),
 ) -> Result<()> {
@@ -596,7 +605,7 @@ fn county_cursor(
     Ok(())
 }
 
-fn save_lexicon(txn: &WriteTransaction, l: &crate::domain::lexicon::Lexicon) -> Result<()> {
+fn save_lexicon(txn: &Tx<'_>, l: &crate::domain::lexicon::Lexicon) -> Result<()> {
     txn.open_table(LEXICONS)?
         .insert(l.id.0, encode(l).as_slice())?;
     bump(txn, "lexicon", l.id.0)?;
@@ -604,7 +613,7 @@ fn save_lexicon(txn: &WriteTransaction, l: &crate::domain::lexicon::Lexicon) -> 
 }
 
 fn save_review(
-    txn: &WriteTransaction,
+    txn: &Tx<'_>,
     article: &Article,
     review: Option<&crate::domain::review::Review>,
 ) -> Result<()> {
@@ -622,16 +631,16 @@ fn save_review(
     Ok(())
 }
 
-fn save_article(txn: &WriteTransaction, a: &Article) -> Result<()> {
+fn save_article(txn: &Tx<'_>, a: &Article) -> Result<()> {
     // The article itself stays in the log entry; `index_entry` points at it.
     let old = access::article(txn, a.id)?;
-    {
-        let mut idx = txn.open_table(ARTICLES_BY_UPDATED)?;
+    txn.by_updated(|idx| {
         if let Some(o) = &old {
             idx.remove((o.updated_at, o.id.0))?;
         }
         idx.insert((a.updated_at, a.id.0), a.outlet.0)?;
-    }
+        Ok(())
+    })?;
     if let Some(src) = &a.source_id {
         txn.open_table(ARTICLE_SOURCES)?
             .insert((a.outlet.0, src.as_str()), a.id.0)?;
@@ -652,36 +661,36 @@ fn save_article(txn: &WriteTransaction, a: &Article) -> Result<()> {
 
 /// The article `a`, as saved by the fact of entry `lsn`, is its newest state and that of its
 /// revision.
-pub fn point_at(txn: &WriteTransaction, a: &Article, lsn: u64) -> Result<()> {
-    txn.open_table(ARTICLE_HEADS)?.insert(a.id.0, lsn)?;
-    txn.open_table(ARTICLE_REVISIONS)?
-        .insert((a.id.0, a.revision), lsn)?;
-    Ok(())
+pub fn point_at(txn: &Tx<'_>, a: &Article, lsn: u64) -> Result<()> {
+    txn.heads(|t| {
+        t.insert(a.id.0, lsn)?;
+        Ok(())
+    })?;
+    txn.revisions(|t| {
+        t.insert((a.id.0, a.revision), lsn)?;
+        Ok(())
+    })
 }
 
 /// Remove a session row (local table).
-pub fn delete_session(txn: &WriteTransaction, key: &[u8]) -> Result<()> {
+pub fn delete_session(txn: &Tx<'_>, key: &[u8]) -> Result<()> {
     txn.open_table(SESSIONS)?.remove(key)?;
     Ok(())
 }
 
-pub fn put_pairing(
-    txn: &WriteTransaction,
-    key: &[u8],
-    p: &crate::domain::peer::Pairing,
-) -> Result<()> {
+pub fn put_pairing(txn: &Tx<'_>, key: &[u8], p: &crate::domain::peer::Pairing) -> Result<()> {
     txn.open_table(PAIRINGS)?
         .insert(key, encode(p).as_slice())?;
     Ok(())
 }
 
-pub fn take_pairing(txn: &WriteTransaction, key: &[u8]) -> Result<()> {
+pub fn take_pairing(txn: &Tx<'_>, key: &[u8]) -> Result<()> {
     txn.open_table(PAIRINGS)?.remove(key)?;
     Ok(())
 }
 
 pub fn put_session(
-    txn: &WriteTransaction,
+    txn: &Tx<'_>,
     key: &[u8],
     s: &crate::domain::credentials::Session,
 ) -> Result<()> {
@@ -691,7 +700,7 @@ pub fn put_session(
 }
 
 /// Drop sessions that expired before `now`; returns how many.
-pub fn purge_sessions(txn: &WriteTransaction, now: i64) -> Result<usize> {
+pub fn purge_sessions(txn: &Tx<'_>, now: i64) -> Result<usize> {
     let mut t = txn.open_table(SESSIONS)?;
     let mut n = 0;
     t.retain(|_, v| {
@@ -706,7 +715,7 @@ pub fn purge_sessions(txn: &WriteTransaction, now: i64) -> Result<usize> {
 }
 
 /// Articles whose current version uses the asset (inside a write transaction).
-pub fn asset_ref_count(txn: &WriteTransaction, id: crate::domain::AssetId) -> Result<u64> {
+pub fn asset_ref_count(txn: &Tx<'_>, id: crate::domain::AssetId) -> Result<u64> {
     let t = txn.open_table(ASSET_REFS)?;
     Ok(t.range((id.0, 0)..=(id.0, u64::MAX))?.count() as u64)
 }

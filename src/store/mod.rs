@@ -11,6 +11,7 @@ pub mod planning;
 pub mod queue;
 pub mod snapshot;
 pub mod tables;
+pub mod tx;
 pub mod upgrade;
 
 use std::path::Path;
@@ -22,6 +23,7 @@ use crate::domain::{Epoch, InstanceId, Lsn};
 use crate::error::{Error, Result};
 
 pub use access::{Access, Reader};
+pub use tx::Tx;
 
 /// File name of the database inside the data dir.
 pub const DB_FILE: &str = "rongmei.redb";

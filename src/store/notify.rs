@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 
-use redb::{ReadableTable, WriteTransaction};
+use redb::ReadableTable;
 
 use super::access;
 use super::codec::{decode, encode};
@@ -67,7 +67,7 @@ fn topic_people(t: &Topic) -> impl Iterator<Item = UserId> + '_ {
 
 /// Who this fact notifies, and of what. Call before `apply`.
 pub fn derive(
-    txn: &WriteTransaction,
+    txn: &crate::store::Tx<'_>,
     at: Millis,
     actor: Option<UserId>,
     fact: &Fact,
@@ -296,7 +296,7 @@ pub fn derive(
 }
 
 /// Who speaks for the center toward the province (`User::speaks_for_the_center`).
-fn center_voices(txn: &WriteTransaction) -> Result<Vec<UserId>> {
+fn center_voices(txn: &crate::store::Tx<'_>) -> Result<Vec<UserId>> {
     Ok(access::users(txn)?
         .into_iter()
         .filter(crate::domain::user::User::speaks_for_the_center)
@@ -305,7 +305,7 @@ fn center_voices(txn: &WriteTransaction) -> Result<Vec<UserId>> {
 }
 
 /// Store what `derive` found under the entry's lsn.
-pub fn store(txn: &WriteTransaction, lsn: u64, notes: Vec<(UserId, Notice)>) -> Result<()> {
+pub fn store(txn: &crate::store::Tx<'_>, lsn: u64, notes: Vec<(UserId, Notice)>) -> Result<()> {
     if notes.is_empty() {
         return Ok(());
     }
@@ -321,7 +321,7 @@ pub fn store(txn: &WriteTransaction, lsn: u64, notes: Vec<(UserId, Notice)>) -> 
 
 /// Which of the user's notices among `lsns`, and up to `up_to`, are unread (sorted, unique).
 pub fn unread_lsns(
-    txn: &WriteTransaction,
+    txn: &crate::store::Tx<'_>,
     user: UserId,
     lsns: &[u64],
     up_to: Option<u64>,
@@ -351,7 +351,7 @@ pub fn unread_lsns(
 
 /// Mark notices read: the listed lsns, and every one up to `up_to`.
 pub fn mark_read(
-    txn: &WriteTransaction,
+    txn: &crate::store::Tx<'_>,
     user: UserId,
     lsns: &[u64],
     up_to: Option<u64>,

@@ -1,7 +1,6 @@
 //! The "my reviews" queues (table `REVIEW_QUEUE`): which keys an open review occupies, kept in
 //! step by the projection, and read one scope at a time by `Reader::queue_page`.
 
-use redb::WriteTransaction;
 use serde::{Deserialize, Serialize};
 
 use super::access;
@@ -56,7 +55,7 @@ pub fn keys(level: &Level, r: &Review) -> Vec<Key> {
     out
 }
 
-fn current_level(txn: &WriteTransaction, r: &Review) -> Result<Option<Level>> {
+fn current_level(txn: &crate::store::Tx<'_>, r: &Review) -> Result<Option<Level>> {
     if !r.is_open() {
         return Ok(None);
     }
@@ -66,7 +65,7 @@ fn current_level(txn: &WriteTransaction, r: &Review) -> Result<Option<Level>> {
 
 /// Replace the queue entries of `old` (if any) with those of `new` (if open).
 pub fn update(
-    txn: &WriteTransaction,
+    txn: &crate::store::Tx<'_>,
     old: Option<&Review>,
     new: Option<&Review>,
     article: &Article,

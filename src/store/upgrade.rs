@@ -33,7 +33,8 @@ pub fn run(db: &redb::Database) -> Result<()> {
 /// Fill ARTICLE_HEADS and ARTICLE_REVISIONS from the log (what `apply` does entry by entry);
 /// returns how many entries save an article.
 pub fn point_articles_into_log(w: &WriteTransaction) -> Result<u64> {
-    let log = w.open_table(LOG)?;
+    let tx = super::Tx::new(w);
+    let log = tx.open_table(LOG)?;
     let mut n = 0;
     for row in log.iter()? {
         let (k, v) = row?;
@@ -41,7 +42,7 @@ pub fn point_articles_into_log(w: &WriteTransaction) -> Result<u64> {
         let fact: Fact = serde_json::from_slice(super::access::log_fact_json(stored, lsn)?)
             .map_err(|e| Error::Store(format!("log entry {lsn}: {e}")))?;
         if let Some(a) = fact.article() {
-            apply::point_at(w, a, lsn)?;
+            apply::point_at(&tx, a, lsn)?;
             n += 1;
         }
     }

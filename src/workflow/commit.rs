@@ -251,11 +251,14 @@ fn run_batch(db: &redb::Database, log: &mut Appender, mut batch: Vec<Box<dyn Job
         let now = clock.now();
         let sw = crate::clock::Stopwatch::start();
         let mut poisoned = None;
-        for (i, job) in batch.iter_mut().enumerate() {
+        {
+            // One writer for the batch: the tables it keeps open serve every job.
             let mut w = Writer::new(&txn, log, &mut reserved, now, screens, read_only);
-            if job.run(&mut w) {
-                poisoned = Some(i);
-                break;
+            for (i, job) in batch.iter_mut().enumerate() {
+                if job.run(&mut w) {
+                    poisoned = Some(i);
+                    break;
+                }
             }
         }
         if let Some(i) = poisoned {

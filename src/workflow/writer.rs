@@ -17,7 +17,7 @@ use crate::store::{access, apply};
 use super::screening::Screens;
 
 pub struct Writer<'t> {
-    txn: &'t WriteTransaction,
+    txn: crate::store::Tx<'t>,
     log: &'t mut Appender,
     reserved: &'t mut HashMap<&'static str, u64>,
     now: Millis,
@@ -37,7 +37,7 @@ impl<'t> Writer<'t> {
         read_only: bool,
     ) -> Self {
         Self {
-            txn,
+            txn: crate::store::Tx::new(txn),
             log,
             reserved,
             now,
@@ -58,8 +58,8 @@ impl<'t> Writer<'t> {
     }
 
     /// Read access inside the transaction (sees earlier writes of the same batch).
-    pub fn tx(&self) -> &WriteTransaction {
-        self.txn
+    pub fn tx(&self) -> &crate::store::Tx<'t> {
+        &self.txn
     }
 
     /// Has this writer changed anything yet?
@@ -77,7 +77,7 @@ impl<'t> Writer<'t> {
             return Err(crate::error::Error::ReadOnlyReplica);
         }
         self.dirty = true;
-        let (txn, log, now) = (self.txn, &mut *self.log, self.now);
+        let (txn, log, now) = (&self.txn, &mut *self.log, self.now);
         let lsn = apply::entry(txn, now, actor, &fact, || {
             Ok(log.append(txn, now, actor, &fact)?.0)
         })?;
@@ -90,7 +90,7 @@ impl<'t> Writer<'t> {
     /// follower's cursor, so entries and cursor commit together.
     pub fn replicate(&mut self, entries: &[crate::log::entry::Received]) -> Result<Lsn> {
         self.dirty = true;
-        let (txn, log) = (self.txn, &mut *self.log);
+        let (txn, log) = (&self.txn, &mut *self.log);
         let mut last = log.head();
         for r in entries {
             let e = r.entry();
@@ -108,7 +108,7 @@ impl<'t> Writer<'t> {
 
     /// Allocate the next id of a kind (`outlet`, `user`, `article`, `asset`, `token`).
     pub fn next_id(&mut self, kind: &'static str) -> Result<u64> {
-        let stored = access::counter(self.txn, kind)?;
+        let stored = access::counter(&self.txn, kind)?;
         let r = self.reserved.entry(kind).or_insert(0);
         *r = (*r).max(stored) + 1;
         Ok(*r)
@@ -116,27 +116,27 @@ impl<'t> Writer<'t> {
 
     pub fn put_session(&mut self, key: &[u8], s: &Session) -> Result<()> {
         self.dirty = true;
-        apply::put_session(self.txn, key, s)
+        apply::put_session(&self.txn, key, s)
     }
 
     pub fn delete_session(&mut self, key: &[u8]) -> Result<()> {
         self.dirty = true;
-        apply::delete_session(self.txn, key)
+        apply::delete_session(&self.txn, key)
     }
 
     /// Pairing tokens are local (each instance admits its own peers).
     pub fn put_pairing(&mut self, key: &[u8], p: &crate::domain::peer::Pairing) -> Result<()> {
         self.dirty = true;
-        apply::put_pairing(self.txn, key, p)
+        apply::put_pairing(&self.txn, key, p)
     }
 
     pub fn take_pairing(&mut self, key: &[u8]) -> Result<()> {
         self.dirty = true;
-        apply::take_pairing(self.txn, key)
+        apply::take_pairing(&self.txn, key)
     }
 
     pub fn purge_sessions(&mut self) -> Result<usize> {
         self.dirty = true;
-        apply::purge_sessions(self.txn, self.now)
+        apply::purge_sessions(&self.txn, self.now)
     }
 }
