@@ -310,6 +310,7 @@ async fn session(
     let url = format!("{base}/fed/v1/log?epoch={epoch}&lsn={lsn}&hash={hash}");
     let resp = client
         .get(&url)
+        .header(wire::FRAMES_HEADER, wire::FRAMES_STREAM)
         .send()
         .await
         .map_err(|e| Error::Io(format!("connecting to {}: {e}", up.addr)))?;
@@ -346,9 +347,18 @@ async fn session(
         {
             prev = h;
         }
+        // A primary of an older version sends independent frames (and not the header).
+        let mut dec = if resp
+            .headers()
+            .get(wire::FRAMES_HEADER)
+            .is_some_and(|v| v.as_bytes() == wire::FRAMES_STREAM.as_bytes())
+        {
+            wire::Decoder::stream()?
+        } else {
+            wire::Decoder::default()
+        };
         tokio::spawn(async move {
             let mut stream = resp.bytes_stream();
-            let mut dec = wire::Decoder::default();
             loop {
                 let chunk = match tokio::time::timeout(SILENCE, stream.next()).await {
                     Err(_) => Err(Error::Io("the primary went silent".into())),

@@ -279,6 +279,7 @@ async fn log_stream(
     State(Fed { core, closing }): State<Fed>,
     Extension(who): Extension<Peer>,
     Query(p): Query<Position>,
+    headers: axum::http::HeaderMap,
 ) -> Response {
     if who.role != "replica" {
         return Error::Forbidden.into_response();
@@ -286,6 +287,17 @@ async fn log_stream(
     if let Err(e) = on_history(&core, &p) {
         return e.into_response();
     }
+    let stream_frames = headers
+        .get(wire::FRAMES_HEADER)
+        .is_some_and(|v| v.as_bytes() == wire::FRAMES_STREAM.as_bytes());
+    let mut encoder = if stream_frames {
+        match wire::Encoder::stream() {
+            Ok(e) => e,
+            Err(e) => return e.into_response(),
+        }
+    } else {
+        wire::Encoder::Independent
+    };
     let watch = core.committer.log_watch();
     let peer = who.id.clone();
     // Ends when shutdown begins (a graceful shutdown waits for responses to finish).
@@ -300,6 +312,24 @@ async fn log_stream(
             let next = tokio::select! {
                 n = next_frame(&core, &mut watch, &peer, cursor) => n,
                 () = tx.closed() => return,
+            };
+            // Compressing a batch takes milliseconds: off the runtime's threads. The encoder
+            // goes with it (a stream's frames are compressed in order, one at a time).
+            let next = match next {
+                Ok(Some((frame, c))) => {
+                    let done = tokio::task::spawn_blocking(move || {
+                        let r = encoder.encode(&frame);
+                        (encoder, r)
+                    })
+                    .await;
+                    let Ok((e, r)) = done else {
+                        tracing::warn!(%peer, "log stream ended: its encoder task failed");
+                        return;
+                    };
+                    encoder = e;
+                    r.map(|f| Some((f, c)))
+                }
+                other => other.map(|_| None),
             };
             match next {
                 Ok(Some((frame, c))) => {
@@ -320,9 +350,11 @@ async fn log_stream(
         rx.recv().await.map(|f| (Ok::<_, std::io::Error>(f), rx))
     });
     let stream = futures_util::StreamExt::take_until(stream, Box::pin(stop));
-    Response::builder()
-        .header("content-type", "application/x-rongmei-log")
-        .body(Body::from_stream(stream))
+    let mut r = Response::builder().header("content-type", "application/x-rongmei-log");
+    if stream_frames {
+        r = r.header(wire::FRAMES_HEADER, wire::FRAMES_STREAM);
+    }
+    r.body(Body::from_stream(stream))
         .unwrap_or_else(|_| Error::Internal("stream".into()).into_response())
 }
 
@@ -334,7 +366,7 @@ async fn next_frame(
     watch: &mut crate::log::LogWatch,
     peer: &str,
     cursor: Lsn,
-) -> Result<Option<(Vec<u8>, Lsn)>> {
+) -> Result<Option<(wire::Frame, Lsn)>> {
     loop {
         // A peer revoked while connected is cut off at its next batch or heartbeat.
         let revoked =
@@ -352,11 +384,11 @@ async fn next_frame(
         let head = watch.current();
         if let Some(last) = batch.last() {
             let last = crate::log::entry::decode_stored(last)?.lsn;
-            let frame = wire::encode(&wire::Frame {
+            let frame = wire::Frame {
                 head: head.0.max(last.0),
                 at: core.clock.now(),
                 entries: batch,
-            })?;
+            };
             return Ok(Some((frame, last)));
         }
         match tokio::time::timeout(HEARTBEAT, watch.wait_past(cursor)).await {
@@ -364,11 +396,11 @@ async fn next_frame(
             // A commit arrived: read it.
             Ok(Some(_)) => continue,
             Err(_) => {
-                let frame = wire::encode(&wire::Frame {
+                let frame = wire::Frame {
                     head: head.0,
                     at: core.clock.now(),
                     entries: vec![],
-                })?;
+                };
                 return Ok(Some((frame, cursor)));
             }
         }

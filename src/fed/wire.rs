@@ -1,5 +1,5 @@
-//! Log-stream framing. A stream is a sequence of frames, `u32 BE length ‖ zstd(payload)`;
-//! a payload is
+//! Log-stream framing. A stream is a sequence of frames, `u32 BE length ‖ zstd bytes`; the zstd
+//! bytes of one frame decompress to one payload:
 //!
 //! | size | field                                                      |
 //! |------|------------------------------------------------------------|
@@ -10,6 +10,17 @@
 //!
 //! A stored entry is exactly the LOG value (`hash ‖ entry`, see `log`), so the follower checks
 //! the chain itself and stores the same bytes.
+//!
+//! Two compressions, chosen per connection (`FRAMES_HEADER`):
+//! - **independent** (the first protocol): each frame is a whole zstd frame of its own;
+//! - **stream**: the frames of a connection are the flushed pieces of one zstd stream, so each
+//!   frame is compressed with the previous ones as its history (a 2 MB window). A frame of a few
+//!   entries, which is what a follower gets under a steady load, compressed alone loses most of
+//!   the repetition between articles (about 0.6 of its size; 0.35–0.4 with the history). The
+//!   follower asks for it with the request header; a sender that answers with the same header
+//!   sends it, an older one ignores both and sends independent frames.
+
+use std::io::Write;
 
 use crate::clock::Millis;
 use crate::error::{Error, Result};
@@ -28,7 +39,15 @@ pub struct Frame {
     pub entries: Vec<Vec<u8>>,
 }
 
-pub fn encode(f: &Frame) -> Result<Vec<u8>> {
+/// The request header a follower sends to ask for `stream` compression, and the header (same
+/// name and value) of a response that uses it.
+pub const FRAMES_HEADER: &str = "x-rongmei-frames";
+pub const FRAMES_STREAM: &str = "stream";
+
+/// The zstd level of both compressions (level 1 ships about 0.49 of the JSON, level 3 0.38).
+const LEVEL: i32 = 3;
+
+fn payload(f: &Frame) -> Vec<u8> {
     let mut p = Vec::with_capacity(17 + f.entries.iter().map(|e| e.len() + 4).sum::<usize>());
     p.push(if f.entries.is_empty() { 2 } else { 1 });
     p.extend_from_slice(&f.head.to_be_bytes());
@@ -37,24 +56,91 @@ pub fn encode(f: &Frame) -> Result<Vec<u8>> {
         p.extend_from_slice(&(e.len() as u32).to_be_bytes());
         p.extend_from_slice(e);
     }
-    let z = zstd::bulk::compress(&p, 3).map_err(|e| Error::Internal(format!("zstd: {e}")))?;
+    p
+}
+
+fn framed(z: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(z.len() + 4);
     out.extend_from_slice(&(z.len() as u32).to_be_bytes());
-    out.extend_from_slice(&z);
-    Ok(out)
+    out.extend_from_slice(z);
+    out
+}
+
+fn zstd_err(e: std::io::Error) -> Error {
+    Error::Internal(format!("zstd: {e}"))
+}
+
+/// An independent frame (the first protocol; see the module doc).
+pub fn encode(f: &Frame) -> Result<Vec<u8>> {
+    let z = zstd::bulk::compress(&payload(f), LEVEL).map_err(zstd_err)?;
+    Ok(framed(&z))
+}
+
+/// The sending side of one connection.
+pub enum Encoder {
+    Independent,
+    /// One zstd stream for the connection; each frame is flushed from it.
+    Stream(Box<zstd::stream::write::Encoder<'static, Vec<u8>>>),
+}
+
+impl Encoder {
+    pub fn stream() -> Result<Self> {
+        let z = zstd::stream::write::Encoder::new(Vec::new(), LEVEL).map_err(zstd_err)?;
+        Ok(Self::Stream(Box::new(z)))
+    }
+
+    pub fn encode(&mut self, f: &Frame) -> Result<Vec<u8>> {
+        match self {
+            Self::Independent => encode(f),
+            Self::Stream(z) => {
+                z.write_all(&payload(f)).map_err(zstd_err)?;
+                z.flush().map_err(zstd_err)?;
+                Ok(framed(&std::mem::take(z.get_mut())))
+            }
+        }
+    }
 }
 
 fn bad(why: &str) -> Error {
     Error::LogIntegrity(format!("log stream: {why}"))
 }
 
+/// Where a streaming decompressor writes one frame's payload; refuses more than `MAX_PAYLOAD`.
+#[derive(Default)]
+struct Capped(Vec<u8>);
+
+impl Write for Capped {
+    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+        if self.0.len() + b.len() > MAX_PAYLOAD {
+            return Err(std::io::Error::other("payload too large"));
+        }
+        self.0.extend_from_slice(b);
+        Ok(b.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
 /// Incremental decoder: feed bytes as they arrive, take whole frames.
 #[derive(Default)]
 pub struct Decoder {
     buf: Vec<u8>,
+    /// `stream` compression: the connection's decompressor.
+    stream: Option<Box<zstd::stream::write::Decoder<'static, Capped>>>,
 }
 
 impl Decoder {
+    /// A decoder of `stream` frames (see the module doc).
+    pub fn stream() -> Result<Self> {
+        let z = zstd::stream::write::Decoder::new(Capped::default()).map_err(zstd_err)?;
+        Ok(Self {
+            buf: Vec::new(),
+            stream: Some(Box::new(z)),
+        })
+    }
+
     pub fn feed(&mut self, bytes: &[u8]) {
         self.buf.extend_from_slice(bytes);
     }
@@ -71,8 +157,17 @@ impl Decoder {
         if self.buf.len() < 4 + n {
             return Ok(None);
         }
-        let p = zstd::bulk::decompress(&self.buf[4..4 + n], MAX_PAYLOAD)
-            .map_err(|e| bad(&format!("undecodable frame: {e}")))?;
+        let z = &self.buf[4..4 + n];
+        let p = match &mut self.stream {
+            None => zstd::bulk::decompress(z, MAX_PAYLOAD)
+                .map_err(|e| bad(&format!("undecodable frame: {e}")))?,
+            Some(d) => {
+                d.write_all(z)
+                    .and_then(|()| d.flush())
+                    .map_err(|e| bad(&format!("undecodable frame: {e}")))?;
+                std::mem::take(&mut d.get_mut().0)
+            }
+        };
         self.buf.drain(..4 + n);
         decode_payload(&p).map(Some)
     }
@@ -136,12 +231,79 @@ mod tests {
         }
     }
 
+    /// Small frames of similar text, as a follower gets them under a steady load.
+    fn small_frames() -> Vec<Frame> {
+        (0..40u64)
+            .map(|i| Frame {
+                head: i,
+                at: 5,
+                entries: vec![
+                    format!(
+                        "{{\"type\":\"ArticleCreated\",\"article\":{{\"id\":{i},\"title\":\"县融媒体中心召开第{i}次工作会议\",\"body\":\"<p>本报讯 县融媒体中心今天召开工作会议，会议部署了下一阶段的重点工作。</p>\"}}}}"
+                    )
+                    .into_bytes(),
+                ],
+            })
+            .collect()
+    }
+
+    #[test]
+    fn stream_frames_round_trip_in_any_chunking_and_are_smaller() {
+        let frames = small_frames();
+        let mut enc = Encoder::stream().unwrap();
+        let mut bytes = Vec::new();
+        for f in &frames {
+            bytes.extend(enc.encode(f).unwrap());
+        }
+        let independent: usize = frames.iter().map(|f| encode(f).unwrap().len()).sum();
+        assert!(
+            bytes.len() * 2 < independent,
+            "with the history: {} bytes, alone: {independent}",
+            bytes.len()
+        );
+        for chunk in [1, 7, 1000, bytes.len()] {
+            let mut d = Decoder::stream().unwrap();
+            let mut got = Vec::new();
+            for c in bytes.chunks(chunk) {
+                d.feed(c);
+                while let Some(f) = d.next_frame().unwrap() {
+                    got.push(f);
+                }
+            }
+            assert_eq!(got, frames);
+        }
+    }
+
+    #[test]
+    fn a_damaged_stream_frame_is_an_error() {
+        let frames = small_frames();
+        let mut enc = Encoder::stream().unwrap();
+        let first = enc.encode(&frames[0]).unwrap();
+        let mut second = enc.encode(&frames[1]).unwrap();
+        let n = second.len();
+        second[n - 3] ^= 0x55;
+        let mut d = Decoder::stream().unwrap();
+        d.feed(&first);
+        assert_eq!(d.next_frame().unwrap().as_ref(), Some(&frames[0]));
+        d.feed(&second);
+        let e = d.next_frame();
+        assert!(
+            e.is_err() || e.as_ref().is_ok_and(|f| f.as_ref() != Some(&frames[1])),
+            "{e:?}"
+        );
+        // Without the first frame, the second cannot be read (it refers to the first).
+        let mut d = Decoder::stream().unwrap();
+        d.feed(&enc.encode(&frames[2]).unwrap());
+        assert!(d.next_frame().is_err());
+    }
+
     proptest! {
         #[test]
         fn garbage_is_an_error_never_a_panic(bytes in proptest::collection::vec(any::<u8>(), 0..300)) {
-            let mut d = Decoder::default();
-            d.feed(&bytes);
-            let _ = d.next_frame();
+            for mut d in [Decoder::default(), Decoder::stream().unwrap()] {
+                d.feed(&bytes);
+                let _ = d.next_frame();
+            }
             let _ = decode_payload(&bytes);
         }
     }

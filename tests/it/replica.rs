@@ -148,6 +148,52 @@ async fn fed_request(
     ca_pem: &str,
     client: Option<(&str, &str)>,
 ) -> Result<u16, String> {
+    let (http, url) = fed_client(addr, instance, ca_pem, client);
+    http.get(url)
+        .send()
+        .await
+        .map(|r| r.status().as_u16())
+        .map_err(|e| format!("{e:?}"))
+}
+
+/// The log stream from its start, as a replica with `client` gets it, asking for `stream`
+/// compression or not: whether the answer says it uses it, and its first frame.
+async fn first_frame(
+    addr: &str,
+    instance: &str,
+    ca_pem: &str,
+    client: (&str, &str),
+    stream: bool,
+) -> (bool, rongmei::fed::wire::Frame) {
+    use rongmei::fed::wire;
+    let (http, url) = fed_client(addr, instance, ca_pem, Some(client));
+    let mut req = http.get(url);
+    if stream {
+        req = req.header(wire::FRAMES_HEADER, wire::FRAMES_STREAM);
+    }
+    let mut resp = req.send().await.unwrap();
+    assert_eq!(resp.status().as_u16(), 200);
+    let said = resp.headers().get(wire::FRAMES_HEADER).is_some();
+    let mut dec = if said {
+        wire::Decoder::stream().unwrap()
+    } else {
+        wire::Decoder::default()
+    };
+    loop {
+        dec.feed(&resp.chunk().await.unwrap().expect("the stream ended"));
+        if let Some(f) = dec.next_frame().unwrap() {
+            return (said, f);
+        }
+    }
+}
+
+/// A client of the federation listener at `addr` and the URL of the log from its start.
+fn fed_client(
+    addr: &str,
+    instance: &str,
+    ca_pem: &str,
+    client: Option<(&str, &str)>,
+) -> (reqwest::Client, String) {
     rongmei::fed::tls::install_provider();
     let mut roots = rustls::RootCertStore::empty();
     for c in CertificateDer::pem_slice_iter(ca_pem.as_bytes()) {
@@ -174,13 +220,9 @@ async fn fed_request(
         .timeout(Duration::from_secs(10))
         .build()
         .unwrap();
-    // A position on every log: the start. A served request streams; the status is enough.
+    // A position on every log: the start. A served request streams.
     let url = format!("https://{name}:{}/fed/v1/log?epoch=1&lsn=0", sock.port());
-    http.get(url)
-        .send()
-        .await
-        .map(|r| r.status().as_u16())
-        .map_err(|e| format!("{e:?}"))
+    (http, url)
 }
 
 fn join(url: &str, token: &str, dir: &std::path::Path) -> (bool, String) {
@@ -420,6 +462,25 @@ async fn a_replica_pairs_follows_and_strangers_are_refused() {
         Ok(200),
         "the replica's own certificate is served"
     );
+    // Asked for, the stream is one zstd stream (and the answer says so); not asked for (a
+    // replica of an earlier release), each frame is compressed alone. Both carry the log.
+    for stream in [true, false] {
+        let (said, f) = first_frame(
+            &fed_addr,
+            &instance,
+            &ca_pem,
+            (&node_crt, &node_key),
+            stream,
+        )
+        .await;
+        assert_eq!(said, stream);
+        let first = rongmei::log::entry::decode_stored(&f.entries[0]).unwrap();
+        assert_eq!(first.lsn.0, 1);
+        assert!(matches!(
+            first.fact,
+            rongmei::domain::fact::Fact::InstanceCreated { .. }
+        ));
+    }
     assert!(
         fed_request(&fed_addr, &instance, &ca_pem, None)
             .await
