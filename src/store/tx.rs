@@ -1,9 +1,9 @@
 //! `Tx`: a redb write transaction whose hot tables stay open. Opening a redb table looks it up
 //! in the table tree and closing it stages its new root: with every fact opening the seven
 //! tables an article touches anew, that was about a sixth of the writer's time (a replica
-//! catching up applies thousands of facts per transaction). Inside one `Tx` those tables are
-//! opened once, on first use, and kept until the `Tx` is dropped (before the commit); every other
-//! table is opened per use, as before.
+//! catching up applies thousands of facts per transaction; applying one went from 23–25 µs to
+//! 19 µs). Inside one `Tx` those tables are opened once, on first use, and kept until the `Tx`
+//! is dropped (before the commit); every other table is opened per use, as before.
 //!
 //! The two never meet: `open_table` of a kept table's name first closes the kept handle, so redb
 //! never sees one table opened twice. Kept tables are reached only through closures
