@@ -9,6 +9,7 @@ pub mod federation;
 pub mod notify;
 pub mod planning;
 pub mod queue;
+pub mod reader;
 pub mod snapshot;
 pub mod tables;
 pub mod tx;
