@@ -348,11 +348,7 @@ async fn session(
             prev = h;
         }
         // A primary of an older version sends independent frames (and not the header).
-        let mut dec = if resp
-            .headers()
-            .get(wire::FRAMES_HEADER)
-            .is_some_and(|v| v.as_bytes() == wire::FRAMES_STREAM.as_bytes())
-        {
+        let mut dec = if wire::stream_frames(resp.headers()) {
             wire::Decoder::stream()?
         } else {
             wire::Decoder::default()

@@ -287,9 +287,7 @@ async fn log_stream(
     if let Err(e) = on_history(&core, &p) {
         return e.into_response();
     }
-    let stream_frames = headers
-        .get(wire::FRAMES_HEADER)
-        .is_some_and(|v| v.as_bytes() == wire::FRAMES_STREAM.as_bytes());
+    let stream_frames = wire::stream_frames(&headers);
     let mut encoder = if stream_frames {
         match wire::Encoder::stream() {
             Ok(e) => e,

@@ -44,6 +44,13 @@ pub struct Frame {
 pub const FRAMES_HEADER: &str = "x-rongmei-frames";
 pub const FRAMES_STREAM: &str = "stream";
 
+/// Does this request (or answer) ask for (or use) `stream` compression?
+pub fn stream_frames(headers: &axum::http::HeaderMap) -> bool {
+    headers
+        .get(FRAMES_HEADER)
+        .is_some_and(|v| v.as_bytes() == FRAMES_STREAM.as_bytes())
+}
+
 /// The zstd level of both compressions (level 1 ships about 0.49 of the JSON, level 3 0.38).
 const LEVEL: i32 = 3;
 

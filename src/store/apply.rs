@@ -4,12 +4,11 @@
 
 use redb::{ReadableTable, WriteTransaction};
 
-use super::tx::Tx;
-
 use super::access;
 use super::codec::encode;
 use super::federation;
 use super::tables::*;
+use super::tx::Tx;
 use crate::domain::article::Article;
 use crate::domain::fact::Fact;
 use crate::error::Result;

@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 
 use redb::ReadableTable;
 
+use super::Tx;
 use super::access;
 use super::codec::{decode, encode};
 use super::tables::{NOTICES, UNREAD};
@@ -67,7 +68,7 @@ fn topic_people(t: &Topic) -> impl Iterator<Item = UserId> + '_ {
 
 /// Who this fact notifies, and of what. Call before `apply`.
 pub fn derive(
-    txn: &crate::store::Tx<'_>,
+    txn: &Tx<'_>,
     at: Millis,
     actor: Option<UserId>,
     fact: &Fact,
@@ -296,7 +297,7 @@ pub fn derive(
 }
 
 /// Who speaks for the center toward the province (`User::speaks_for_the_center`).
-fn center_voices(txn: &crate::store::Tx<'_>) -> Result<Vec<UserId>> {
+fn center_voices(txn: &Tx<'_>) -> Result<Vec<UserId>> {
     Ok(access::users(txn)?
         .into_iter()
         .filter(crate::domain::user::User::speaks_for_the_center)
@@ -305,7 +306,7 @@ fn center_voices(txn: &crate::store::Tx<'_>) -> Result<Vec<UserId>> {
 }
 
 /// Store what `derive` found under the entry's lsn.
-pub fn store(txn: &crate::store::Tx<'_>, lsn: u64, notes: Vec<(UserId, Notice)>) -> Result<()> {
+pub fn store(txn: &Tx<'_>, lsn: u64, notes: Vec<(UserId, Notice)>) -> Result<()> {
     if notes.is_empty() {
         return Ok(());
     }
@@ -321,7 +322,7 @@ pub fn store(txn: &crate::store::Tx<'_>, lsn: u64, notes: Vec<(UserId, Notice)>)
 
 /// Which of the user's notices among `lsns`, and up to `up_to`, are unread (sorted, unique).
 pub fn unread_lsns(
-    txn: &crate::store::Tx<'_>,
+    txn: &Tx<'_>,
     user: UserId,
     lsns: &[u64],
     up_to: Option<u64>,
@@ -350,12 +351,7 @@ pub fn unread_lsns(
 }
 
 /// Mark notices read: the listed lsns, and every one up to `up_to`.
-pub fn mark_read(
-    txn: &crate::store::Tx<'_>,
-    user: UserId,
-    lsns: &[u64],
-    up_to: Option<u64>,
-) -> Result<()> {
+pub fn mark_read(txn: &Tx<'_>, user: UserId, lsns: &[u64], up_to: Option<u64>) -> Result<()> {
     let keys = unread_lsns(txn, user, lsns, up_to)?;
     if keys.is_empty() {
         return Ok(());

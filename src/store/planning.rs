@@ -1,6 +1,7 @@
 //! The planning board and calendar indexes (`TOPIC_BOARD`, `TOPIC_DATES`, `ARTICLE_TOPIC`),
 //! kept in step with `TOPICS` by the projection.
 
+use super::Tx;
 use super::access;
 use super::codec::encode;
 use super::queue::NO_DUE;
@@ -43,7 +44,7 @@ fn date_keys(t: &Topic) -> Vec<(u64, i64, u64, u8)> {
 }
 
 /// Store a topic and move its index entries from where the old version had them.
-pub fn save(txn: &crate::store::Tx<'_>, t: &Topic) -> Result<()> {
+pub fn save(txn: &Tx<'_>, t: &Topic) -> Result<()> {
     let old = access::topic(txn, t.id)?;
     {
         let mut board = txn.open_table(TOPIC_BOARD)?;

@@ -3,6 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::Tx;
 use super::access;
 use super::codec::encode;
 use super::tables::REVIEW_QUEUE;
@@ -55,7 +56,7 @@ pub fn keys(level: &Level, r: &Review) -> Vec<Key> {
     out
 }
 
-fn current_level(txn: &crate::store::Tx<'_>, r: &Review) -> Result<Option<Level>> {
+fn current_level(txn: &Tx<'_>, r: &Review) -> Result<Option<Level>> {
     if !r.is_open() {
         return Ok(None);
     }
@@ -65,7 +66,7 @@ fn current_level(txn: &crate::store::Tx<'_>, r: &Review) -> Result<Option<Level>
 
 /// Replace the queue entries of `old` (if any) with those of `new` (if open).
 pub fn update(
-    txn: &crate::store::Tx<'_>,
+    txn: &Tx<'_>,
     old: Option<&Review>,
     new: Option<&Review>,
     article: &Article,

@@ -74,16 +74,13 @@ pub struct Tx<'t> {
     counters: Kept<'t, &'static str, u64>,
 }
 
-/// A kept table's handle, as its closure receives it.
-pub type Open<'t, K, V> = Table<'t, K, V>;
-
 macro_rules! kept {
     ($($(#[$doc:meta])* $name:ident: $k:ty => $v:ty;)*) => {
         $(
             $(#[$doc])*
             pub fn $name<R>(
                 &self,
-                f: impl FnOnce(&mut Open<'t, $k, $v>) -> Result<R>,
+                f: impl FnOnce(&mut Table<'t, $k, $v>) -> Result<R>,
             ) -> Result<R> {
                 self.$name.with(self.txn, f)
             }

@@ -173,7 +173,7 @@ async fn first_frame(
     }
     let mut resp = req.send().await.unwrap();
     assert_eq!(resp.status().as_u16(), 200);
-    let said = resp.headers().get(wire::FRAMES_HEADER).is_some();
+    let said = wire::stream_frames(resp.headers());
     let mut dec = if said {
         wire::Decoder::stream().unwrap()
     } else {
