@@ -222,9 +222,22 @@ async fn start_federation(
     if let Some((listener, addr)) = crate::fed::listener::bind(core).await? {
         crate::fed::pki::init_ca(&core.config.data_dir, &meta.instance_id.0, core.clock.now())?;
         tracing::info!(%addr, "federation listener (mTLS)");
+        let per_chunk = core.config.federation.catch_up_chunk_entries as usize;
+        let chunks = if per_chunk > 0 {
+            let c = crate::fed::chunks::Chunks::open(
+                &core.config.data_dir,
+                &core.db,
+                core.config.federation.catch_up_cache_mb,
+            )?;
+            crate::fed::chunks::spawn(core.clone(), c.clone(), per_chunk, closing.clone())?;
+            Some(c)
+        } else {
+            None
+        };
         tokio::spawn(crate::fed::listener::serve(
             listener,
             core.clone(),
+            chunks,
             closing.clone(),
         ));
         info.listen = Some(addr);

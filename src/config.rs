@@ -45,6 +45,11 @@ pub struct FederationConfig {
     pub advertise: String,
     /// A county renews its certificate at its hub this many days before it expires.
     pub renew_before_days: u32,
+    /// A primary with the listener on keeps the log, compressed once in chunks of this many
+    /// entries, for replicas that catch up after being offline (0 = off).
+    pub catch_up_chunk_entries: u32,
+    /// The most disk the chunks take, in MiB (the oldest go first).
+    pub catch_up_cache_mb: u32,
 }
 
 impl Default for FederationConfig {
@@ -54,6 +59,8 @@ impl Default for FederationConfig {
             listen: String::new(),
             advertise: String::new(),
             renew_before_days: 30,
+            catch_up_chunk_entries: 2_000,
+            catch_up_cache_mb: 1_024,
         }
     }
 }
@@ -247,6 +254,9 @@ impl Config {
         }
         if !(1..=400).contains(&self.federation.renew_before_days) {
             return Err("federation.renew_before_days must be 1 to 400".into());
+        }
+        if self.federation.catch_up_chunk_entries > 100_000 {
+            return Err("federation.catch_up_chunk_entries must be 0 to 100000".into());
         }
         if self.search.threads > 16 {
             return Err("search.threads must be 0 to 16".into());

@@ -81,6 +81,8 @@ pub struct FollowStatus {
     /// Compressed bytes received since start.
     pub bytes: u64,
     pub entries: u64,
+    /// Frames received as the primary's catch-up cache keeps them (`chunks`).
+    pub chunks: u64,
     pub connects: u64,
     /// Media files the replica's records name but it does not have yet.
     pub media_pending: u64,
@@ -311,6 +313,7 @@ async fn session(
     let resp = client
         .get(&url)
         .header(wire::FRAMES_HEADER, wire::FRAMES_STREAM)
+        .header(wire::CHUNKS_HEADER, wire::CHUNKS_YES)
         .send()
         .await
         .map_err(|e| Error::Io(format!("connecting to {}: {e}", up.addr)))?;
@@ -362,12 +365,16 @@ async fn session(
                     Ok(Some(c)) => c.map_err(|e| Error::Io(format!("log stream: {e}"))),
                 };
                 let frames = chunk.and_then(|c| {
-                    update(&status, |s| s.bytes += c.len() as u64);
                     dec.feed(&c);
                     let mut out = Vec::new();
                     while let Some(f) = dec.next_frame()? {
                         out.push(f);
                     }
+                    let cached = dec.take_cached();
+                    update(&status, |s| {
+                        s.bytes += c.len() as u64;
+                        s.chunks += cached;
+                    });
                     Ok(out)
                 });
                 let frames = match frames {

@@ -14,6 +14,7 @@
 //! `POST /fed/v1/renew` (any peer): a new certificate for the same identity (`renew`).
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
@@ -27,6 +28,7 @@ use serde::Deserialize;
 use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
 
+use super::chunks::Chunks;
 use super::retry::closed;
 use super::{pki, wire};
 use crate::domain::Lsn;
@@ -75,10 +77,11 @@ fn revoked_reason(core: &Core, der: &[u8]) -> Option<String> {
 pub async fn serve(
     listener: TcpListener,
     core: Core,
+    chunks: Option<Arc<Chunks>>,
     mut closing: tokio::sync::watch::Receiver<bool>,
 ) -> Result<()> {
     let acceptor = TlsAcceptor::from(super::tls::server_config(&core.config.data_dir)?);
-    let app = router(core.clone(), closing.clone());
+    let app = router(core.clone(), chunks, closing.clone());
     loop {
         let (tcp, addr) = tokio::select! {
             r = listener.accept() => match r {
@@ -164,10 +167,16 @@ async fn connection(
 #[derive(Clone)]
 struct Fed {
     core: Core,
+    /// The catch-up cache, when this primary keeps one.
+    chunks: Option<Arc<Chunks>>,
     closing: tokio::sync::watch::Receiver<bool>,
 }
 
-fn router(core: Core, closing: tokio::sync::watch::Receiver<bool>) -> Router {
+fn router(
+    core: Core,
+    chunks: Option<Arc<Chunks>>,
+    closing: tokio::sync::watch::Receiver<bool>,
+) -> Router {
     Router::new()
         .route("/fed/v1/log", get(log_stream))
         .route("/fed/v1/blob/{sha256}", get(blob))
@@ -231,7 +240,11 @@ fn router(core: Core, closing: tokio::sync::watch::Receiver<bool>) -> Router {
                 super::ship::MAX_BATCH_BYTES,
             )),
         )
-        .with_state(Fed { core, closing })
+        .with_state(Fed {
+            core,
+            chunks,
+            closing,
+        })
 }
 
 #[derive(Deserialize)]
@@ -276,7 +289,11 @@ fn short(h: &str) -> &str {
 }
 
 async fn log_stream(
-    State(Fed { core, closing }): State<Fed>,
+    State(Fed {
+        core,
+        chunks,
+        closing,
+    }): State<Fed>,
     Extension(who): Extension<Peer>,
     Query(p): Query<Position>,
     headers: axum::http::HeaderMap,
@@ -296,6 +313,9 @@ async fn log_stream(
     } else {
         wire::Encoder::Independent
     };
+    // Cached frames only to a follower that reads them.
+    let chunks = chunks.filter(|_| wire::cached_frames(&headers));
+    let send_chunks = chunks.is_some();
     let watch = core.committer.log_watch();
     let peer = who.id.clone();
     // Ends when shutdown begins (a graceful shutdown waits for responses to finish).
@@ -307,8 +327,27 @@ async fn log_stream(
     tokio::spawn(async move {
         let (mut watch, mut cursor) = (watch, Lsn(p.lsn));
         loop {
+            // Behind the cache's end: the chunk that starts here, sent as it is.
+            match cached_frame(&core, chunks.as_ref(), &watch, cursor).await {
+                Ok(Some((bytes, last))) => {
+                    if tx.send(bytes).await.is_err() {
+                        return;
+                    }
+                    cursor = last;
+                    continue;
+                }
+                Ok(None) => {}
+                Err(e) => tracing::warn!(%peer, "catch-up cache not used: {e}"),
+            }
+            // Up to the next chunk's start, so that the stream meets the chunks.
+            let limit = chunks
+                .as_ref()
+                .and_then(|c| c.next_start_after(cursor.0))
+                .map_or(BATCH_ENTRIES, |s| {
+                    (s - cursor.0 - 1).clamp(1, BATCH_ENTRIES as u64) as usize
+                });
             let next = tokio::select! {
-                n = next_frame(&core, &mut watch, &peer, cursor) => n,
+                n = next_frame(&core, &mut watch, &peer, cursor, limit) => n,
                 () = tx.closed() => return,
             };
             // Compressing a batch takes milliseconds: off the runtime's threads. The encoder
@@ -352,6 +391,9 @@ async fn log_stream(
     if stream_frames {
         r = r.header(wire::FRAMES_HEADER, wire::FRAMES_STREAM);
     }
+    if send_chunks {
+        r = r.header(wire::CHUNKS_HEADER, wire::CHUNKS_YES);
+    }
     r.body(Body::from_stream(stream))
         .unwrap_or_else(|_| Error::Internal("stream".into()).into_response())
 }
@@ -364,6 +406,7 @@ async fn next_frame(
     watch: &mut crate::log::LogWatch,
     peer: &str,
     cursor: Lsn,
+    limit: usize,
 ) -> Result<Option<(wire::Frame, Lsn)>> {
     loop {
         // A peer revoked while connected is cut off at its next batch or heartbeat.
@@ -375,7 +418,7 @@ async fn next_frame(
         }
         let db = core.db.clone();
         let batch = tokio::task::spawn_blocking(move || {
-            crate::log::read_raw(&db, Lsn(cursor.0 + 1), BATCH_ENTRIES, wire::BATCH_BYTES)
+            crate::log::read_raw(&db, Lsn(cursor.0 + 1), limit, wire::BATCH_BYTES)
         })
         .await
         .map_err(|e| Error::Internal(format!("log read task: {e}")))??;
@@ -403,6 +446,28 @@ async fn next_frame(
             }
         }
     }
+}
+
+/// The chunk of the catch-up cache that starts right after `cursor`, as a cached frame, and
+/// its last lsn.
+async fn cached_frame(
+    core: &Core,
+    chunks: Option<&Arc<Chunks>>,
+    watch: &crate::log::LogWatch,
+    cursor: Lsn,
+) -> Result<Option<(Vec<u8>, Lsn)>> {
+    let Some(chunks) = chunks.filter(|c| c.end() > cursor.0).cloned() else {
+        return Ok(None);
+    };
+    let db = core.db.clone();
+    let read = tokio::task::spawn_blocking(move || chunks.read(&db, cursor.0 + 1))
+        .await
+        .map_err(|e| Error::Internal(format!("chunk read task: {e}")))??;
+    let Some((last, z)) = read else {
+        return Ok(None);
+    };
+    let bytes = wire::cached(watch.current().0.max(last), core.clock.now(), &z)?;
+    Ok(Some((bytes, Lsn(last))))
 }
 
 /// A media file by content hash (role `replica`), streamed from disk.

@@ -7,6 +7,7 @@
 //! - `listener`: the federation listener; every connection's certificate is checked against the
 //!   peer records (known, same fingerprint, not revoked, right role) before any request is read.
 //! - `wire`: the log-stream framing (zstd-compressed batches of stored entries).
+//! - `chunks`: the catch-up cache (the log compressed once, for replicas coming back).
 //! - `carry`: segments, media and manifest on removable media; applying segments to a store.
 //! - `backup`: consistent online backups and restore as a new epoch (with roll-forward).
 //! - `follow`: the replica's follower: connect, state its position, apply batches, reconnect
@@ -17,6 +18,7 @@
 
 pub mod backup;
 pub mod carry;
+pub mod chunks;
 pub mod follow;
 pub mod inbox;
 pub mod listener;

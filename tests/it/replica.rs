@@ -229,7 +229,11 @@ fn join(url: &str, token: &str, dir: &std::path::Path) -> (bool, String) {
     run_offline(&["replica", "join", url, "--token", token], dir)
 }
 
-pub(crate) const FED_ENV: [(&str, &str); 1] = [("RONGMEI_FEDERATION_LISTEN", "127.0.0.1:0")];
+/// Chunks of the primary's catch-up cache small enough that a replica a few writes behind is
+/// sent some.
+pub(crate) const CHUNKS_ENV: (&str, &str) = ("RONGMEI_FEDERATION_CATCH_UP_CHUNK_ENTRIES", "7");
+pub(crate) const FED_ENV: [(&str, &str); 2] =
+    [("RONGMEI_FEDERATION_LISTEN", "127.0.0.1:0"), CHUNKS_ENV];
 
 /// A primary with its federation listener on, an outlet `tv`, and an all-scopes admin token.
 pub(crate) async fn start_primary(dir: &std::path::Path) -> (Proc, String) {
@@ -359,7 +363,13 @@ async fn a_replica_pairs_follows_and_strangers_are_refused() {
     std::fs::remove_file(&lost).unwrap();
     let mut replica = spawn(rdir.path());
     let r = api(&replica.base, &token);
-    caught_up(&r, head(&p).await).await;
+    let st = caught_up(&r, head(&p).await).await;
+    // Behind by more than a chunk: part of the way came from the primary's catch-up cache.
+    assert!(st["follow"]["chunks"].as_u64().unwrap() >= 1, "{st}");
+    let chunk_files = std::fs::read_dir(pdir.path().join("chunks"))
+        .unwrap()
+        .count();
+    assert!(chunk_files >= 2, "{chunk_files} chunk files");
     assert_eq!(r.content(img2).await, crate::api_assets::png(72, 40));
     for _ in 0..300 {
         if lost.exists() {
@@ -377,7 +387,10 @@ async fn a_replica_pairs_follows_and_strangers_are_refused() {
         .unwrap()
         .to_string();
     kill(&mut primary);
-    let mut primary = spawn_env(pdir.path(), &[("RONGMEI_FEDERATION_LISTEN", &fed_addr)]);
+    let mut primary = spawn_env(
+        pdir.path(),
+        &[("RONGMEI_FEDERATION_LISTEN", &fed_addr), CHUNKS_ENV],
+    );
     let p = api(&primary.base, &token);
     p.article("主站重启后").await;
     let st = caught_up(&r, head(&p).await).await;
@@ -421,7 +434,10 @@ async fn a_replica_pairs_follows_and_strangers_are_refused() {
         } else {
             kill(&mut primary);
             acked.extend(writer.await.unwrap());
-            primary = spawn_env(pdir.path(), &[("RONGMEI_FEDERATION_LISTEN", &fed_addr)]);
+            primary = spawn_env(
+                pdir.path(),
+                &[("RONGMEI_FEDERATION_LISTEN", &fed_addr), CHUNKS_ENV],
+            );
         }
     }
     let (p, r) = (api(&primary.base, &token), api(&replica.base, &token));
@@ -448,7 +464,10 @@ async fn a_replica_pairs_follows_and_strangers_are_refused() {
         checked_digest(rdir.path()),
         "replica content differs from the primary's"
     );
-    let mut primary = spawn_env(pdir.path(), &[("RONGMEI_FEDERATION_LISTEN", &fed_addr)]);
+    let mut primary = spawn_env(
+        pdir.path(),
+        &[("RONGMEI_FEDERATION_LISTEN", &fed_addr), CHUNKS_ENV],
+    );
     let mut replica = spawn(rdir.path());
     let (p, r) = (api(&primary.base, &token), api(&replica.base, &token));
     caught_up(&r, head(&p).await).await;
