@@ -221,7 +221,9 @@ pub fn alt_texts(html: &str) -> Vec<String> {
 pub fn asset_refs(html: &str) -> BTreeSet<AssetId> {
     let mut ids = BTreeSet::new();
     let mut rest = html;
-    while let Some(i) = rest.find(ASSET_URL_PREFIX) {
+    // memchr's SIMD search: a replica runs this over every article it applies.
+    let finder = memchr::memmem::Finder::new(ASSET_URL_PREFIX);
+    while let Some(i) = finder.find(rest.as_bytes()) {
         rest = &rest[i + ASSET_URL_PREFIX.len()..];
         let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
         if let Ok(n) = digits.parse::<u64>() {
