@@ -297,6 +297,76 @@ fn step(core: &Core, chunks: &Chunks, mut cursor: u64, per_chunk: usize) -> Resu
 mod tests {
     use super::*;
 
+    fn names(dir: &Path) -> Vec<String> {
+        let mut v: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        v.sort();
+        v
+    }
+
+    #[test]
+    fn chunks_are_served_only_on_their_own_history() {
+        let d = tempfile::tempdir().unwrap();
+        let opened = crate::workflow::bootstrap::open_or_init(d.path(), "county", 0).unwrap();
+        let db = &opened.db;
+        let entries = crate::log::read_raw(db, Lsn(1), 100, usize::MAX).unwrap();
+        let n = entries.len() as u64;
+        assert!(n >= 2, "a new store's log has {n} entries");
+        let chunks = Chunks::open(d.path(), db, 1024).unwrap();
+        assert_eq!((chunks.end(), chunks.next_start_after(0)), (0, None));
+        let a = chunks.write(entries[..1].to_vec(), 7).unwrap();
+        let b = chunks.write(entries[1..].to_vec(), 7).unwrap();
+        assert_eq!((a.first, a.last, b.first, b.last), (1, 1, 2, n));
+        assert_eq!(chunks.end(), n);
+        assert_eq!(chunks.next_start_after(0), Some(1));
+        assert_eq!(chunks.next_start_after(1), Some(2));
+        assert_eq!(chunks.next_start_after(2), None);
+        // What is served is the log's own entries, whole.
+        let (last, z) = chunks.read(db, 2).unwrap().unwrap();
+        assert_eq!(last, n);
+        let mut dec = wire::Decoder::default();
+        dec.feed(&wire::cached(n, 9, &z).unwrap());
+        assert_eq!(
+            dec.next_frame().unwrap().unwrap().entries,
+            entries[1..].to_vec()
+        );
+        assert_eq!(chunks.read(db, 3).unwrap(), None, "no chunk starts there");
+
+        // At the next start: a torn temporary file and a chunk of another history go; the
+        // chunks of this log stay.
+        let dir = d.path().join("chunks");
+        std::fs::write(dir.join(format!("{}.tmp", a.name())), b"torn").unwrap();
+        let foreign = Chunk {
+            hash: "00".repeat(32),
+            ..a.clone()
+        };
+        std::fs::copy(dir.join(a.name()), dir.join(foreign.name())).unwrap();
+        std::fs::write(dir.join("notes.txt"), b"?").unwrap();
+        let reopened = Chunks::open(d.path(), db, 1024).unwrap();
+        assert_eq!(names(&dir), vec![a.name(), b.name()]);
+        assert_eq!(reopened.usage().0, 2);
+        // A chunk whose end is not on the log is never served, even if its file is there.
+        reopened.index().insert(
+            1,
+            Chunk {
+                hash: "11".repeat(32),
+                ..a.clone()
+            },
+        );
+        assert_eq!(reopened.read(db, 1).unwrap(), None);
+
+        // Past the size limit the oldest chunks go (the newest always stays).
+        let d2 = tempfile::tempdir().unwrap();
+        let small = Chunks::open(d2.path(), db, 0).unwrap();
+        small.write(entries[..1].to_vec(), 8).unwrap();
+        small.write(entries[1..].to_vec(), 8).unwrap();
+        assert_eq!(small.usage().0, 1);
+        assert_eq!(names(&d2.path().join("chunks")), vec![b.name()]);
+        assert_eq!(small.next_start_after(0), Some(2));
+    }
+
     #[test]
     fn names_round_trip_and_strangers_are_not_chunks() {
         let c = Chunk {
