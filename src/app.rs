@@ -234,6 +234,7 @@ async fn start_federation(
         } else {
             None
         };
+        info.chunks = chunks.clone();
         tokio::spawn(crate::fed::listener::serve(
             listener,
             core.clone(),

@@ -39,6 +39,7 @@ pub struct Metrics {
     pub replica_last_contact_seconds: Gauge<f64, std::sync::atomic::AtomicU64>,
     pub replica_received_bytes: Gauge,
     pub replica_connected: Gauge,
+    pub catch_up_cache_bytes: Gauge,
     /// Hub only, per county: entries it lacks, seconds since its last request (-1: not since
     /// start), 1 while quarantined, seconds until its certificate expires.
     pub county_lag_entries: Family<CountyLabels, Gauge>,
@@ -118,6 +119,12 @@ impl Metrics {
             "1 while the replica is connected and following",
             replica_connected.clone(),
         );
+        let catch_up_cache_bytes = Gauge::default();
+        r.register(
+            "catch_up_cache_bytes",
+            "Disk taken by the primary's catch-up cache (compressed log chunks)",
+            catch_up_cache_bytes.clone(),
+        );
         let county_lag_entries = Family::<CountyLabels, Gauge>::default();
         let county_silent_seconds = Family::<CountyLabels, FloatGauge>::default();
         let county_quarantined = Family::<CountyLabels, Gauge>::default();
@@ -171,6 +178,7 @@ impl Metrics {
             replica_last_contact_seconds,
             replica_received_bytes,
             replica_connected,
+            catch_up_cache_bytes,
             apply_seconds,
             commit_seconds,
             registry: Mutex::new(r),

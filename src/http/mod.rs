@@ -45,6 +45,8 @@ pub struct FedInfo {
     pub follow: Option<crate::fed::follow::SharedStatus>,
     /// A county's connection to its hub.
     pub ship: Option<crate::fed::ship::SharedShipStatus>,
+    /// A primary's catch-up cache, if it keeps one.
+    pub chunks: Option<std::sync::Arc<crate::fed::chunks::Chunks>>,
 }
 
 impl FedInfo {

@@ -368,8 +368,21 @@ async fn a_replica_pairs_follows_and_strangers_are_refused() {
     assert!(st["follow"]["chunks"].as_u64().unwrap() >= 1, "{st}");
     let chunk_files = std::fs::read_dir(pdir.path().join("chunks"))
         .unwrap()
-        .count();
+        .count() as u64;
     assert!(chunk_files >= 2, "{chunk_files} chunk files");
+    let cache = &p.get("/api/v1/federation/status").await["catch_up_cache"];
+    assert_eq!(cache["chunks"].as_u64(), Some(chunk_files), "{cache}");
+    assert!(cache["end_lsn"].as_u64().unwrap() >= 14, "{cache}");
+    let metrics = reqwest::get(format!("{}/metrics", primary.base))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("rongmei_catch_up_cache_bytes"),
+        "{metrics}"
+    );
     assert_eq!(r.content(img2).await, crate::api_assets::png(72, 40));
     for _ in 0..300 {
         if lost.exists() {

@@ -243,6 +243,16 @@ pub struct FederationStatusDto {
     pub instance_role: String,
     /// A county's connection to its hub, once it has joined one.
     pub hub: Option<ShipStatus>,
+    /// A primary's catch-up cache (the log compressed once for replicas coming back).
+    pub catch_up_cache: Option<CatchUpCacheDto>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct CatchUpCacheDto {
+    pub chunks: u64,
+    pub bytes: u64,
+    /// The last lsn the chunks cover (0: none yet).
+    pub end_lsn: u64,
 }
 
 /// Replication state: on a replica, whom it follows, lag and last contact (the banner);
@@ -279,6 +289,14 @@ async fn status(State(s): State<AppState>, _auth: Auth) -> Result<Json<Federatio
         ca_fingerprint,
         last_contact: follow.as_ref().and_then(|f| f.last_contact).map(ts),
         follow,
+        catch_up_cache: s.fed.chunks.as_ref().map(|c| {
+            let (chunks, bytes) = c.usage();
+            CatchUpCacheDto {
+                chunks: chunks as u64,
+                bytes,
+                end_lsn: c.end(),
+            }
+        }),
     }))
 }
 

@@ -59,6 +59,11 @@ async fn metrics(State(s): State<AppState>) -> impl IntoResponse {
     };
     s.metrics.apply_seconds.set(us(&st.apply_us));
     s.metrics.commit_seconds.set(us(&st.commit_us));
+    if let Some(c) = &s.fed.chunks {
+        s.metrics
+            .catch_up_cache_bytes
+            .set(i64::try_from(c.usage().1).unwrap_or(i64::MAX));
+    }
     if let Some(f) = s
         .fed
         .follow
