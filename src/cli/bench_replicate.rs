@@ -240,6 +240,22 @@ pub async fn replicate(args: ReplicateArgs) -> anyhow::Result<ExitCode> {
     // writeback would otherwise queue ahead of the replica's commits).
     settle().await;
     let _ = tokio::task::spawn_blocking(|| std::process::Command::new("sync").status()).await;
+    let st: serde_json::Value = client
+        .get(format!("{base}/api/v1/federation/status"))
+        .bearer_auth(&token)
+        .send()
+        .await?
+        .error_for_status()?
+        .json()
+        .await?;
+    let cache = &st["catch_up_cache"];
+    println!(
+        "primary's catch-up cache: {} chunks, {:.1} MB, up to lsn {} of {} (compressed in the background while the replica was offline; the rest is compressed as it is sent)",
+        cache["chunks"].as_u64().unwrap_or(0),
+        cache["bytes"].as_u64().unwrap_or(0) as f64 / 1e6,
+        cache["end_lsn"].as_u64().unwrap_or(0),
+        head.0
+    );
     let mut rc = rcfg.clone();
     rc.http.listen = "127.0.0.1:0".into();
     println!("starting the replica");

@@ -11,7 +11,8 @@
 //! served only while the log's entry `last` has the hash in its name (the chain then makes
 //! every entry of the chunk the log's own), so chunks of another history (a restored or fenced
 //! data dir) are never sent; `open` deletes them. The oldest files go when the cache passes
-//! `federation.catch_up_cache_mb`. Chunks are written only while a replica is enrolled.
+//! `federation.catch_up_cache_mb`. Chunks are written only while a replica is enrolled, on a
+//! thread of low priority that also waits while the store's writer is busy.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -30,6 +31,10 @@ const LEVEL: i32 = 5;
 const CHUNK_BYTES: usize = 8 << 20;
 /// How long a partial chunk waits for more entries before its size is looked at again.
 const RECHECK: Duration = Duration::from_secs(5);
+/// Chunks wait while the store's writer was more than half busy over this window (a burst of
+/// saves): compressing can wait, a save cannot. At most `MAX_DEFER` in a row.
+const WINDOW: Duration = Duration::from_millis(200);
+const MAX_DEFER: Duration = Duration::from_secs(30);
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Chunk {
@@ -263,6 +268,9 @@ async fn run(
                 }
             }
         }
+        if !yield_to_writer(&core, &mut closing).await {
+            return;
+        }
         match step(&core, &chunks, cursor, per_chunk) {
             Ok(c) => cursor = c,
             Err(e) => {
@@ -274,6 +282,24 @@ async fn run(
             }
         }
     }
+}
+
+/// Wait until the writer is not busy (see `WINDOW`); false when shutting down.
+async fn yield_to_writer(core: &Core, closing: &mut tokio::sync::watch::Receiver<bool>) -> bool {
+    let stats = &core.committer.stats;
+    let since = crate::clock::Stopwatch::start();
+    while since.elapsed() < MAX_DEFER {
+        let before = stats.worked_us();
+        tokio::select! {
+            () = closed(closing) => return false,
+            () = tokio::time::sleep(WINDOW) => {}
+        }
+        let worked = stats.worked_us().saturating_sub(before);
+        if worked * 2 < WINDOW.as_micros() as u64 && !stats.working() {
+            break;
+        }
+    }
+    true
 }
 
 /// Write the chunks that are complete after `cursor` (blocking: on the chunk writer's own
