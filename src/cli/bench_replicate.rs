@@ -240,14 +240,7 @@ pub async fn replicate(args: ReplicateArgs) -> anyhow::Result<ExitCode> {
     // writeback would otherwise queue ahead of the replica's commits).
     settle().await;
     let _ = tokio::task::spawn_blocking(|| std::process::Command::new("sync").status()).await;
-    let st: serde_json::Value = client
-        .get(format!("{base}/api/v1/federation/status"))
-        .bearer_auth(&token)
-        .send()
-        .await?
-        .error_for_status()?
-        .json()
-        .await?;
+    let st = fed_status(&client, &base, &token).await?;
     let cache = &st["catch_up_cache"];
     println!(
         "primary's catch-up cache: {} chunks, {:.1} MB, up to lsn {} of {} (compressed in the background while the replica was offline; the rest is compressed as it is sent)",
@@ -335,14 +328,7 @@ pub async fn replicate(args: ReplicateArgs) -> anyhow::Result<ExitCode> {
     );
 
     // 3. Bytes: compressed stream received vs the entries' JSON and stored size.
-    let st: serde_json::Value = client
-        .get(format!("http://{}/api/v1/federation/status", replica.addr))
-        .bearer_auth(&token)
-        .send()
-        .await?
-        .error_for_status()?
-        .json()
-        .await?;
+    let st = fed_status(&client, &format!("http://{}", replica.addr), &token).await?;
     let shipped = st["follow"]["bytes"].as_u64().unwrap_or(0);
     let (mut json, mut stored, mut at) = (0u64, 0u64, Lsn(1));
     loop {
@@ -364,6 +350,22 @@ pub async fn replicate(args: ReplicateArgs) -> anyhow::Result<ExitCode> {
     primary.stop().await?;
     let _ = std::fs::remove_dir_all(rdir);
     Ok(ExitCode::SUCCESS)
+}
+
+/// `/api/v1/federation/status` of the node at `base`.
+async fn fed_status(
+    client: &reqwest::Client,
+    base: &str,
+    token: &str,
+) -> anyhow::Result<serde_json::Value> {
+    Ok(client
+        .get(format!("{base}/api/v1/federation/status"))
+        .bearer_auth(token)
+        .send()
+        .await?
+        .error_for_status()?
+        .json()
+        .await?)
 }
 
 /// Wait (up to two minutes) until this process uses less than a fifth of one core, so that

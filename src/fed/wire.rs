@@ -284,6 +284,23 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
+    /// Every frame of `bytes`, fed `chunk` bytes at a time.
+    fn decode_all(bytes: &[u8], chunk: usize, stream: bool) -> Vec<Frame> {
+        let mut d = if stream {
+            Decoder::stream().unwrap()
+        } else {
+            Decoder::default()
+        };
+        let mut got = Vec::new();
+        for c in bytes.chunks(chunk) {
+            d.feed(c);
+            while let Some(f) = d.next_frame().unwrap() {
+                got.push(f);
+            }
+        }
+        got
+    }
+
     #[test]
     fn frames_round_trip_in_any_chunking() {
         let a = Frame {
@@ -299,15 +316,7 @@ mod tests {
         let mut bytes = encode(&a).unwrap();
         bytes.extend(encode(&b).unwrap());
         for chunk in [1, 3, 100, bytes.len()] {
-            let mut d = Decoder::default();
-            let mut got = Vec::new();
-            for c in bytes.chunks(chunk) {
-                d.feed(c);
-                while let Some(f) = d.next_frame().unwrap() {
-                    got.push(f);
-                }
-            }
-            assert_eq!(got, vec![a.clone(), b.clone()]);
+            assert_eq!(decode_all(&bytes, chunk, false), vec![a.clone(), b.clone()]);
         }
     }
 
@@ -342,15 +351,7 @@ mod tests {
             bytes.len()
         );
         for chunk in [1, 7, 1000, bytes.len()] {
-            let mut d = Decoder::stream().unwrap();
-            let mut got = Vec::new();
-            for c in bytes.chunks(chunk) {
-                d.feed(c);
-                while let Some(f) = d.next_frame().unwrap() {
-                    got.push(f);
-                }
-            }
-            assert_eq!(got, frames);
+            assert_eq!(decode_all(&bytes, chunk, true), frames);
         }
     }
 
@@ -402,15 +403,7 @@ mod tests {
             }
         }
         for chunk in [1, 13, 4096, bytes.len()] {
-            let mut d = Decoder::stream().unwrap();
-            let mut got = Vec::new();
-            for c in bytes.chunks(chunk) {
-                d.feed(c);
-                while let Some(f) = d.next_frame().unwrap() {
-                    got.push(f);
-                }
-            }
-            assert_eq!(got, want);
+            assert_eq!(decode_all(&bytes, chunk, true), want);
         }
         // Into independent frames too.
         let mut d = Decoder::default();

@@ -15,7 +15,7 @@ use serde_json::{Value, json};
 use crate::crash::{spawn, spawn_env, stop};
 use crate::harness::{checked_digest, run_offline};
 use crate::hub_support::*;
-use crate::replica::{api, kill};
+use crate::replica::{api, kill, metrics};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_county_ships_what_it_publishes_exactly_once_and_a_revoked_one_is_refused() {
@@ -141,12 +141,7 @@ async fn a_county_ships_what_it_publishes_exactly_once_and_a_revoked_one_is_refu
         why.starts_with("peer_revoked") && why.contains("证书泄露"),
         "{refused}"
     );
-    let metrics = reqwest::get(format!("{}/metrics", cproc.base))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = metrics(&cproc.base).await;
     assert!(metrics.contains("rongmei_hub_refused 1"), "{metrics}");
     let listed = county(&h, &id).await;
     assert_eq!(listed["articles"], 3);
@@ -243,12 +238,7 @@ async fn the_hub_checks_origin_order_and_history_of_every_entry() {
             .unwrap()
             .contains("hash")
     );
-    let metrics = reqwest::get(format!("{}/metrics", hub.base))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = metrics(&hub.base).await;
     assert!(
         metrics.contains(&format!(
             "rongmei_hub_county_quarantined{{county=\"{id}\"}} 1"

@@ -134,6 +134,16 @@ pub(crate) async fn caught_up(replica: &Api, lsn: u64) -> Value {
     panic!("replica did not reach lsn {lsn}");
 }
 
+/// The Prometheus text of the server at `base`.
+pub(crate) async fn metrics(base: &str) -> String {
+    reqwest::get(format!("{base}/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+}
+
 pub(crate) async fn head(a: &Api) -> u64 {
     a.get("/api/v1/instance").await["log_head"]
         .as_u64()
@@ -327,14 +337,9 @@ async fn a_replica_pairs_follows_and_strangers_are_refused() {
         r.get(&format!("/api/v1/articles/{id}")).await["title"],
         "灾备演练"
     );
-    let metrics = reqwest::get(format!("{}/metrics", replica.base))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    assert!(metrics.contains("rongmei_replica_following 1"), "{metrics}");
-    assert!(metrics.contains("rongmei_replica_lag_entries"), "{metrics}");
+    let text = metrics(&replica.base).await;
+    assert!(text.contains("rongmei_replica_following 1"), "{text}");
+    assert!(text.contains("rongmei_replica_lag_entries"), "{text}");
     let (s, e) = r
         .post(
             "/api/v1/articles",
@@ -383,12 +388,7 @@ async fn a_replica_pairs_follows_and_strangers_are_refused() {
     let cache = &p.get("/api/v1/federation/status").await["catch_up_cache"];
     assert_eq!(cache["chunks"].as_u64(), Some(chunk_files), "{cache}");
     assert!(cache["end_lsn"].as_u64().unwrap() >= 14, "{cache}");
-    let metrics = reqwest::get(format!("{}/metrics", primary.base))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = metrics(&primary.base).await;
     assert!(
         metrics.contains("rongmei_catch_up_cache_bytes"),
         "{metrics}"
