@@ -300,8 +300,11 @@ pub(super) fn open_current(
     ))
 }
 
+/// Documents between two calls of a rebuild's `progress`.
+const PROGRESS_EVERY: u64 = 100;
+
 /// Build a new index of every article (and, at a hub, every county article) in one store snapshot, make it current, and return it with
-/// an open writer. `progress(done, total)` is called as documents are added.
+/// an open writer. `progress(done, total)` is called every `PROGRESS_EVERY` documents.
 pub(super) fn rebuild(
     root: &Path,
     a: &Analyzers,
@@ -333,7 +336,9 @@ pub(super) fn rebuild(
         w.add_document(schema::document(&fields, origin, art))
             .map_err(tantivy_err)?;
         done += 1;
-        if done.is_multiple_of(1000) {
+        // Often enough for the progress bar and for yielding to the writer (`progress` may
+        // hold back while the store's writer is busy).
+        if done.is_multiple_of(PROGRESS_EVERY) {
             progress(done, total)?;
         }
         Ok(())

@@ -11,7 +11,7 @@ use sha2::{Digest, Sha256};
 use crate::crash::{spawn, stop};
 use crate::harness::checked_digest;
 use crate::hub_support::{Province, county_client, province, until};
-use crate::replica::{FED_ENV, api, pair};
+use crate::replica::{FED_ENV, api, caught_up, head, pair};
 
 async fn upload(base: &str, token: &str, name: &str, ctype: &str, bytes: &[u8]) -> (u16, Value) {
     let r = reqwest::Client::new()
@@ -180,6 +180,8 @@ async fn instruction_files_reach_their_counties_and_only_them() {
     pair(&a, rdir.path()).await;
     let mut rproc = spawn(rdir.path());
     let r = api(&rproc.base, &atoken);
+    // The token is known at the replica once it has copied the token's entry.
+    caught_up(&r, head(&a).await).await;
     until(&r, "/api/v1/inbox", "the files at the replica", |l| {
         l[0]["attachments"]
             .as_array()
