@@ -18,6 +18,17 @@ pub struct Proc {
     pub password: Option<String>,
 }
 
+/// A test that fails part-way must not leave its servers running (they would load the machine
+/// for every later test): whatever was not stopped is killed.
+impl Drop for Proc {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
 /// SIGTERM (graceful shutdown) and wait for the process to end.
 pub fn stop(p: &mut Proc) {
     let pid = p.child.id().to_string();
