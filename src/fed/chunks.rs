@@ -23,7 +23,9 @@ use super::retry::closed;
 use super::wire;
 use crate::domain::Lsn;
 use crate::error::{Error, Result};
+use crate::log::entry;
 use crate::workflow::Core;
+use crate::workflow::commit::writer_busy;
 
 /// Chunks compress harder than the live stream: it happens once, in the background.
 const LEVEL: i32 = 5;
@@ -31,8 +33,8 @@ const LEVEL: i32 = 5;
 const CHUNK_BYTES: usize = 8 << 20;
 /// How long a partial chunk waits for more entries before its size is looked at again.
 const RECHECK: Duration = Duration::from_secs(5);
-/// Chunks wait while the store's writer was more than half busy over this window (a burst of
-/// saves): compressing can wait, a save cannot. At most `MAX_DEFER` in a row.
+/// Chunks wait while the store's writer is busy over this window (`commit::writer_busy`: a burst
+/// of saves): compressing can wait, a save cannot. At most `MAX_DEFER` in a row.
 const WINDOW: Duration = Duration::from_millis(200);
 const MAX_DEFER: Duration = Duration::from_secs(30);
 
@@ -166,20 +168,19 @@ impl Chunks {
         let (Some(a), Some(b)) = (entries.first(), entries.last()) else {
             return Err(Error::Internal("an empty chunk".into()));
         };
-        let (first, last) = (
-            crate::log::entry::decode_stored(a)?.lsn.0,
-            crate::log::entry::decode_stored(b)?,
-        );
+        let (_, first) = entry::position_of(a)?;
+        let (_, last) = entry::position_of(b)?;
+        let hash = hex::encode(entry::split_stored(b)?.0);
         let frame = wire::Frame {
-            head: last.lsn.0,
+            head: last.0,
             at,
             entries,
         };
         let z = wire::compress_for_cache(&frame, LEVEL)?;
         let chunk = Chunk {
-            first,
-            last: last.lsn.0,
-            hash: last.hash,
+            first: first.0,
+            last: last.0,
+            hash,
             bytes: z.len() as u64,
         };
         let path = self.dir.join(chunk.name());
@@ -196,7 +197,7 @@ impl Chunks {
             return Err(io_err("cannot write", &path, e));
         }
         let mut index = self.index();
-        index.insert(first, chunk.clone());
+        index.insert(chunk.first, chunk.clone());
         let mut total: u64 = index.values().map(|c| c.bytes).sum();
         while total > self.max_bytes && index.len() > 1 {
             let Some((_, old)) = index.pop_first() else {
@@ -289,13 +290,13 @@ async fn yield_to_writer(core: &Core, closing: &mut tokio::sync::watch::Receiver
     let stats = &core.committer.stats;
     let since = crate::clock::Stopwatch::start();
     while since.elapsed() < MAX_DEFER {
-        let before = stats.worked_us();
+        let (before, window) = (stats.worked_us(), crate::clock::Stopwatch::start());
         tokio::select! {
             () = closed(closing) => return false,
             () = tokio::time::sleep(WINDOW) => {}
         }
         let worked = stats.worked_us().saturating_sub(before);
-        if worked * 2 < WINDOW.as_micros() as u64 && !stats.working() {
+        if !writer_busy(worked, window.elapsed(), stats.working()) {
             break;
         }
     }

@@ -52,9 +52,13 @@ pub const FRAMES_STREAM: &str = "stream";
 
 /// Does this request (or answer) ask for (or use) `stream` compression?
 pub fn stream_frames(headers: &axum::http::HeaderMap) -> bool {
+    header_is(headers, FRAMES_HEADER, FRAMES_STREAM)
+}
+
+fn header_is(headers: &axum::http::HeaderMap, name: &str, value: &str) -> bool {
     headers
-        .get(FRAMES_HEADER)
-        .is_some_and(|v| v.as_bytes() == FRAMES_STREAM.as_bytes())
+        .get(name)
+        .is_some_and(|v| v.as_bytes() == value.as_bytes())
 }
 
 /// The request header a follower sends when it reads cached frames, and the header (same name
@@ -64,9 +68,7 @@ pub const CHUNKS_YES: &str = "1";
 
 /// Does this request (or answer) accept (or contain) cached frames?
 pub fn cached_frames(headers: &axum::http::HeaderMap) -> bool {
-    headers
-        .get(CHUNKS_HEADER)
-        .is_some_and(|v| v.as_bytes() == CHUNKS_YES.as_bytes())
+    header_is(headers, CHUNKS_HEADER, CHUNKS_YES)
 }
 
 /// The length prefix's flag of a cached frame (lengths stay far below it: `MAX_FRAME`).

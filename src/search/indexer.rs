@@ -22,6 +22,7 @@ use crate::domain::Lsn;
 use crate::domain::fact::Fact;
 use crate::error::{Error, Result};
 use crate::log::{Entry, LogWatch, read_range};
+use crate::workflow::commit::writer_busy;
 
 const BATCH: usize = 2_000;
 const COMMIT_INTERVAL: Duration = Duration::from_millis(5_000);
@@ -58,9 +59,8 @@ const INDEXER_NICE: i32 = 19;
 /// batch right now.
 pub type WriterLoad = Arc<dyn Fn() -> (u64, bool) + Send + Sync>;
 
-/// Over this window the writer counts as busy when it worked more than `BUSY_SHARE` of it.
+/// The window over which the writer's load is sampled (`commit::writer_busy`).
 const BUSY_WINDOW: Duration = Duration::from_millis(100);
-const BUSY_SHARE: f64 = 0.5;
 /// The longest the indexer holds back for the writer before it indexes regardless.
 const MAX_DEFER: Duration = Duration::from_secs(10);
 /// How long one hold-back lasts before the writer's load is looked at again.
@@ -106,11 +106,11 @@ impl Yield {
         let elapsed = self.sample.0.elapsed();
         let (now, working) = (self.load)();
         if elapsed >= self.window {
-            let worked = now.saturating_sub(self.sample.1) as f64;
+            let worked = now.saturating_sub(self.sample.1);
             // A sample spanning an idle stretch (the indexer waited for the log) says little
             // about now: a batch in progress does (a replica starting to catch up).
             let stale = elapsed >= 2 * self.window;
-            self.busy = worked > BUSY_SHARE * elapsed.as_micros() as f64 || (stale && working);
+            self.busy = writer_busy(worked, elapsed, stale && working);
             self.sample = (Stopwatch::start(), now);
         }
         // Between samples a batch in progress counts too: a backlog read now (up to `BATCH`
@@ -523,11 +523,16 @@ mod tests {
         }
     }
 
-    #[test]
-    fn a_batch_in_progress_is_yielded_to_between_samples() {
+    /// A writer that never finishes work, with a batch in progress while the flag is set.
+    fn batch_flag() -> (Arc<std::sync::atomic::AtomicBool>, WriterLoad) {
         let working = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let w = working.clone();
-        let load: WriterLoad = Arc::new(move || (0, w.load(Ordering::Relaxed)));
+        (working, Arc::new(move || (0, w.load(Ordering::Relaxed))))
+    }
+
+    #[test]
+    fn a_batch_in_progress_is_yielded_to_between_samples() {
+        let (working, load) = batch_flag();
         let mut y = Yield::with_limits(load, Duration::from_secs(60), Duration::from_secs(60));
         assert!(!y.hold_back(), "an idle writer is waited for");
         working.store(true, Ordering::Relaxed);
@@ -540,9 +545,7 @@ mod tests {
     fn a_batch_in_progress_after_an_idle_stretch_is_yielded_to() {
         // Idle for a long time, then one long batch starts (its work counts only when done):
         // the share of the stale sample is tiny, the batch in progress decides.
-        let working = Arc::new(std::sync::atomic::AtomicBool::new(false));
-        let w = working.clone();
-        let load: WriterLoad = Arc::new(move || (0, w.load(Ordering::Relaxed)));
+        let (working, load) = batch_flag();
         let mut y = Yield::with_limits(load, Duration::from_millis(2), Duration::from_secs(60));
         spin(Duration::from_millis(10));
         working.store(true, Ordering::Relaxed);

@@ -92,6 +92,13 @@ impl Default for CommitStats {
     }
 }
 
+/// Background work (search indexing, the catch-up cache) yields to the store's writer while it
+/// is busy: it worked more than half of the last `elapsed` (`worked_us` of it), or a batch is in
+/// progress (`working`).
+pub fn writer_busy(worked_us: u64, elapsed: std::time::Duration, working: bool) -> bool {
+    worked_us.saturating_mul(2) > elapsed.as_micros() as u64 || working
+}
+
 impl CommitStats {
     /// Microseconds the writer has worked so far, the batch in progress included (a replica
     /// catching up applies batches that take a few hundred milliseconds each: counted only
