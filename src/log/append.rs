@@ -65,10 +65,7 @@ impl Appender {
         let lsn = Lsn(self.lsn.0 + 1);
         let entry = encode_entry(self.epoch, lsn, at, actor, fact);
         let (hash, stored) = seal(&self.hash, &entry);
-        txn.log(|t| {
-            t.insert(lsn.0, stored.as_slice())?;
-            Ok(())
-        })?;
+        txn.append_log(lsn.0, &stored)?;
         self.lsn = lsn;
         self.hash = hash;
         Ok(lsn)
@@ -110,10 +107,7 @@ impl Appender {
                 e.lsn.0
             )));
         }
-        txn.log(|t| {
-            t.insert(e.lsn.0, stored)?;
-            Ok(())
-        })?;
+        txn.append_log(e.lsn.0, stored)?;
         (self.epoch, self.lsn, self.hash) = (e.epoch, e.lsn, hash);
         Ok(e.lsn)
     }
@@ -127,6 +121,15 @@ impl Appender {
     pub fn write_head(&self, txn: &WriteTransaction) -> Result<()> {
         if self.lsn == self.committed.1 {
             return Ok(());
+        }
+        // The head must name an entry this transaction wrote (a writer that did not finish
+        // its log, `Tx::finish_log`, would otherwise commit a head past its entries).
+        let written = access::Access::log_value(txn, self.lsn.0)?;
+        if written.as_deref().and_then(|s| s.get(..32)) != Some(self.hash.as_slice()) {
+            return Err(Error::LogIntegrity(format!(
+                "log head {} was not written to the log",
+                self.lsn.0
+            )));
         }
         let head = LogHead {
             epoch: self.epoch,

@@ -2,13 +2,13 @@
 //! replaying every entry into an in-memory database and comparing each replicated table with the
 //! real one byte for byte.
 
-use redb::{Key, ReadableDatabase, ReadableTable, ReadableTableMetadata, TableDefinition, Value};
+use redb::{Key, ReadableDatabase, ReadableTable, TableDefinition, Value};
 
 use super::entry::{chain, decode_stored, genesis, split_stored};
 use crate::domain::fact::Fact;
 use crate::error::{Error, Result};
 use crate::store::tables::*;
-use crate::store::{access, apply};
+use crate::store::{access, apply, logtable};
 
 #[derive(Debug, Default)]
 pub struct Report {
@@ -24,7 +24,7 @@ impl Report {
     }
 }
 
-const REPLAY_BATCH: u64 = 2_000;
+const REPLAY_BATCH: usize = 2_000;
 pub fn check(db: &redb::Database, progress: &dyn Fn(u64, u64)) -> Result<Report> {
     let mut report = Report::default();
     let txn = db.begin_read()?;
@@ -34,58 +34,39 @@ pub fn check(db: &redb::Database, progress: &dyn Fn(u64, u64)) -> Result<Report>
         ));
     };
     let head = access::log_head(&txn)?;
-    let log = txn.open_table(LOG)?;
-    let total = log.len()?;
+    let total = head.as_ref().map_or(0, |h| h.lsn.0);
     let mem = crate::store::open_in_memory()?;
     let w = mem.begin_write()?;
     apply::ensure_tables(&w)?;
     w.commit()?;
-    let mut prev = genesis(&meta.instance_id);
-    let mut expected_lsn = 1u64;
-    let mut last_epoch = 0u64;
-    let mut rows = log.iter()?;
-    let mut more = true;
-    while more {
-        let w = mem.begin_write()?;
-        {
-            let tx = crate::store::Tx::new(&w);
-            for _ in 0..REPLAY_BATCH {
-                let Some(row) = rows.next() else {
-                    more = false;
-                    break;
-                };
-                let (k, v) = row?;
-                let lsn = k.value();
-                let problem = verify_entry(
-                    lsn,
-                    expected_lsn,
-                    v.value(),
-                    &mut prev,
-                    &mut last_epoch,
-                    &meta.instance_id.0,
-                );
-                match problem {
-                    Ok(e) => {
-                        // Article tables point into the log: the copy needs the entry too.
-                        tx.log(|t| {
-                            t.insert(lsn, v.value())?;
-                            Ok(())
-                        })?;
-                        apply::entry(&tx, e.at, e.actor, &e.fact, || Ok(lsn))?;
-                    }
-                    Err(p) => {
-                        report.problems.push(p);
-                        more = false; // everything after a broken link is unverifiable
-                        break;
-                    }
-                }
-                expected_lsn = lsn + 1;
-                report.entries += 1;
-            }
+    let mut replay = Replay {
+        mem: &mem,
+        prev: genesis(&meta.instance_id),
+        expected_lsn: 1,
+        last_epoch: 0,
+        instance: &meta.instance_id.0,
+        batch: Vec::new(),
+    };
+    let read = logtable::visit_in(&txn, 1, |lsn, stored| {
+        replay.batch.push((lsn, stored.to_vec()));
+        if replay.batch.len() < REPLAY_BATCH {
+            return Ok(true);
         }
-        w.commit()?;
+        let more = replay.run(&mut report)?;
+        progress(report.entries, total);
+        Ok(more)
+    });
+    match read {
+        Ok(()) => {}
+        // A malformed row ends the verifiable part of the log like a broken link does.
+        Err(Error::LogIntegrity(p)) => report.problems.push(p),
+        Err(e) => return Err(e),
+    }
+    if report.ok() {
+        replay.run(&mut report)?;
         progress(report.entries, total);
     }
+    let (prev, expected_lsn) = (replay.prev, replay.expected_lsn);
     let last = expected_lsn - 1;
     match &head {
         Some(h) if h.lsn.0 != last || h.hash != hex::encode(prev) => {
@@ -101,6 +82,55 @@ pub fn check(db: &redb::Database, progress: &dyn Fn(u64, u64)) -> Result<Report>
         compare_all(&txn, &mem.begin_read()?, &mut report)?;
     }
     Ok(report)
+}
+
+/// Entries read and not yet verified and replayed into the in-memory copy.
+struct Replay<'a> {
+    mem: &'a redb::Database,
+    prev: [u8; 32],
+    expected_lsn: u64,
+    last_epoch: u64,
+    instance: &'a str,
+    batch: Vec<(u64, Vec<u8>)>,
+}
+
+impl Replay<'_> {
+    /// Verify and replay the batch in one transaction; `false` after a problem (everything
+    /// after a broken link is unverifiable).
+    fn run(&mut self, report: &mut Report) -> Result<bool> {
+        let w = self.mem.begin_write()?;
+        let mut more = true;
+        {
+            let tx = crate::store::Tx::new(&w);
+            for (lsn, stored) in std::mem::take(&mut self.batch) {
+                let verified = verify_entry(
+                    lsn,
+                    self.expected_lsn,
+                    &stored,
+                    &mut self.prev,
+                    &mut self.last_epoch,
+                    self.instance,
+                );
+                match verified {
+                    Ok(e) => {
+                        // Article tables point into the log: the copy needs the entry too.
+                        tx.append_log(lsn, &stored)?;
+                        apply::entry(&tx, e.at, e.actor, &e.fact, || Ok(lsn))?;
+                    }
+                    Err(p) => {
+                        report.problems.push(p);
+                        more = false;
+                        break;
+                    }
+                }
+                self.expected_lsn = lsn + 1;
+                report.entries += 1;
+            }
+            tx.finish_log()?;
+        }
+        w.commit()?;
+        Ok(more)
+    }
 }
 
 fn verify_entry(

@@ -5,7 +5,8 @@
 //!
 //! # Byte format (entry format 1)
 //!
-//! LOG table: key = lsn (u64); value = `hash[32] ‖ entry`, where `entry` is
+//! A stored entry is `hash[32] ‖ entry`; `store::logtable` keeps it as a LOG row (key = lsn) or
+//! packed with the other entries of its transaction into a LOG_BLOCKS row. `entry` is
 //!
 //! | offset | size | field                                          |
 //! |--------|------|------------------------------------------------|
@@ -20,12 +21,14 @@
 //!
 //! # Invariants
 //!
-//! 1. LOG keys are dense: 1, 2, 3 … with no gap; the key equals the entry's lsn.
+//! 1. Lsns are dense: 1, 2, 3 … with no gap; an entry is found under its lsn (a LOG key, or
+//!    its place in a LOG_BLOCKS run) and its header names that lsn.
 //! 2. Each stored hash equals `SHA-256(previous hash ‖ entry bytes)`; the chain binds the log to
 //!    its instance, so a fork, a gap, a foreign entry or a flipped bit is detected.
 //! 3. Epochs never decrease along the log; a new epoch starts a new history line (restore,
 //!    promotion) with an `EpochBegan` entry naming the position it continues from.
-//! 4. META `log_head` names the last entry (epoch, lsn, hash), written in the same transaction.
+//! 4. META `log_head` names the last entry (epoch, lsn, hash), written in the same transaction
+//!    (`Appender::write_head` refuses a head whose entry the transaction did not write).
 //! 5. An entry is never rewritten or deleted.
 //! 6. The replicated tables equal the fold of `store::apply` over the entries (`check` proves it).
 //! 7. An lsn is published on the watch channel only after its transaction committed durably, so a

@@ -6,21 +6,25 @@ use tokio::sync::watch;
 use super::entry::{Entry, decode_stored};
 use crate::domain::Lsn;
 use crate::error::Result;
+use crate::store::logtable;
 use crate::store::tables::LOG;
 
 /// Entries with `from <= lsn`, at most `limit` of them.
 pub fn read_range(db: &redb::Database, from: Lsn, limit: usize) -> Result<Vec<Entry>> {
     let txn = db.begin_read()?;
-    let table = txn.open_table(LOG)?;
     let mut out = Vec::new();
-    for row in table.range(from.0.max(1)..)?.take(limit) {
-        out.push(decode_stored(row?.1.value())?);
+    if limit == 0 {
+        return Ok(out);
     }
+    logtable::visit_in(&txn, from.0, |_, stored| {
+        out.push(decode_stored(stored)?);
+        Ok(out.len() < limit)
+    })?;
     Ok(out)
 }
 
-/// Stored entries (`hash ‖ entry`, as in the LOG table) from `from`, up to `limit` of them or
-/// about `max_bytes`.
+/// Stored entries (`hash ‖ entry`, see `log`) from `from`, up to `limit` of them or about
+/// `max_bytes`.
 pub fn read_raw(
     db: &redb::Database,
     from: Lsn,
@@ -28,16 +32,15 @@ pub fn read_raw(
     max_bytes: usize,
 ) -> Result<Vec<Vec<u8>>> {
     let txn = db.begin_read()?;
-    let table = txn.open_table(LOG)?;
     let (mut out, mut bytes) = (Vec::new(), 0usize);
-    for row in table.range(from.0.max(1)..)?.take(limit) {
-        let v = row?.1.value().to_vec();
-        bytes += v.len();
-        out.push(v);
-        if bytes >= max_bytes {
-            break;
-        }
+    if limit == 0 {
+        return Ok(out);
     }
+    logtable::visit_in(&txn, from.0, |_, stored| {
+        bytes += stored.len();
+        out.push(stored.to_vec());
+        Ok(out.len() < limit && bytes < max_bytes)
+    })?;
     Ok(out)
 }
 
@@ -50,9 +53,7 @@ pub fn head(db: &redb::Database) -> Result<(crate::domain::Epoch, Lsn)> {
 
 /// The stored entry at `lsn`, if there is one.
 pub fn raw_at(db: &redb::Database, lsn: Lsn) -> Result<Option<Vec<u8>>> {
-    let txn = db.begin_read()?;
-    let table = txn.open_table(LOG)?;
-    Ok(table.get(lsn.0)?.map(|v| v.value().to_vec()))
+    logtable::get_in(&db.begin_read()?, lsn.0)
 }
 
 /// Receives the newest durable lsn after every commit.
@@ -73,11 +74,12 @@ impl LogWatch {
 
 /// The entries at the given positions (missing ones are skipped), inside one snapshot.
 pub fn entries_at(txn: &redb::ReadTransaction, lsns: &[u64]) -> Result<Vec<Entry>> {
-    let table = txn.open_table(LOG)?;
+    let log = txn.open_table(LOG)?;
+    let blocks = logtable::blocks_in(txn)?;
     let mut out = Vec::with_capacity(lsns.len());
     for &lsn in lsns {
-        if let Some(v) = table.get(lsn)? {
-            out.push(decode_stored(v.value())?);
+        if let Some(v) = logtable::get(&log, blocks.as_ref(), lsn)? {
+            out.push(decode_stored(&v)?);
         }
     }
     Ok(out)

@@ -100,10 +100,8 @@ pub trait Access {
         self.number(ARTICLE_REVISIONS, (id, revision))
     }
 
-    /// A stored LOG value.
-    fn log_value(&self, lsn: u64) -> Result<Option<Vec<u8>>> {
-        self.bytes(LOG, lsn)
-    }
+    /// The stored log entry `lsn` (`hash ‖ entry`, from LOG or LOG_BLOCKS: `logtable`).
+    fn log_value(&self, lsn: u64) -> Result<Option<Vec<u8>>>;
 
     /// COUNTERS.
     fn counter_value(&self, kind: &str) -> Result<Option<u64>> {
@@ -243,8 +241,20 @@ macro_rules! impl_access {
         }
     };
 }
-impl_access!(redb::ReadTransaction);
-impl_access!(redb::WriteTransaction);
+impl_access!(
+    redb::ReadTransaction,
+    fn log_value(&self, lsn: u64) -> Result<Option<Vec<u8>>> {
+        super::logtable::get_in(self, lsn)
+    }
+);
+impl_access!(
+    redb::WriteTransaction,
+    fn log_value(&self, lsn: u64) -> Result<Option<Vec<u8>>> {
+        let log = self.open_table(LOG)?;
+        let blocks = self.open_table(LOG_BLOCKS)?;
+        super::logtable::get(&log, Some(&blocks), lsn)
+    }
+);
 impl_access!(
     super::Tx<'_>,
     fn article_head(&self, id: u64) -> Result<Option<u64>> {
@@ -254,7 +264,7 @@ impl_access!(
         self.revisions(|t| Ok(t.get((id, revision))?.map(|g| g.value())))
     },
     fn log_value(&self, lsn: u64) -> Result<Option<Vec<u8>>> {
-        self.log(|t| Ok(t.get(lsn)?.map(|g| g.value().to_vec())))
+        self.log_get(lsn)
     },
     fn counter_value(&self, kind: &str) -> Result<Option<u64>> {
         self.counters(|t| Ok(t.get(kind)?.map(|g| g.value())))

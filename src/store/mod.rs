@@ -6,6 +6,7 @@ pub mod access;
 pub mod apply;
 pub mod codec;
 pub mod federation;
+pub mod logtable;
 pub mod notify;
 pub mod planning;
 pub mod queue;

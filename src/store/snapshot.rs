@@ -1,5 +1,6 @@
-//! The content of a store as one canonical byte stream: the LOG and every replicated table, in
-//! `tables::log_and_replicated` order, each row as raw redb bytes. Backups carry this stream
+//! The content of a store as one canonical byte stream: the log and every replicated table, in
+//! `tables::log_and_replicated` order, each row as raw redb bytes; the log as one LOG row per
+//! entry, however `logtable` packs its entries. Backups carry this stream
 //! (zstd-compressed) and restore loads it back; its SHA-256 is the store's *content digest*, so
 //! two stores with the same digest hold the same log and the same rows byte for byte (META and
 //! the local tables — sessions, pairings — are not content).
@@ -14,11 +15,14 @@ use std::io::{Read, Write};
 use redb::{Key, ReadableTable, TableDefinition, TableHandle, Value};
 use sha2::{Digest, Sha256};
 
+use super::logtable;
 use super::tables::{self, Visit};
 use crate::error::{Error, Result};
 
 /// Rows per write transaction while loading (the last commit is the durable one).
-const LOAD_BATCH: u64 = 20_000;
+const LOAD_BATCH: usize = 20_000;
+/// … or of this many bytes of keys and values, whichever comes first.
+const LOAD_BYTES: usize = 32 << 20;
 
 /// Counts of what a stream held.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -34,6 +38,19 @@ pub fn write(txn: &redb::ReadTransaction, out: &mut impl Write) -> Result<Counts
         out: &'a mut W,
         counts: Counts,
     }
+    impl<W: Write> Dump<'_, W> {
+        fn row(&mut self, k: &[u8], v: &[u8]) -> Result<()> {
+            let mut rec = Vec::with_capacity(9 + k.len() + v.len());
+            rec.push(b'R');
+            rec.extend_from_slice(&(k.len() as u32).to_be_bytes());
+            rec.extend_from_slice(k);
+            rec.extend_from_slice(&(v.len() as u32).to_be_bytes());
+            rec.extend_from_slice(v);
+            self.out.write_all(&rec).map_err(io)?;
+            self.counts.rows += 1;
+            Ok(())
+        }
+    }
     impl<W: Write> Visit for Dump<'_, W> {
         fn table<K: Key + 'static, V: Value + 'static>(
             &mut self,
@@ -44,19 +61,18 @@ pub fn write(txn: &redb::ReadTransaction, out: &mut impl Write) -> Result<Counts
             head.extend_from_slice(&(name.len() as u16).to_be_bytes());
             head.extend_from_slice(name);
             self.out.write_all(&head).map_err(io)?;
-            for row in self.txn.open_table(t)?.iter()? {
-                let (k, v) = row?;
-                let (k, v) = (k.value(), v.value());
-                let (k, v) = (K::as_bytes(&k), V::as_bytes(&v));
-                let (k, v) = (k.as_ref(), v.as_ref());
-                let mut rec = Vec::with_capacity(9 + k.len() + v.len());
-                rec.push(b'R');
-                rec.extend_from_slice(&(k.len() as u32).to_be_bytes());
-                rec.extend_from_slice(k);
-                rec.extend_from_slice(&(v.len() as u32).to_be_bytes());
-                rec.extend_from_slice(v);
-                self.out.write_all(&rec).map_err(io)?;
-                self.counts.rows += 1;
+            if t.name() == tables::LOG.name() {
+                // The log's entries one by one, however its rows pack them (`logtable`).
+                logtable::visit_in(self.txn, 1, |lsn, stored| {
+                    self.row(&<u64 as Value>::as_bytes(&lsn), stored)?;
+                    Ok(true)
+                })?;
+            } else {
+                for row in self.txn.open_table(t)?.iter()? {
+                    let (k, v) = row?;
+                    let (k, v) = (k.value(), v.value());
+                    self.row(K::as_bytes(&k).as_ref(), V::as_bytes(&v).as_ref())?;
+                }
             }
             self.out.write_all(b"E").map_err(io)?;
             self.counts.tables += 1;
@@ -145,19 +161,23 @@ pub fn load(db: &redb::Database, input: &mut impl Read) -> Result<Counts> {
             }
             Ok(n)
         }
+        /// The next row of `table` (key, value), or `None` at its end.
+        fn row(&mut self, table: &str) -> Result<Option<(Vec<u8>, Vec<u8>)>> {
+            match self.byte()? {
+                b'E' => return Ok(None),
+                b'R' => {}
+                x => return Err(bad(format!("unknown record {x} in table {table}"))),
+            }
+            let kl = self.len32()?;
+            let k = self.bytes(kl)?;
+            let vl = self.len32()?;
+            let v = self.bytes(vl)?;
+            Ok(Some((k, v)))
+        }
         /// Read the rows of a table without storing them.
         fn skip_rows(&mut self, table: &str) -> Result<()> {
-            loop {
-                match self.byte()? {
-                    b'E' => return Ok(()),
-                    b'R' => {}
-                    x => return Err(bad(format!("unknown record {x} in table {table}"))),
-                }
-                let kl = self.len32()?;
-                self.bytes(kl)?;
-                let vl = self.len32()?;
-                self.bytes(vl)?;
-            }
+            while self.row(table)?.is_some() {}
+            Ok(())
         }
     }
     impl<R: Read> Visit for Load<'_, R> {
@@ -183,36 +203,46 @@ pub fn load(db: &redb::Database, input: &mut impl Read) -> Result<Counts> {
                     String::from_utf8_lossy(&name)
                 )));
             }
-            let mut w = self.db.begin_write()?;
-            w.set_durability(redb::Durability::None)?;
-            let mut in_txn = 0u64;
+            let is_log = t.name() == tables::LOG.name();
+            let (mut rows, mut bytes) = (Vec::new(), 0usize);
             loop {
-                match self.byte()? {
-                    b'E' => break,
-                    b'R' => {}
-                    x => return Err(bad(format!("unknown record {x} in table {}", t.name()))),
+                let row = self.row(t.name())?;
+                let last = row.is_none();
+                if let Some((k, v)) = row {
+                    if K::fixed_width().is_some_and(|n| n != k.len())
+                        || V::fixed_width().is_some_and(|n| n != v.len())
+                    {
+                        return Err(bad(format!("a row of the wrong width in {}", t.name())));
+                    }
+                    bytes += k.len() + v.len();
+                    rows.push((k, v));
                 }
-                let kl = self.len32()?;
-                let k = self.bytes(kl)?;
-                let vl = self.len32()?;
-                let v = self.bytes(vl)?;
-                if K::fixed_width().is_some_and(|n| n != k.len())
-                    || V::fixed_width().is_some_and(|n| n != v.len())
-                {
-                    return Err(bad(format!("a row of the wrong width in {}", t.name())));
-                }
-                w.open_table(t)?
-                    .insert(K::from_bytes(&k), V::from_bytes(&v))?;
-                self.counts.rows += 1;
-                in_txn += 1;
-                if in_txn == LOAD_BATCH {
-                    w.commit()?;
-                    w = self.db.begin_write()?;
+                if rows.len() == LOAD_BATCH || bytes >= LOAD_BYTES || (last && !rows.is_empty()) {
+                    let mut w = self.db.begin_write()?;
                     w.set_durability(redb::Durability::None)?;
-                    in_txn = 0;
+                    if is_log {
+                        // Entries go in as a writer appends them, packed into rows.
+                        let tx = super::Tx::new(&w);
+                        for (k, v) in &rows {
+                            tx.append_log(<u64 as Value>::from_bytes(k), v)
+                                .map_err(|e| bad(format!("log: {e}")))?;
+                        }
+                        tx.finish_log()?;
+                    } else {
+                        let mut table = w.open_table(t)?;
+                        for (k, v) in &rows {
+                            table.insert(K::from_bytes(k), V::from_bytes(v))?;
+                        }
+                    }
+                    w.commit()?;
+                    self.counts.rows += rows.len() as u64;
+                    rows.clear();
+                    bytes = 0;
+                }
+                if last {
+                    break;
                 }
             }
-            w.commit()?;
             self.counts.tables += 1;
             Ok(())
         }
@@ -237,4 +267,97 @@ pub fn load(db: &redb::Database, input: &mut impl Read) -> Result<Counts> {
     let w = db.begin_write()?;
     w.commit()?;
     Ok(l.counts)
+}
+
+#[cfg(test)]
+mod tests {
+    use redb::ReadableDatabase;
+
+    use super::*;
+    use crate::store::Tx;
+
+    fn new_db() -> redb::Database {
+        let db = crate::store::open_in_memory().unwrap();
+        let w = db.begin_write().unwrap();
+        crate::store::apply::ensure_tables(&w).unwrap();
+        w.commit().unwrap();
+        db
+    }
+
+    fn entry(lsn: u64) -> Vec<u8> {
+        let mut v = lsn.to_be_bytes().to_vec();
+        v.resize(700 + (lsn as usize % 3000), lsn as u8);
+        v
+    }
+
+    /// Append `lsns`, `per_txn` entries per transaction.
+    fn append(db: &redb::Database, lsns: std::ops::RangeInclusive<u64>, per_txn: usize) {
+        let lsns: Vec<u64> = lsns.collect();
+        for part in lsns.chunks(per_txn) {
+            let w = db.begin_write().unwrap();
+            {
+                let tx = Tx::new(&w);
+                for &lsn in part {
+                    tx.append_log(lsn, &entry(lsn)).unwrap();
+                }
+                tx.finish_log().unwrap();
+            }
+            w.commit().unwrap();
+        }
+    }
+
+    #[test]
+    fn the_digest_is_of_the_entries_not_of_how_rows_pack_them() {
+        let (one_by_one, packed) = (new_db(), new_db());
+        append(&one_by_one, 1..=300, 1);
+        append(&packed, 1..=300, 300);
+        let digest = |db: &redb::Database| super::digest(&db.begin_read().unwrap()).unwrap();
+        assert_eq!(digest(&one_by_one), digest(&packed));
+        // The stream carries one row per entry, and loads back to the same content.
+        let mut stream = Vec::new();
+        let counts = write(&packed.begin_read().unwrap(), &mut stream).unwrap();
+        assert_eq!(counts.rows, 300);
+        let loaded = new_db();
+        load(&loaded, &mut stream.as_slice()).unwrap();
+        assert_eq!(digest(&loaded), digest(&packed));
+        let r = loaded.begin_read().unwrap();
+        assert_eq!(
+            crate::store::logtable::get_in(&r, 123).unwrap(),
+            Some(entry(123))
+        );
+        // A different entry changes the digest.
+        let other = new_db();
+        append(&other, 1..=299, 300);
+        append(&other, 300..=300, 1);
+        assert_eq!(digest(&other), digest(&packed));
+        let w = other.begin_write().unwrap();
+        {
+            let tx = Tx::new(&w);
+            tx.append_log(301, &entry(301)).unwrap();
+            tx.finish_log().unwrap();
+        }
+        w.commit().unwrap();
+        assert_ne!(digest(&other), digest(&packed));
+    }
+
+    #[test]
+    fn a_stream_whose_log_skips_an_lsn_is_refused() {
+        let db = new_db();
+        append(&db, 1..=5, 5);
+        let mut stream = Vec::new();
+        write(&db.begin_read().unwrap(), &mut stream).unwrap();
+        // The third log row's key (after `T`, the name and two rows) names lsn 9 instead of 3.
+        let name = tables::LOG.name().len();
+        let mut at = 1 + 2 + name;
+        for _ in 0..2 {
+            let kl = u32::from_be_bytes(stream[at + 1..at + 5].try_into().unwrap()) as usize;
+            let vl_at = at + 5 + kl;
+            let vl = u32::from_be_bytes(stream[vl_at..vl_at + 4].try_into().unwrap()) as usize;
+            at = vl_at + 4 + vl;
+        }
+        stream[at + 5..at + 13].copy_from_slice(&9u64.to_le_bytes());
+        let e = load(&new_db(), &mut stream.as_slice()).unwrap_err();
+        assert!(matches!(e, Error::BackupInvalid(_)), "{e:?}");
+        assert!(e.to_string().contains("entry 9"), "{e}");
+    }
 }

@@ -11,9 +11,14 @@ use crate::error::Result;
 /// enc<LogHead>. Invariant: `log_head` equals the last LOG entry's position and hash.
 pub const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
 
-/// Local (it *is* the log). key: lsn; value: 32-byte chained hash ‖ entry bytes (see `log`).
-/// Invariants: keys dense from 1; an entry is never rewritten or deleted.
+/// Local (it *is* the log, with LOG_BLOCKS; `logtable` keeps both). key: lsn; value: 32-byte
+/// chained hash ‖ entry bytes (see `log`). Invariants: every lsn from 1 to the head is a key
+/// here or inside one LOG_BLOCKS row, never both; an entry is never rewritten or deleted.
 pub const LOG: TableDefinition<u64, &[u8]> = TableDefinition::new("log");
+
+/// Local (the rest of the log). key: lsn of the first of a run of consecutive entries written
+/// in one transaction; value: for each entry of the run, `u32 BE length ‖ hash ‖ entry bytes`.
+pub const LOG_BLOCKS: TableDefinition<u64, &[u8]> = TableDefinition::new("log_blocks");
 
 /// Where a LOG value's entry format byte is (after the 32-byte hash), and where its fact (JSON)
 /// starts: after the entry header (format byte, epoch, lsn, time, actor). `log::entry` asserts
@@ -287,6 +292,7 @@ pub fn log_and_replicated(v: &mut impl Visit) -> Result<()> {
 pub fn all(v: &mut impl Visit) -> Result<()> {
     v.table(META)?;
     log_and_replicated(v)?;
+    v.table(LOG_BLOCKS)?;
     v.table(PAIRINGS)?;
     v.table(SESSIONS)?;
     Ok(())

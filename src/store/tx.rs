@@ -13,9 +13,10 @@ use std::cell::RefCell;
 
 use redb::{Key, Table, TableDefinition, TableHandle, Value, WriteTransaction};
 
+use super::logtable::{Pending, Run};
 use super::tables::{
     ARTICLE_HEADS, ARTICLE_REVISIONS, ARTICLES_BY_UPDATED, AUDIT_BY_ARTICLE, AUDIT_BY_USER,
-    COUNTERS, LOG,
+    COUNTERS, LOG, LOG_BLOCKS,
 };
 use crate::error::{Error, Result};
 
@@ -66,6 +67,9 @@ impl<'t, K: Key + 'static, V: Value + 'static> Kept<'t, K, V> {
 pub struct Tx<'t> {
     txn: &'t WriteTransaction,
     log: Kept<'t, u64, &'static [u8]>,
+    blocks: Kept<'t, u64, &'static [u8]>,
+    /// Appended entries not yet in a row (`logtable`); `finish_log` writes them.
+    pending: RefCell<Pending>,
     heads: Kept<'t, u64, u64>,
     revisions: Kept<'t, (u64, u32), u64>,
     by_updated: Kept<'t, (i64, u64), u64>,
@@ -93,6 +97,8 @@ impl<'t> Tx<'t> {
         Self {
             txn,
             log: Kept::new(LOG),
+            blocks: Kept::new(LOG_BLOCKS),
+            pending: RefCell::new(Pending::default()),
             heads: Kept::new(ARTICLE_HEADS),
             revisions: Kept::new(ARTICLE_REVISIONS),
             by_updated: Kept::new(ARTICLES_BY_UPDATED),
@@ -109,6 +115,7 @@ impl<'t> Tx<'t> {
     ) -> Result<Table<'t, K, V>> {
         let name = def.name();
         self.log.close_if(name)?;
+        self.blocks.close_if(name)?;
         self.heads.close_if(name)?;
         self.revisions.close_if(name)?;
         self.by_updated.close_if(name)?;
@@ -118,9 +125,63 @@ impl<'t> Tx<'t> {
         Ok(self.txn.open_table(def)?)
     }
 
+    /// Append the stored entry `lsn` (the next one) to the log's rows: entries of one
+    /// transaction are packed into LOG_BLOCKS rows as they fill (`logtable`). Call
+    /// `finish_log` before the commit.
+    pub fn append_log(&self, lsn: u64, stored: &[u8]) -> Result<()> {
+        let full = self.pending_mut()?.push(lsn, stored)?;
+        match full {
+            Some(run) => self.write_run(&run),
+            None => Ok(()),
+        }
+    }
+
+    /// Write the entries still pending: one alone becomes a LOG row, more a LOG_BLOCKS row.
+    pub fn finish_log(&self) -> Result<()> {
+        let run = self.pending_mut()?.take();
+        match run {
+            Some(run) => self.write_run(&run),
+            None => Ok(()),
+        }
+    }
+
+    /// The stored entry `lsn`, whether pending or in a row.
+    pub fn log_get(&self, lsn: u64) -> Result<Option<Vec<u8>>> {
+        let pending = self
+            .pending
+            .try_borrow()
+            .map_err(|_| Error::Internal("log read while appending".into()))?;
+        if let Some(stored) = pending.get(lsn) {
+            return Ok(Some(stored.to_vec()));
+        }
+        drop(pending);
+        self.log(|l| self.blocks(|b| super::logtable::get(l, Some(b), lsn)))
+    }
+
+    fn pending_mut(&self) -> Result<std::cell::RefMut<'_, Pending>> {
+        self.pending
+            .try_borrow_mut()
+            .map_err(|_| Error::Internal("log appended while read".into()))
+    }
+
+    fn write_run(&self, run: &Run) -> Result<()> {
+        let (packed, key, value) = run.row();
+        let put = |t: &mut Table<'t, u64, &'static [u8]>| {
+            t.insert(key, value)?;
+            Ok(())
+        };
+        if packed {
+            self.blocks(put)
+        } else {
+            self.log(put)
+        }
+    }
+
     kept! {
         /// LOG.
         log: u64 => &'static [u8];
+        /// LOG_BLOCKS.
+        blocks: u64 => &'static [u8];
         /// ARTICLE_HEADS.
         heads: u64 => u64;
         /// ARTICLE_REVISIONS.

@@ -3,7 +3,7 @@
 //! log alone, in one durable transaction: a crash before its commit leaves the old layout, and
 //! the next open upgrades again. Nothing is appended to the log (the facts did not change).
 
-use redb::{ReadableDatabase, ReadableTable, TableHandle, WriteTransaction};
+use redb::{ReadableDatabase, TableHandle, WriteTransaction};
 
 use super::apply;
 use super::tables::*;
@@ -35,16 +35,16 @@ pub fn run(db: &redb::Database) -> Result<()> {
 pub fn point_articles_into_log(w: &WriteTransaction) -> Result<u64> {
     let tx = super::Tx::new(w);
     let log = tx.open_table(LOG)?;
+    let blocks = tx.open_table(LOG_BLOCKS)?;
     let mut n = 0;
-    for row in log.iter()? {
-        let (k, v) = row?;
-        let (lsn, stored) = (k.value(), v.value());
+    super::logtable::visit(&log, Some(&blocks), 1, |lsn, stored| {
         let fact: Fact = serde_json::from_slice(super::access::log_fact_json(stored, lsn)?)
             .map_err(|e| Error::Store(format!("log entry {lsn}: {e}")))?;
         if let Some(a) = fact.article() {
             apply::point_at(&tx, a, lsn)?;
             n += 1;
         }
-    }
+        Ok(true)
+    })?;
     Ok(n)
 }

@@ -67,7 +67,7 @@ pub fn origin_role(db: &redb::Database) -> Result<String> {
 /// `origin_role` within a transaction.
 pub fn origin_role_in(a: &impl Access) -> Result<String> {
     let first = a
-        .bytes(crate::store::tables::LOG, 1u64)?
+        .log_value(1)?
         .map(|s| crate::log::entry::decode_stored(&s))
         .transpose()?;
     Ok(match first.map(|e| e.fact) {

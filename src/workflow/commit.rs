@@ -258,7 +258,7 @@ fn run_batch(db: &redb::Database, log: &mut Appender, mut batch: Vec<Box<dyn Job
         let now = clock.now();
         let sw = crate::clock::Stopwatch::start();
         let mut poisoned = None;
-        {
+        let finished = {
             // One writer for the batch: the tables it keeps open serve every job.
             let mut w = Writer::new(&txn, log, &mut reserved, now, screens, read_only);
             for (i, job) in batch.iter_mut().enumerate() {
@@ -267,6 +267,17 @@ fn run_batch(db: &redb::Database, log: &mut Appender, mut batch: Vec<Box<dyn Job
                     break;
                 }
             }
+            if poisoned.is_none() {
+                w.finish()
+            } else {
+                Ok(())
+            }
+        };
+        if let Err(e) = finished {
+            tracing::error!("writing the log failed: {e}");
+            let _ = txn.abort();
+            log.rollback();
+            return fail_all(batch, &e.to_string());
         }
         if let Some(i) = poisoned {
             let _ = txn.abort();
@@ -320,7 +331,7 @@ pub fn run_once<T>(
     let screens = Screens::default();
     let r = {
         let mut w = Writer::new(&txn, log, &mut reserved, now, &screens, false);
-        f(&mut w)
+        f(&mut w).and_then(|v| w.finish().map(|()| v))
     };
     match r {
         Ok(v) => {

@@ -67,6 +67,11 @@ impl<'t> Writer<'t> {
         self.dirty
     }
 
+    /// Write what the log still holds back (`Tx::finish_log`); the transaction may then commit.
+    pub(crate) fn finish(&self) -> Result<()> {
+        self.txn.finish_log()
+    }
+
     pub(crate) fn reset_dirty(&mut self) {
         self.dirty = false;
     }
