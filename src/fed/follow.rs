@@ -100,6 +100,8 @@ const QUEUED_FRAMES: usize = 8;
 /// Entries applied in one transaction at most.
 const COALESCE_ENTRIES: usize = 8_000;
 const SILENCE: Duration = Duration::from_secs(10);
+/// Frames decoded at once (see `receive`).
+const DECODING: usize = 4;
 
 fn update(status: &SharedStatus, f: impl FnOnce(&mut FollowStatus)) {
     if let Ok(mut s) = status.lock() {
@@ -351,59 +353,12 @@ async fn session(
             prev = h;
         }
         // A primary of an older version sends independent frames (and not the header).
-        let mut dec = if wire::stream_frames(resp.headers()) {
+        let dec = if wire::stream_frames(resp.headers()) {
             wire::Decoder::stream()?
         } else {
             wire::Decoder::default()
         };
-        tokio::spawn(async move {
-            let mut stream = resp.bytes_stream();
-            loop {
-                let chunk = match tokio::time::timeout(SILENCE, stream.next()).await {
-                    Err(_) => Err(Error::Io("the primary went silent".into())),
-                    Ok(None) => return,
-                    Ok(Some(c)) => c.map_err(|e| Error::Io(format!("log stream: {e}"))),
-                };
-                let frames = chunk.and_then(|c| {
-                    dec.feed(&c);
-                    let mut out = Vec::new();
-                    while let Some(f) = dec.next_frame()? {
-                        out.push(f);
-                    }
-                    let cached = dec.take_cached();
-                    update(&status, |s| {
-                        s.bytes += c.len() as u64;
-                        s.chunks += cached;
-                    });
-                    Ok(out)
-                });
-                let frames = match frames {
-                    Ok(frames) => frames,
-                    Err(e) => {
-                        let _ = tx.send(Err(e)).await;
-                        return;
-                    }
-                };
-                for f in frames {
-                    // Decoding the facts and checking the hash chain is the reader's work,
-                    // not the writer's.
-                    let r = tokio::task::spawn_blocking(move || {
-                        let r = DecodedFrame::decode(f, &mut prev);
-                        (r, prev)
-                    })
-                    .await
-                    .map_err(|e| Error::Internal(e.to_string()))
-                    .and_then(|(r, p)| {
-                        prev = p;
-                        r
-                    });
-                    let failed = r.is_err();
-                    if tx.send(r).await.is_err() || failed {
-                        return;
-                    }
-                }
-            }
-        })
+        tokio::spawn(receive(resp.bytes_stream(), dec, prev, status, tx))
     };
     let _stop_reader = AbortOnDrop(reader);
     while let Some(first) = rx.recv().await {
@@ -445,6 +400,89 @@ async fn session(
     Ok(())
 }
 
+/// Receive the stream's frames and decode them, several at once on blocking threads (a frame
+/// is checked against the hash its predecessor *claims*, which the predecessor's own check
+/// verifies, so frames need not wait for each other); decoded frames go to `tx` in order, an
+/// error after the frames before it.
+async fn receive(
+    mut stream: impl futures_util::Stream<Item = reqwest::Result<bytes::Bytes>> + Unpin,
+    mut dec: wire::Decoder,
+    mut prev: [u8; 32],
+    status: SharedStatus,
+    tx: tokio::sync::mpsc::Sender<Result<DecodedFrame>>,
+) {
+    let mut decoding = futures_util::stream::FuturesOrdered::new();
+    let mut ended = false;
+    loop {
+        tokio::select! {
+            biased;
+            Some(done) = decoding.next(), if !decoding.is_empty() => {
+                let r = joined(done);
+                let failed = r.is_err();
+                if tx.send(r).await.is_err() || failed {
+                    return;
+                }
+            }
+            chunk = tokio::time::timeout(SILENCE, stream.next()),
+                if !ended && decoding.len() < DECODING =>
+            {
+                let chunk = match chunk {
+                    Err(_) => Err(Error::Io("the primary went silent".into())),
+                    Ok(None) => {
+                        ended = true;
+                        continue;
+                    }
+                    Ok(Some(c)) => c.map_err(|e| Error::Io(format!("log stream: {e}"))),
+                };
+                let frames = chunk.and_then(|c| {
+                    dec.feed(&c);
+                    let mut out = Vec::new();
+                    while let Some(f) = dec.next_frame()? {
+                        out.push(f);
+                    }
+                    let cached = dec.take_cached();
+                    update(&status, |s| {
+                        s.bytes += c.len() as u64;
+                        s.chunks += cached;
+                    });
+                    Ok(out)
+                });
+                match frames {
+                    Ok(frames) => {
+                        for f in frames {
+                            let from = prev;
+                            if let Some(h) = f.entries.last().and_then(|s| entry::split_stored(s).ok()) {
+                                prev = h.0;
+                            }
+                            decoding.push_back(tokio::task::spawn_blocking(move || {
+                                DecodedFrame::decode(f, from)
+                            }));
+                        }
+                    }
+                    Err(e) => {
+                        while let Some(done) = decoding.next().await {
+                            let r = joined(done);
+                            let failed = r.is_err();
+                            if tx.send(r).await.is_err() || failed {
+                                return;
+                            }
+                        }
+                        let _ = tx.send(Err(e)).await;
+                        return;
+                    }
+                }
+            }
+            else => return,
+        }
+    }
+}
+
+fn joined(
+    done: std::result::Result<Result<DecodedFrame>, tokio::task::JoinError>,
+) -> Result<DecodedFrame> {
+    done.map_err(|e| Error::Internal(format!("decoding a frame: {e}")))?
+}
+
 /// A frame of the log stream with its entries decoded.
 struct DecodedFrame {
     head: u64,
@@ -452,14 +490,14 @@ struct DecodedFrame {
 }
 
 impl DecodedFrame {
-    /// `prev`: the hash of the entry before the frame's first, moved to its last.
-    fn decode(f: wire::Frame, prev: &mut [u8; 32]) -> Result<Self> {
+    /// `prev`: the hash of the entry before the frame's first.
+    fn decode(f: wire::Frame, mut prev: [u8; 32]) -> Result<Self> {
         Ok(Self {
             head: f.head,
             entries: f
                 .entries
                 .into_iter()
-                .map(|s| entry::Received::decode_after(s, prev))
+                .map(|s| entry::Received::decode_after(s, &mut prev))
                 .collect::<Result<_>>()?,
         })
     }
