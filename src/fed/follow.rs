@@ -412,7 +412,8 @@ async fn receive(
     tx: tokio::sync::mpsc::Sender<Result<DecodedFrame>>,
 ) {
     let mut decoding = futures_util::stream::FuturesOrdered::new();
-    let mut ended = false;
+    // The stream's end, or its failure: either way frames still decoding are delivered first.
+    let (mut ended, mut failure) = (false, None);
     loop {
         tokio::select! {
             biased;
@@ -426,55 +427,54 @@ async fn receive(
             chunk = tokio::time::timeout(SILENCE, stream.next()),
                 if !ended && decoding.len() < DECODING =>
             {
-                let chunk = match chunk {
+                ended = matches!(chunk, Ok(None));
+                let frames = match chunk {
                     Err(_) => Err(Error::Io("the primary went silent".into())),
-                    Ok(None) => {
-                        ended = true;
-                        continue;
-                    }
-                    Ok(Some(c)) => c.map_err(|e| Error::Io(format!("log stream: {e}"))),
+                    Ok(None) => Ok(Vec::new()),
+                    Ok(Some(c)) => c
+                        .map_err(|e| Error::Io(format!("log stream: {e}")))
+                        .and_then(|c| frames_of(&mut dec, &c, &status)),
                 };
-                let frames = chunk.and_then(|c| {
-                    dec.feed(&c);
-                    let mut out = Vec::new();
-                    while let Some(f) = dec.next_frame()? {
-                        out.push(f);
-                    }
-                    let cached = dec.take_cached();
-                    update(&status, |s| {
-                        s.bytes += c.len() as u64;
-                        s.chunks += cached;
-                    });
-                    Ok(out)
-                });
                 match frames {
                     Ok(frames) => {
                         for f in frames {
                             let from = prev;
-                            if let Some(h) = f.entries.last().and_then(|s| entry::split_stored(s).ok()) {
-                                prev = h.0;
+                            if let Some((h, _)) =
+                                f.entries.last().and_then(|s| entry::split_stored(s).ok())
+                            {
+                                prev = h;
                             }
                             decoding.push_back(tokio::task::spawn_blocking(move || {
                                 DecodedFrame::decode(f, from)
                             }));
                         }
                     }
-                    Err(e) => {
-                        while let Some(done) = decoding.next().await {
-                            let r = joined(done);
-                            let failed = r.is_err();
-                            if tx.send(r).await.is_err() || failed {
-                                return;
-                            }
-                        }
-                        let _ = tx.send(Err(e)).await;
-                        return;
-                    }
+                    Err(e) => (ended, failure) = (true, Some(e)),
                 }
             }
-            else => return,
+            else => {
+                if let Some(e) = failure {
+                    let _ = tx.send(Err(e)).await;
+                }
+                return;
+            }
         }
     }
+}
+
+/// Feed a chunk of the stream to the decoder and take the frames it completes.
+fn frames_of(dec: &mut wire::Decoder, c: &[u8], status: &SharedStatus) -> Result<Vec<wire::Frame>> {
+    dec.feed(c);
+    let mut out = Vec::new();
+    while let Some(f) = dec.next_frame()? {
+        out.push(f);
+    }
+    let cached = dec.take_cached();
+    update(status, |s| {
+        s.bytes += c.len() as u64;
+        s.chunks += cached;
+    });
+    Ok(out)
 }
 
 fn joined(

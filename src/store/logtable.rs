@@ -28,18 +28,18 @@ fn corrupt(first: u64, why: &str) -> Error {
 
 /// One LOG_BLOCKS row.
 #[derive(Clone, Copy)]
-pub struct Block<'a> {
+struct Block<'a> {
     first: u64,
     bytes: &'a [u8],
 }
 
 impl<'a> Block<'a> {
-    pub fn new(first: u64, bytes: &'a [u8]) -> Self {
+    fn new(first: u64, bytes: &'a [u8]) -> Self {
         Self { first, bytes }
     }
 
     /// Its entries in order, each with its lsn; a malformed row is an error, not a short run.
-    pub fn entries(self) -> impl Iterator<Item = Result<(u64, &'a [u8])>> {
+    fn entries(self) -> impl Iterator<Item = Result<(u64, &'a [u8])>> {
         let (first, bytes) = (self.first, self.bytes);
         let (mut at, mut lsn) = (0usize, first);
         std::iter::from_fn(move || {
@@ -62,7 +62,7 @@ impl<'a> Block<'a> {
     }
 
     /// The entry `lsn`, if this run holds it.
-    pub fn get(self, lsn: u64) -> Result<Option<&'a [u8]>> {
+    fn get(self, lsn: u64) -> Result<Option<&'a [u8]>> {
         if lsn < self.first {
             return Ok(None);
         }
@@ -79,10 +79,10 @@ impl<'a> Block<'a> {
 /// A run of consecutive entries as a row holds it.
 #[derive(Debug, Default)]
 pub struct Run {
-    pub first: u64,
-    pub count: u64,
+    first: u64,
+    count: u64,
     /// `u32 BE length ‖ stored entry` for each entry.
-    pub bytes: Vec<u8>,
+    bytes: Vec<u8>,
     /// Where each entry's length starts in `bytes`.
     starts: Vec<usize>,
 }
