@@ -102,6 +102,9 @@ const COALESCE_ENTRIES: usize = 8_000;
 const SILENCE: Duration = Duration::from_secs(10);
 /// Frames decoded at once (see `receive`).
 const DECODING: usize = 4;
+/// Decoding yields to the writer: a replica catching up on few cores is fastest when the
+/// writer (one thread, the pipeline's end) gets a core whenever it has work.
+const DECODER_NICE: i32 = 10;
 
 fn update(status: &SharedStatus, f: impl FnOnce(&mut FollowStatus)) {
     if let Ok(mut s) = status.lock() {
@@ -411,6 +414,13 @@ async fn receive(
     status: SharedStatus,
     tx: tokio::sync::mpsc::Sender<Result<DecodedFrame>>,
 ) {
+    let pool = match decoders() {
+        Ok(p) => p,
+        Err(e) => {
+            let _ = tx.send(Err(e)).await;
+            return;
+        }
+    };
     let mut decoding = futures_util::stream::FuturesOrdered::new();
     // The stream's end, or its failure: either way frames still decoding are delivered first.
     let (mut ended, mut failure) = (false, None);
@@ -444,9 +454,7 @@ async fn receive(
                             {
                                 prev = h;
                             }
-                            decoding.push_back(tokio::task::spawn_blocking(move || {
-                                DecodedFrame::decode(f, from)
-                            }));
+                            decoding.push_back(decode_on(&pool, f, from));
                         }
                     }
                     Err(e) => (ended, failure) = (true, Some(e)),
@@ -478,9 +486,43 @@ fn frames_of(dec: &mut wire::Decoder, c: &[u8], status: &SharedStatus) -> Result
 }
 
 fn joined(
-    done: std::result::Result<Result<DecodedFrame>, tokio::task::JoinError>,
+    done: std::result::Result<Result<DecodedFrame>, tokio::sync::oneshot::error::RecvError>,
 ) -> Result<DecodedFrame> {
     done.map_err(|e| Error::Internal(format!("decoding a frame: {e}")))?
+}
+
+/// The decoding threads (one per core, at most `DECODING`), shared by every session.
+fn decoders() -> Result<&'static rayon::ThreadPool> {
+    static POOL: std::sync::OnceLock<rayon::ThreadPool> = std::sync::OnceLock::new();
+    if let Some(p) = POOL.get() {
+        return Ok(p);
+    }
+    let n = std::thread::available_parallelism().map_or(2, |n| n.get().min(DECODING));
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(n)
+        .thread_name(|i| format!("replica-decode-{i}"))
+        .start_handler(|_| {
+            // On Linux the nice value is per thread.
+            if let Err(e) = rustix::process::setpriority_process(None, DECODER_NICE) {
+                tracing::debug!("replica decoder priority unchanged: {e}");
+            }
+        })
+        .build()
+        .map_err(|e| Error::Internal(format!("cannot start the replica's decoders: {e}")))?;
+    Ok(POOL.get_or_init(|| pool))
+}
+
+/// Decode `f` on the pool; the result arrives on the returned receiver.
+fn decode_on(
+    pool: &rayon::ThreadPool,
+    f: wire::Frame,
+    from: [u8; 32],
+) -> tokio::sync::oneshot::Receiver<Result<DecodedFrame>> {
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    pool.spawn(move || {
+        let _ = tx.send(DecodedFrame::decode(f, from));
+    });
+    rx
 }
 
 /// A frame of the log stream with its entries decoded.
