@@ -348,20 +348,13 @@ async fn session(
     let (tx, mut rx) = tokio::sync::mpsc::channel::<Result<DecodedFrame>>(QUEUED_FRAMES);
     let reader = {
         let status = status.clone();
-        // The hash the stream's first entry must extend: this log's last, or its genesis.
-        let mut prev = entry::genesis(&crate::domain::InstanceId(up.instance.clone()));
-        if let Ok(h) = hex::decode(&hash)
-            && let Ok(h) = <[u8; 32]>::try_from(h.as_slice())
-        {
-            prev = h;
-        }
         // A primary of an older version sends independent frames (and not the header).
         let dec = if wire::stream_frames(resp.headers()) {
             wire::Decoder::stream()?
         } else {
             wire::Decoder::default()
         };
-        tokio::spawn(receive(resp.bytes_stream(), dec, prev, status, tx))
+        tokio::spawn(receive(resp.bytes_stream(), dec, status, tx))
     };
     let _stop_reader = AbortOnDrop(reader);
     while let Some(first) = rx.recv().await {
@@ -403,14 +396,12 @@ async fn session(
     Ok(())
 }
 
-/// Receive the stream's frames and decode them, several at once on blocking threads (a frame
-/// is checked against the hash its predecessor *claims*, which the predecessor's own check
-/// verifies, so frames need not wait for each other); decoded frames go to `tx` in order, an
-/// error after the frames before it.
+/// Receive the stream's frames and decode them, several at once on the decoders' threads (a
+/// cached frame is decompressed there too); decoded frames go to `tx` in order, an error after
+/// the frames before it.
 async fn receive(
     mut stream: impl futures_util::Stream<Item = reqwest::Result<bytes::Bytes>> + Unpin,
     mut dec: wire::Decoder,
-    mut prev: [u8; 32],
     status: SharedStatus,
     tx: tokio::sync::mpsc::Sender<Result<DecodedFrame>>,
 ) {
@@ -448,13 +439,7 @@ async fn receive(
                 match frames {
                     Ok(frames) => {
                         for f in frames {
-                            let from = prev;
-                            if let Some((h, _)) =
-                                f.entries.last().and_then(|s| entry::split_stored(s).ok())
-                            {
-                                prev = h;
-                            }
-                            decoding.push_back(decode_on(&pool, f, from));
+                            decoding.push_back(decode_on(pool, f));
                         }
                     }
                     Err(e) => (ended, failure) = (true, Some(e)),
@@ -471,10 +456,14 @@ async fn receive(
 }
 
 /// Feed a chunk of the stream to the decoder and take the frames it completes.
-fn frames_of(dec: &mut wire::Decoder, c: &[u8], status: &SharedStatus) -> Result<Vec<wire::Frame>> {
+fn frames_of(
+    dec: &mut wire::Decoder,
+    c: &[u8],
+    status: &SharedStatus,
+) -> Result<Vec<wire::Arrived>> {
     dec.feed(c);
     let mut out = Vec::new();
-    while let Some(f) = dec.next_frame()? {
+    while let Some(f) = dec.next_arrived()? {
         out.push(f);
     }
     let cached = dec.take_cached();
@@ -515,12 +504,11 @@ fn decoders() -> Result<&'static rayon::ThreadPool> {
 /// Decode `f` on the pool; the result arrives on the returned receiver.
 fn decode_on(
     pool: &rayon::ThreadPool,
-    f: wire::Frame,
-    from: [u8; 32],
+    f: wire::Arrived,
 ) -> tokio::sync::oneshot::Receiver<Result<DecodedFrame>> {
     let (tx, rx) = tokio::sync::oneshot::channel();
     pool.spawn(move || {
-        let _ = tx.send(DecodedFrame::decode(f, from));
+        let _ = tx.send(DecodedFrame::decode(f));
     });
     rx
 }
@@ -532,15 +520,25 @@ struct DecodedFrame {
 }
 
 impl DecodedFrame {
-    /// `prev`: the hash of the entry before the frame's first.
-    fn decode(f: wire::Frame, mut prev: [u8; 32]) -> Result<Self> {
+    /// Each entry after the first is checked against the hash the entry before it claims; the
+    /// writer checks the first against its head (and so the claims, link by link).
+    fn decode(f: wire::Arrived) -> Result<Self> {
+        let f = f.open()?;
+        let mut entries = Vec::with_capacity(f.entries.len());
+        let mut prev = None;
+        for s in f.entries {
+            let r = match prev.as_mut() {
+                None => {
+                    prev = Some(entry::split_stored(&s)?.0);
+                    entry::Received::decode(s)?
+                }
+                Some(p) => entry::Received::decode_after(s, p)?,
+            };
+            entries.push(r);
+        }
         Ok(Self {
             head: f.head,
-            entries: f
-                .entries
-                .into_iter()
-                .map(|s| entry::Received::decode_after(s, &mut prev))
-                .collect::<Result<_>>()?,
+            entries,
         })
     }
 }
@@ -551,5 +549,84 @@ struct AbortOnDrop(tokio::task::JoinHandle<()>);
 impl Drop for AbortOnDrop {
     fn drop(&mut self) {
         self.0.abort();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::fact::Fact;
+    use crate::domain::{Epoch, Lsn, UserId};
+
+    /// `n` entries chained from `prev`, as stored.
+    fn chained(mut prev: [u8; 32], n: u64) -> Vec<Vec<u8>> {
+        (1..=n)
+            .map(|i| {
+                let f = Fact::PasswordSet {
+                    user: UserId(i),
+                    phc: format!("口令 {i}"),
+                };
+                let (h, stored) =
+                    entry::seal(&prev, &entry::encode_entry(Epoch(1), Lsn(i), 0, None, &f));
+                prev = h;
+                stored
+            })
+            .collect()
+    }
+
+    fn links(f: &DecodedFrame) -> Vec<Option<[u8; 32]>> {
+        f.entries.iter().map(|r| r.linked_from().copied()).collect()
+    }
+
+    fn hash(stored: &[u8]) -> [u8; 32] {
+        entry::split_stored(stored).unwrap().0
+    }
+
+    #[test]
+    fn a_frame_links_each_entry_to_the_one_before_and_leaves_the_first_to_the_writer() {
+        let e = chained([7; 32], 3);
+        let frame = wire::Frame {
+            head: 3,
+            at: 0,
+            entries: e.clone(),
+        };
+        let z = wire::compress_for_cache(&frame, 1).unwrap();
+        for arrived in [
+            wire::Arrived::Frame(frame),
+            wire::Arrived::Cached { head: 3, at: 0, z },
+        ] {
+            let d = DecodedFrame::decode(arrived).unwrap();
+            assert_eq!(d.head, 3);
+            assert_eq!(links(&d), vec![None, Some(hash(&e[0])), Some(hash(&e[1]))]);
+        }
+    }
+
+    #[test]
+    fn an_altered_entry_and_those_after_it_are_left_unlinked() {
+        let mut e = chained([7; 32], 3);
+        // Change a character of the second entry's fact; its hash no longer matches.
+        let at = e[1].windows(3).position(|w| w == "口".as_bytes()).unwrap();
+        e[1][at + 2] ^= 1;
+        let d = DecodedFrame::decode(wire::Arrived::Frame(wire::Frame {
+            head: 3,
+            at: 0,
+            entries: e,
+        }))
+        .unwrap();
+        assert_eq!(links(&d), vec![None, None, None]);
+    }
+
+    #[test]
+    fn a_damaged_cached_frame_is_an_error() {
+        let frame = wire::Frame {
+            head: 2,
+            at: 0,
+            entries: chained([7; 32], 2),
+        };
+        let mut z = wire::compress_for_cache(&frame, 1).unwrap();
+        let mid = z.len() / 2;
+        z[mid] ^= 0xff;
+        let r = DecodedFrame::decode(wire::Arrived::Cached { head: 2, at: 0, z });
+        assert!(r.is_err());
     }
 }

@@ -207,6 +207,12 @@ impl Decoder {
 
     /// The next whole frame, if one has arrived.
     pub fn next_frame(&mut self) -> Result<Option<Frame>> {
+        self.next_arrived()?.map(Arrived::open).transpose()
+    }
+
+    /// The next whole frame, if one has arrived, with a cached frame still compressed: it
+    /// depends on no other frame, so it can be opened on another thread.
+    pub fn next_arrived(&mut self) -> Result<Option<Arrived>> {
         if self.buf.len() < 4 {
             return Ok(None);
         }
@@ -219,22 +225,20 @@ impl Decoder {
             return Ok(None);
         }
         let z = &self.buf[4..4 + n];
-        let frame = if prefix & CACHED != 0 {
+        let arrived = if prefix & CACHED != 0 {
             if n < 16 {
                 return Err(bad("short cached frame"));
             }
             let head = u64::from_be_bytes(z[..8].try_into().map_err(|_| bad("head"))?);
             let at = i64::from_be_bytes(z[8..16].try_into().map_err(|_| bad("time"))?);
-            let p = zstd::bulk::decompress(&z[16..], MAX_PAYLOAD)
-                .map_err(|e| bad(&format!("undecodable cached frame: {e}")))?;
-            let f = decode_payload(&p)?;
-            if f.entries.is_empty() {
-                return Err(bad("empty cached frame"));
-            }
             self.cached += 1;
-            Frame { head, at, ..f }
+            Arrived::Cached {
+                head,
+                at,
+                z: z[16..].to_vec(),
+            }
         } else {
-            match &mut self.stream {
+            Arrived::Frame(match &mut self.stream {
                 None => decode_payload(
                     &zstd::bulk::decompress(z, MAX_PAYLOAD)
                         .map_err(|e| bad(&format!("undecodable frame: {e}")))?,
@@ -248,10 +252,39 @@ impl Decoder {
                     d.get_mut().0.clear();
                     f?
                 }
-            }
+            })
         };
         self.buf.drain(..4 + n);
-        Ok(Some(frame))
+        Ok(Some(arrived))
+    }
+}
+
+/// A whole frame as it came off the stream.
+pub enum Arrived {
+    Frame(Frame),
+    /// A cached frame: the sender's head and clock, and its compressed payload.
+    Cached {
+        head: u64,
+        at: Millis,
+        z: Vec<u8>,
+    },
+}
+
+impl Arrived {
+    /// The frame (a cached one decompressed and checked).
+    pub fn open(self) -> Result<Frame> {
+        match self {
+            Arrived::Frame(f) => Ok(f),
+            Arrived::Cached { head, at, z } => {
+                let p = zstd::bulk::decompress(&z, MAX_PAYLOAD)
+                    .map_err(|e| bad(&format!("undecodable cached frame: {e}")))?;
+                let f = decode_payload(&p)?;
+                if f.entries.is_empty() {
+                    return Err(bad("empty cached frame"));
+                }
+                Ok(Frame { head, at, ..f })
+            }
+        }
     }
 }
 
