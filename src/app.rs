@@ -85,10 +85,11 @@ pub fn search_options(config: &Config) -> crate::search::Options {
     }
 }
 
-/// How busy the writer has been (microseconds of work so far): the indexer yields to it.
+/// How busy the writer has been (microseconds of work so far) and whether it is working now,
+/// or about to (a replica catching up): the indexer yields to it.
 fn writer_load(stats: &Arc<crate::workflow::commit::CommitStats>) -> indexer::WriterLoad {
     let stats = stats.clone();
-    Arc::new(move || (stats.worked_us(), stats.working()))
+    Arc::new(move || (stats.worked_us(), stats.working() || stats.behind()))
 }
 
 /// Load the analyzers (jieba's dictionary, once) and start the search indexer thread.

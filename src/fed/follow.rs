@@ -105,6 +105,9 @@ const DECODING: usize = 4;
 /// Decoding yields to the writer: a replica catching up on few cores is fastest when the
 /// writer (one thread, the pipeline's end) gets a core whenever it has work.
 const DECODER_NICE: i32 = 10;
+/// Behind the primary by more than this many entries, the replica is catching up: its search
+/// indexer holds back (tokenizing takes the CPU the writer needs; see `search::indexer`).
+const CATCHING_UP: u64 = 10_000;
 
 fn update(status: &SharedStatus, f: impl FnOnce(&mut FollowStatus)) {
     if let Ok(mut s) = status.lock() {
@@ -142,8 +145,12 @@ pub async fn run(
     loop {
         let r = tokio::select! {
             r = session(&core, &up, &status, &media_tx) => r,
-            () = closed(&mut closing) => return,
+            () = closed(&mut closing) => {
+                core.committer.stats.set_behind(false);
+                return;
+            }
         };
+        core.committer.stats.set_behind(false);
         let wait = backoff.after(r.is_ok());
         let (state, wait) = match &r {
             Err(Error::HistoryDiverged { .. }) => ("diverged", backoff.max()),
@@ -372,6 +379,11 @@ async fn session(
         }
         let head = frames.last().map(|f| f.head);
         let entries: Vec<entry::Received> = frames.into_iter().flat_map(|f| f.entries).collect();
+        // Said before the entries are committed, so the indexer knows when it sees them.
+        if let (Some(head), Some(last)) = (head, entries.last()) {
+            let behind = head.saturating_sub(last.entry().lsn.0) > CATCHING_UP;
+            core.committer.stats.set_behind(behind);
+        }
         let now = core.clock.now();
         let mut applied = None;
         if !entries.is_empty() {

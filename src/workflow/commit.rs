@@ -70,6 +70,9 @@ pub struct CommitStats {
     /// committing, answering): finished batches, and the start of the one in progress.
     work: std::sync::Mutex<Work>,
     origin: crate::clock::Stopwatch,
+    /// A follower catching up has more entries for the writer than it has handed over: the
+    /// writer is about to be busy, whatever it is doing at this instant.
+    behind: std::sync::atomic::AtomicBool,
 }
 
 /// The writer's working time (µs after `CommitStats::origin`).
@@ -88,6 +91,7 @@ impl Default for CommitStats {
             commit_us: Default::default(),
             work: Default::default(),
             origin: crate::clock::Stopwatch::start(),
+            behind: Default::default(),
         }
     }
 }
@@ -112,6 +116,16 @@ impl CommitStats {
     }
 
     /// Is the writer working on a batch right now?
+    /// Set by a follower: it is (or no longer is) far behind its primary.
+    pub fn set_behind(&self, behind: bool) {
+        self.behind
+            .store(behind, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    pub fn behind(&self) -> bool {
+        self.behind.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
     pub fn working(&self) -> bool {
         self.work.lock().is_ok_and(|w| w.since_us.is_some())
     }
