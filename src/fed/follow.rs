@@ -550,7 +550,10 @@ impl DecodedFrame {
             .enumerate()
             .map(|(i, s)| match i.checked_sub(1) {
                 None => entry::Received::decode(s),
-                Some(before) => entry::Received::decode_after(s, &mut claims[before].clone()),
+                Some(before) => {
+                    let mut claimed = claims[before];
+                    entry::Received::decode_after(s, &mut claimed)
+                }
             })
             .collect::<Result<Vec<_>>>()?;
         Ok(Self {
