@@ -292,3 +292,19 @@ async fn wait_for_signal() {
         let _ = ctrl_c.await;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_replica_far_behind_counts_as_writer_work_for_the_indexer() {
+        let stats = Arc::new(crate::workflow::commit::CommitStats::default());
+        let load = writer_load(&stats);
+        assert!(!load().1, "an idle writer is not working");
+        stats.set_behind(true);
+        assert!(load().1, "a replica catching up is work about to come");
+        stats.set_behind(false);
+        assert!(!load().1);
+    }
+}
