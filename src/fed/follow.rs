@@ -144,13 +144,12 @@ pub async fn run(
     let mut backoff = Backoff::new(MIN_BACKOFF, MAX_BACKOFF);
     loop {
         let r = tokio::select! {
-            r = session(&core, &up, &status, &media_tx) => r,
-            () = closed(&mut closing) => {
-                core.committer.stats.set_behind(false);
-                return;
-            }
+            r = session(&core, &up, &status, &media_tx) => Some(r),
+            () = closed(&mut closing) => None,
         };
+        // Not following, so not behind (until the next session's first batch says so).
         core.committer.stats.set_behind(false);
+        let Some(r) = r else { return };
         let wait = backoff.after(r.is_ok());
         let (state, wait) = match &r {
             Err(Error::HistoryDiverged { .. }) => ("diverged", backoff.max()),

@@ -205,7 +205,8 @@ impl Decoder {
         self.buf.extend_from_slice(bytes);
     }
 
-    /// The next whole frame, if one has arrived.
+    /// The next whole frame, if one has arrived (the replica uses `next_arrived`; the
+    /// integration tests read streams with this).
     pub fn next_frame(&mut self) -> Result<Option<Frame>> {
         self.next_arrived()?.map(Arrived::open).transpose()
     }

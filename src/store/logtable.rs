@@ -129,10 +129,10 @@ impl Pending {
             .then(|| std::mem::take(r));
         if r.count == 0 {
             r.first = lsn;
-            // A run that grows to a row's worth is allocated once, not doubled into place.
-            if r.bytes.capacity() == 0 && stored.len() < BLOCK_BYTES / 4 {
-                r.bytes.reserve(BLOCK_BYTES);
-            }
+        } else if r.count == 1 {
+            // A second entry makes the run a block: room for a row's worth, allocated once
+            // rather than doubled into place (a lone entry, a primary's usual, allocates none).
+            r.bytes.reserve(BLOCK_BYTES.saturating_sub(r.bytes.len()));
         }
         r.starts.push(r.bytes.len());
         r.bytes.extend_from_slice(&len.to_be_bytes());

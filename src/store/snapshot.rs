@@ -325,7 +325,7 @@ mod tests {
             crate::store::logtable::get_in(&r, 123).unwrap(),
             Some(entry(123))
         );
-        // A different entry changes the digest.
+        // Packed another way, the same entries have the same digest; one more changes it.
         let other = new_db();
         append(&other, 1..=299, 300);
         append(&other, 300..=300, 1);

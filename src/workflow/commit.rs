@@ -115,17 +115,18 @@ impl CommitStats {
         })
     }
 
-    /// Is the writer working on a batch right now?
     /// Set by a follower: it is (or no longer is) far behind its primary.
     pub fn set_behind(&self, behind: bool) {
         self.behind
             .store(behind, std::sync::atomic::Ordering::Relaxed);
     }
 
+    /// Is a follower far behind its primary (more batches are coming)?
     pub fn behind(&self) -> bool {
         self.behind.load(std::sync::atomic::Ordering::Relaxed)
     }
 
+    /// Is the writer working on a batch right now?
     pub fn working(&self) -> bool {
         self.work.lock().is_ok_and(|w| w.since_us.is_some())
     }
